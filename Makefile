@@ -1,0 +1,32 @@
+# The two commands of the README: `make run` (the embedded default) and `make test`.
+# Both set up everything they need on a fresh machine.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup test lint run bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest
+
+run: setup
+	$(BIN)/jde-mc demo
+
+bench: setup
+	for f in benchmarks/*.py; do $(BIN)/python "$$f" || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

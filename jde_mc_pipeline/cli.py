@@ -1,0 +1,73 @@
+"""`jde-mc`: the command line of interfaces.md §2.
+
+Each sub-command imports its implementation lazily, so `jde-mc emulate jde` does not pay for Dagster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _churn(text: str) -> tuple[int, float]:
+    """Parse `K/S` (K parties every S seconds)."""
+    try:
+        count, seconds = text.split("/")
+        parsed = int(count), float(seconds)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--churn takes K/S, e.g. 5/10, not {text!r}") from None
+    if parsed[0] < 0 or parsed[1] <= 0:
+        raise argparse.ArgumentTypeError("--churn needs K >= 0 and S > 0")
+    return parsed
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jde-mc", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    emulate = commands.add_parser("emulate", help="serve an emulator of JDE AIS or Mailchimp on 127.0.0.1")
+    systems = emulate.add_subparsers(dest="system", required=True)
+
+    jde = systems.add_parser("jde", help="the JD Edwards AIS Server emulator")
+    jde.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    source = jde.add_mutually_exclusive_group()
+    source.add_argument("--data", dest="data_dir", help="folder of <TABLE>.csv database exports")
+    source.add_argument("--demo", type=int, help="generate N realistic parties")
+    jde.add_argument("--seed", type=int, help="seed for demo data, churn and faults")
+    jde.add_argument("--token-ttl", type=float, help="seconds a token may stay idle")
+    jde.add_argument("--latency-ms", type=float, help="added latency per call")
+    jde.add_argument("--fault-rate", type=float, help="share of calls that meet a fault (0..1)")
+    jde.add_argument("--churn", type=_churn, help="K/S: change K random parties every S seconds")
+    jde.add_argument("--username", help="accepted user name (default JDE)")
+    jde.add_argument("--password", help="accepted password (default JDE)")
+
+    mc = systems.add_parser("mailchimp", help="the Mailchimp Marketing API emulator")
+    mc.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    mc.add_argument("--api-key", help="accepted API key, <hex>-<dc>")
+    mc.add_argument("--list-id", help="id of the audience it starts with")
+    mc.add_argument("--latency-ms", type=float, help="added latency per request")
+    mc.add_argument("--fault-rate", type=float, help="share of requests that meet a fault (0..1)")
+    mc.add_argument("--max-connections", type=int, help="simultaneous requests per key before 429")
+    mc.add_argument("--state", dest="state_file", help="JSON file to start from and save to")
+    mc.add_argument("--seed", type=int, help="seed for fault injection")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `jde-mc` console script."""
+    args = _parser().parse_args(argv)
+    options = {k: v for k, v in vars(args).items() if v is not None and k not in ("command", "system")}
+    if args.command == "emulate" and args.system == "jde":
+        from jde_mc_pipeline.jde.emulator.server import main as serve_jde
+
+        return serve_jde(options)
+    if args.command == "emulate" and args.system == "mailchimp":
+        from jde_mc_pipeline.mailchimp.emulator.server import main as serve_mailchimp
+
+        return serve_mailchimp(options)
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Everything that speaks JD Edwards AIS: the table catalogue, dates, the client, extraction, the emulator."""

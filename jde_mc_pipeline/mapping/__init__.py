@@ -1,0 +1,1 @@
+"""JDE rows to parties to Mailchimp payloads: pandera schemas, outcomes, change detection."""
