@@ -121,7 +121,6 @@ F03012 = Table(
         _s("CO", "Company", 5),
         _s("ARC", "A/R Class", 2),
         _s("MCUR", "Responsible Business Unit", 12),
-        _n("ACL", "Credit Limit"),
         _s("CRCD", "Currency Code", 3),
         _s("TXA1", "Tax Rate/Area", 10),
         _s("TRAR", "Payment Terms", 3),
