@@ -1,0 +1,1 @@
+"""The DuckDB audit trail: relations, writers, last synced state, replay support."""

@@ -1,0 +1,85 @@
+"""The audit store's relations (interfaces.md §4), created idempotently.
+
+Why these indexes: the two questions operators ask are "the history of AN8 X" and "everything that
+failed in run R". DuckDB's zone maps already make range scans cheap, but point lookups on a column that
+is not the insertion order need an ART index to stay fast as the history grows.
+
+The file must not be called `audit.duckdb` while it has a schema called `audit` (reference/dagster.md
+§3.2: ambiguous catalog reference), so every relation lives in the default `main` schema.
+"""
+
+from __future__ import annotations
+
+STATEMENTS: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS sync_runs (
+        run_id          VARCHAR PRIMARY KEY,
+        job             VARCHAR NOT NULL,
+        partition_start VARCHAR,
+        partition_end   VARCHAR,
+        window_start    TIMESTAMPTZ,
+        window_end      TIMESTAMPTZ,
+        started_at      TIMESTAMPTZ NOT NULL,
+        finished_at     TIMESTAMPTZ,
+        status          VARCHAR NOT NULL,
+        counts          JSON
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS jde_pulls (
+        run_id     VARCHAR NOT NULL,
+        table_name VARCHAR NOT NULL,
+        an8        BIGINT NOT NULL,
+        row_json   JSON NOT NULL,
+        pulled_at  TIMESTAMPTZ NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS mapped_values (
+        run_id       VARCHAR NOT NULL,
+        an8          BIGINT NOT NULL,
+        target       VARCHAR NOT NULL,
+        field        VARCHAR NOT NULL,
+        source_value VARCHAR,
+        mapped_value VARCHAR,
+        mapped_at    TIMESTAMPTZ NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS mailchimp_writes (
+        run_id        VARCHAR NOT NULL,
+        target        VARCHAR,
+        target_key    VARCHAR,
+        record_key    VARCHAR,
+        method        VARCHAR NOT NULL,
+        path          VARCHAR NOT NULL,
+        request_body  JSON,
+        status        INTEGER,
+        response_body JSON,
+        attempt       INTEGER NOT NULL,
+        elapsed_ms    DOUBLE,
+        written_at    TIMESTAMPTZ NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS sync_outcomes (
+        run_id        VARCHAR NOT NULL,
+        partition_key VARCHAR,
+        an8           BIGINT NOT NULL,
+        target        VARCHAR NOT NULL,
+        target_key    VARCHAR,
+        outcome       VARCHAR NOT NULL,
+        reason        VARCHAR,
+        payload_hash  VARCHAR,
+        payload       JSON,
+        decided_at    TIMESTAMPTZ NOT NULL,
+        resolved_by   VARCHAR
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS jde_pulls_an8 ON jde_pulls (an8)",
+    "CREATE INDEX IF NOT EXISTS mapped_values_an8 ON mapped_values (an8)",
+    "CREATE INDEX IF NOT EXISTS mailchimp_writes_run ON mailchimp_writes (run_id)",
+    "CREATE INDEX IF NOT EXISTS mailchimp_writes_key ON mailchimp_writes (target_key)",
+    "CREATE INDEX IF NOT EXISTS sync_outcomes_an8 ON sync_outcomes (an8)",
+    "CREATE INDEX IF NOT EXISTS sync_outcomes_run ON sync_outcomes (run_id)",
+)

@@ -1,0 +1,199 @@
+"""The DuckDB audit store: every row pulled, every value mapped, every write to Mailchimp and its answer.
+
+Why a short connection per write instead of one held for a whole step: DuckDB allows one read-write
+process per file and blocks readers from other processes meanwhile (reference/dagster.md §0.6). Runs
+of the sync overlap (a sensor run beside a backfill), so each batch of audit rows opens the file,
+writes and closes it in `finally`, and a connection refused because another process holds the lock is
+retried with backoff. Holding the lock only for milliseconds is what lets parallel runs share the file;
+Dagster's pool of 1 on the steps that touch it is the second line of defence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
+
+from jde_mc_pipeline.audit.schema import STATEMENTS
+
+
+def _is_lock_conflict(error: BaseException) -> bool:
+    return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
+
+
+class AuditStore:
+    """Reads and writes the audit relations of interfaces.md §4 in one DuckDB file."""
+
+    def __init__(self, path: str | Path, lock_wait_seconds: float = 120.0) -> None:
+        self.path = Path(path)
+        self._lock_wait_seconds = lock_wait_seconds
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.connect() as conn:
+            for statement in STATEMENTS:
+                conn.execute(statement)
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection that is always closed, retried while another process holds the lock."""
+        opener = retry(
+            retry=retry_if_exception(_is_lock_conflict),
+            wait=wait_random_exponential(multiplier=0.05, max=2.0),
+            stop=stop_after_delay(self._lock_wait_seconds),
+            reraise=True,
+        )(duckdb.connect)
+        conn = opener(str(self.path))
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    # -- runs ---------------------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        run_id: str,
+        job: str,
+        partition_start: str | None = None,
+        partition_end: str | None = None,
+        window: tuple[datetime, datetime] | None = None,
+    ) -> None:
+        """Record that a run began (again, if Dagster retries it: the row is replaced)."""
+        with self.connect() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO sync_runs VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 'started', NULL)",
+                [run_id, job, partition_start, partition_end, *(window or (None, None)), _now()],
+            )
+
+    def finish_run(self, run_id: str, status: str, counts: Mapping[str, int]) -> None:
+        """Record how a run ended and its counts per outcome."""
+        with self.connect() as conn:
+            conn.execute(
+                "UPDATE sync_runs SET finished_at = ?, status = ?, counts = ? WHERE run_id = ?",
+                [_now(), status, json.dumps(dict(counts), sort_keys=True), run_id],
+            )
+
+    # -- what was pulled and mapped -----------------------------------------------------------------
+
+    def record_pulls(self, run_id: str, frames: Mapping[str, pd.DataFrame]) -> int:
+        """Keep every JDE row pulled, as JSON, keyed by table and AN8. Returns the rows written."""
+        written = 0
+        pulled_at = _now()
+        with self.connect() as conn:
+            for table_name, frame in frames.items():
+                if frame.empty:
+                    continue
+                rows = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
+                batch = pd.DataFrame(
+                    {
+                        "run_id": run_id,
+                        "table_name": table_name,
+                        "an8": frame["AN8"].astype("int64").to_numpy(),
+                        "row_json": rows.splitlines(),
+                        "pulled_at": pulled_at,
+                    }
+                )
+                conn.execute("INSERT INTO jde_pulls SELECT * FROM batch")
+                written += len(batch)
+        return written
+
+    def record_mapped_values(self, run_id: str, trail: pd.DataFrame) -> int:
+        """Keep the field-level trail: an8, target, field, source_value, mapped_value."""
+        if trail.empty:
+            return 0
+        batch = trail.loc[:, ["an8", "target", "field", "source_value", "mapped_value"]].astype(
+            {"source_value": "string", "mapped_value": "string"}
+        )
+        batch.insert(0, "run_id", run_id)
+        batch["mapped_at"] = _now()
+        with self.connect() as conn:
+            conn.execute("INSERT INTO mapped_values SELECT * FROM batch")
+        return len(batch)
+
+    # -- what was written to Mailchimp --------------------------------------------------------------
+
+    def record_writes(self, run_id: str, events: Sequence[Mapping[str, Any]]) -> int:
+        """Keep HTTP write attempts as the Mailchimp client's recorder reports them (no secrets in them)."""
+        if not events:
+            return 0
+        batch = pd.DataFrame(
+            {
+                "run_id": run_id,
+                "target": [e.get("target") for e in events],
+                "target_key": [e.get("target_key") for e in events],
+                "record_key": [e.get("record_key") for e in events],
+                "method": [e["method"] for e in events],
+                "path": [e["path"] for e in events],
+                "request_body": [_json_or_none(e.get("request_body")) for e in events],
+                "status": pd.array([e.get("status") for e in events], dtype="Int32"),
+                "response_body": [_json_or_none(e.get("response_body")) for e in events],
+                "attempt": [int(e.get("attempt", 1)) for e in events],
+                "elapsed_ms": [e.get("elapsed_ms") for e in events],
+                "written_at": [e.get("at") or _now() for e in events],
+            }
+        )
+        with self.connect() as conn:
+            conn.execute("INSERT INTO mailchimp_writes SELECT * FROM batch")
+        return len(batch)
+
+    def record_outcomes(self, run_id: str, partition_key: str | None, outcomes: pd.DataFrame) -> int:
+        """Keep one row per party and target: an8, target, target_key, outcome, reason, hash, payload."""
+        if outcomes.empty:
+            return 0
+        batch = pd.DataFrame(
+            {
+                "run_id": run_id,
+                "partition_key": partition_key,
+                "an8": outcomes["an8"].astype("int64").to_numpy(),
+                "target": outcomes["target"].to_numpy(),
+                "target_key": _column(outcomes, "target_key"),
+                "outcome": outcomes["outcome"].to_numpy(),
+                "reason": _column(outcomes, "reason"),
+                "payload_hash": _column(outcomes, "payload_hash"),
+                "payload": [_json_or_none(p) for p in _column(outcomes, "payload")],
+                "decided_at": _now(),
+                "resolved_by": None,
+            }
+        )
+        with self.connect() as conn:
+            conn.execute("INSERT INTO sync_outcomes SELECT * FROM batch")
+        return len(batch)
+
+    # -- retention ----------------------------------------------------------------------------------
+
+    def prune(self, keep_raw_days: int) -> dict[str, int]:
+        """Delete pulled rows and mapped values older than N days; outcomes and writes are kept."""
+        cutoff = _now() - timedelta(days=keep_raw_days)
+        with self.connect() as conn:
+            pulls = conn.execute("DELETE FROM jde_pulls WHERE pulled_at < ?", [cutoff]).fetchone()
+            values = conn.execute("DELETE FROM mapped_values WHERE mapped_at < ?", [cutoff]).fetchone()
+        return {"jde_pulls": int(pulls[0]) if pulls else 0, "mapped_values": int(values[0]) if values else 0}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json_or_none(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, str | bytes):
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        try:
+            json.loads(text)
+        except ValueError:
+            return json.dumps(text, ensure_ascii=False)
+        return text
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _column(frame: pd.DataFrame, name: str) -> list[Any]:
+    if name not in frame.columns:
+        return [None] * len(frame)
+    return [None if (v is None or (isinstance(v, float) and pd.isna(v))) else v for v in frame[name]]
