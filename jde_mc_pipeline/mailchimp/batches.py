@@ -1,0 +1,163 @@
+"""Batch operations (`/batches`): many calls in one request, run by Mailchimp in the background.
+
+Why: a submitted batch holds no connection while it runs, so tens of thousands of customer PUTs cost
+one POST, a few status polls and one download instead of one connection-slot each.
+
+The flow: `POST /batches` with operations whose `body` is a JSON *string*; poll `GET /batches/{id}`
+with growing waits until `status` is `finished` (guidance: start at a few seconds, grow, give up at a
+deadline); download `response_body_url` (a gzipped tar of JSON arrays of `{status_code, operation_id,
+response}`, where `response` is JSON text again), walking every file since the layout is not
+documented. The download goes without credentials: the URL is pre-signed storage.
+
+Retrying `POST /batches` after a lost connection can submit the batch twice. Only idempotent
+operations (PUT upserts) are sent this way, so a double run changes nothing, and the caller does not
+infer created/updated from the results (see ecommerce.py).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import tarfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How to wait for a batch: first wait, growth factor, longest wait, and the overall deadline."""
+
+    first_wait_s: float = 2.0
+    factor: float = 1.5
+    max_wait_s: float = 30.0
+    deadline_s: float = 1800.0
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One call inside a batch; `body` is sent as a JSON string, `operation_id` echoes in the results."""
+
+    method: str
+    path: str
+    operation_id: str
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """One entry of the results archive, with `response` parsed (None for an empty one)."""
+
+    operation_id: str
+    status_code: int
+    response: Any
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    """The results by operation id, or the reason there are none (`failure`, with the call's answer)."""
+
+    batch_id: str | None
+    results: dict[str, OperationResult] = field(default_factory=dict)
+    failure: str | None = None
+    failure_status: int | None = None
+    attempts: int = 0
+
+
+def run_batch(
+    client: MailchimpClient,
+    operations: Sequence[Operation],
+    poll: PollPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BatchRun:
+    """Submit, wait for, and read one batch. Never raises for API trouble: see `BatchRun.failure`."""
+    poll = poll or PollPolicy()
+    keys = [op.operation_id for op in operations]
+    body = {"operations": [_operation(op) for op in operations]}
+    start = client.call("POST", "/batches", body=body, record_keys=keys)
+    attempts = start.attempts
+    if not start.ok or not isinstance(start.body, dict) or not start.body.get("id"):
+        return _failed(None, "starting the batch failed", start, attempts)
+    batch_id = str(start.body["id"])
+    status: dict[str, Any] = start.body
+    deadline = time.monotonic() + poll.deadline_s
+    wait = poll.first_wait_s
+    while status.get("status") != "finished":
+        if time.monotonic() + wait > deadline:
+            return BatchRun(
+                batch_id,
+                failure=f"batch {batch_id} did not finish within {poll.deadline_s:.0f} s "
+                f"(last status {status.get('status')!r}); its operations may still be applied",
+                attempts=attempts,
+            )
+        sleep(wait)
+        wait = min(wait * poll.factor, poll.max_wait_s)
+        answer = client.call("GET", f"/batches/{batch_id}")
+        attempts += answer.attempts
+        if not answer.ok or not isinstance(answer.body, dict):
+            return _failed(batch_id, f"polling batch {batch_id} failed", answer, attempts)
+        status = answer.body
+    archive = client.download(str(status.get("response_body_url") or ""), record_keys=keys)
+    if not archive.ok:  # the link lives 10 minutes: a fresh status carries a new one
+        fresh = client.call("GET", f"/batches/{batch_id}")
+        if fresh.ok and isinstance(fresh.body, dict) and fresh.body.get("response_body_url"):
+            archive = client.download(str(fresh.body["response_body_url"]), record_keys=keys)
+    if not archive.ok:
+        return _failed(batch_id, f"downloading the results of batch {batch_id} failed", archive, attempts)
+    try:
+        results = read_archive(archive.body)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        return BatchRun(
+            batch_id, failure=f"results archive of batch {batch_id} is unreadable: {exc}", attempts=attempts
+        )
+    return BatchRun(batch_id, results, attempts=attempts)
+
+
+def read_archive(data: bytes) -> dict[str, OperationResult]:
+    """Every `{status_code, operation_id, response}` of a results archive, by operation id."""
+    results: dict[str, OperationResult] = {}
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+        for member in archive:
+            if not member.isfile():
+                continue
+            handle = archive.extractfile(member)
+            try:
+                entries = json.loads(handle.read()) if handle else None
+            except ValueError:
+                log.warning("batch archive file %s is not JSON; skipped", member.name)
+                continue
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, dict) and entry.get("operation_id") is not None:
+                    op_id = str(entry["operation_id"])
+                    results[op_id] = OperationResult(
+                        op_id, int(entry.get("status_code") or 0), _parse(entry.get("response"))
+                    )
+    return results
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    out: dict[str, Any] = {"method": op.method, "path": op.path, "operation_id": op.operation_id}
+    if op.body is not None:
+        out["body"] = json.dumps(op.body, separators=(",", ":"), ensure_ascii=False)
+    return out
+
+
+def _parse(response: Any) -> Any:
+    if isinstance(response, str):
+        try:
+            return json.loads(response) if response else None
+        except ValueError:
+            return response
+    return response
+
+
+def _failed(batch_id: str | None, what: str, answer: ApiResponse, attempts: int) -> BatchRun:
+    return BatchRun(
+        batch_id, failure=f"{what}: {answer.describe()}", failure_status=answer.status, attempts=attempts
+    )

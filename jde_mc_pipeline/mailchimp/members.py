@@ -1,0 +1,320 @@
+"""Upserting audience contacts: batch subscribe (`POST /lists/{list_id}`), renames, owned tags.
+
+Why batch subscribe and not one PUT per member: 500 members per call is what makes 100,000 contacts a
+matter of 200 calls over the connection cap. Every member is sent with `status_if_new` and never
+`status`, with `update_existing: true`, so an unsubscribed or cleaned contact keeps its state.
+
+Each record gets exactly one `WriteResult`:
+- `created` / `updated` from `new_members` / `updated_members`, matched by lower-cased e-mail;
+- `rejected` from the call's per-member `errors[]` (Mailchimp gives a message and an error code there,
+  not a title; the title of the equivalent single-member answer is derived from the message);
+- a whole call refused with a 400 is split in halves until the bad record is isolated, so one
+  malformed member cannot sink 499 others; other refusals (401/403/404) and transient trouble that
+  outlived the retries make every record of the call `failed`, with the reason.
+Honesty about retries: batch subscribe with `update_existing` is an upsert, so re-sending it after a
+lost connection does no harm, but a member the interrupted attempt created is then reported by
+Mailchimp as updated. Such results stay `updated` and their detail says the attempt was ambiguous.
+
+Renames (`previous_email`) are a PATCH of the old hash with the new address (contact, history, tags and
+subscription state follow the person). If the old hash is gone, or the new address already belongs to
+another member, that member is upserted instead and the detail says so (mapping.md §3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
+from jde_mc_pipeline.mailchimp.records import MemberWrite, WriteResult
+from jde_mc_pipeline.mailchimp.tags import set_member_tags, tag_changes
+
+BATCH_SUBSCRIBE_MAX = 500
+STATUSES_IF_NEW = ("subscribed", "pending", "transactional")
+# Only what the mapping back needs: a full member object per contact would multiply the answer size.
+TRIMMED_FIELDS = (
+    ",".join(
+        f"{part}.{name}"
+        for part in ("new_members", "updated_members")
+        for name in ("email_address", "tags", "tags_count")
+    )
+    + ",errors,total_created,total_updated,error_count"
+)
+_ERROR_TITLES = (
+    ("compliance state", "Member In Compliance State"),
+    ("permanently deleted", "Forgotten Email Not Subscribed"),
+    ("already a list member", "Member Exists"),
+    ("looks fake or invalid", "Invalid Resource"),
+    ("valid email address", "Invalid Resource"),
+    ("merge fields were invalid", "Invalid Resource"),
+    ("signed up to a lot of lists", "Invalid Resource"),
+)
+AMBIGUOUS_UPDATE = (
+    "reported as updated after a retry of an interrupted call: that earlier attempt may have created it"
+)
+
+
+def subscriber_hash(email: str) -> str:
+    """MD5 of the lower-cased address: the member's id in every URL."""
+    return hashlib.md5(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A record on its way: its position, and a note to carry into the result (rename fallbacks)."""
+
+    index: int
+    record: MemberWrite
+    note: str | None = None
+    attempts: int = 0
+
+
+def upsert_members(
+    client: MailchimpClient,
+    list_id: str,
+    records: Sequence[MemberWrite],
+    *,
+    chunk_size: int = BATCH_SUBSCRIBE_MAX,
+    trim_response: bool = True,
+) -> list[WriteResult]:
+    """Write every record; returns one `WriteResult` per record, in the order given."""
+    chunk_size = max(1, min(chunk_size, BATCH_SUBSCRIBE_MAX))
+    results: dict[int, WriteResult] = {}
+    members: dict[int, tuple[Any, bool]] = {}  # member object as returned, and whether tags were sent with it
+    to_upsert: list[_Pending] = []
+    renames: list[_Pending] = []
+    for index, record in enumerate(records):
+        problem = _invalid(record)
+        if problem:
+            results[index] = _result(record, "rejected", None, "Invalid Record", problem, 0)
+        elif (
+            record.previous_email
+            and record.previous_email.strip().lower() != record.email_address.strip().lower()
+        ):
+            renames.append(_Pending(index, record))
+        else:
+            to_upsert.append(_Pending(index, record))
+
+    with ThreadPoolExecutor(max_workers=client.max_connections, thread_name_prefix="mc-members") as pool:
+        for pending, outcome in zip(
+            renames, pool.map(lambda p: _rename(client, list_id, p), renames), strict=True
+        ):
+            if isinstance(outcome, _Pending):
+                to_upsert.append(outcome)
+            else:
+                results[pending.index], members[pending.index] = outcome[0], (outcome[1], False)
+        for round_ in _rounds(to_upsert):
+            chunks = [round_[i : i + chunk_size] for i in range(0, len(round_), chunk_size)]
+            for done in pool.map(lambda c: _subscribe(client, list_id, c, trim_response), chunks):
+                for index, result, member in done:
+                    results[index] = result
+                    if member is not None:
+                        members[index] = (member, True)
+        follow_ups = [i for i in members if results[i].outcome in ("created", "updated", "renamed")]
+        for index, result in zip(
+            follow_ups,
+            pool.map(lambda i: _tags(client, list_id, records[i], results[i], *members[i]), follow_ups),
+            strict=True,
+        ):
+            results[index] = result
+    return [results[i] for i in range(len(records))]
+
+
+def _invalid(record: MemberWrite) -> str | None:
+    """Problems that would break a whole call for everyone: caught here and reported on the record."""
+    if not isinstance(record.email_address, str) or not record.email_address.strip():
+        return "email_address is empty"
+    if record.status_if_new not in STATUSES_IF_NEW:
+        return f"status_if_new must be one of {', '.join(STATUSES_IF_NEW)}, got {record.status_if_new!r}"
+    if not isinstance(record.merge_fields, dict):
+        return "merge_fields must be an object"
+    if set(record.tags_active) & set(record.tags_inactive):
+        return "a tag cannot be both active and inactive"
+    try:
+        json.dumps(record.merge_fields, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return f"merge_fields cannot be sent as JSON: {exc}"
+    return None
+
+
+def _rounds(pending: list[_Pending]) -> list[list[_Pending]]:
+    """Split so that no call carries one address twice (later duplicates go in later rounds)."""
+    rounds: list[list[_Pending]] = []
+    seen: dict[str, int] = {}
+    for item in pending:
+        email = item.record.email_address.strip().lower()
+        n = seen.get(email, 0)
+        seen[email] = n + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(item)
+    return rounds
+
+
+def _subscribe(
+    client: MailchimpClient, list_id: str, chunk: list[_Pending], trim: bool
+) -> list[tuple[int, WriteResult, Any]]:
+    body = {"members": [_member_body(p.record) for p in chunk], "update_existing": True}
+    answer = client.call(
+        "POST",
+        f"/lists/{list_id}",
+        body=body,
+        params={"fields": TRIMMED_FIELDS} if trim else None,
+        target="list_member",
+        record_keys=[p.record.key for p in chunk],
+    )
+    if answer.ok and isinstance(answer.body, dict):
+        return [_from_batch_answer(p, answer) for p in chunk]
+    if answer.status == 400 and len(chunk) > 1:
+        half = len(chunk) // 2
+        charged = [replace(p, attempts=p.attempts + answer.attempts) for p in chunk]
+        return _subscribe(client, list_id, charged[:half], trim) + _subscribe(
+            client, list_id, charged[half:], trim
+        )
+    outcome = "rejected" if answer.status == 400 else "failed"
+    return [
+        (
+            p.index,
+            _result(
+                p.record,
+                outcome,
+                answer.status,
+                answer.title,
+                _join(answer.detail, p.note),
+                p.attempts + answer.attempts,
+            ),
+            None,
+        )
+        for p in chunk
+    ]
+
+
+def _member_body(record: MemberWrite) -> dict[str, Any]:
+    member: dict[str, Any] = {
+        "email_address": record.email_address,
+        "status_if_new": record.status_if_new,
+        "merge_fields": record.merge_fields,
+    }
+    if record.tags_active:
+        member["tags"] = list(record.tags_active)
+    return member
+
+
+def _from_batch_answer(pending: _Pending, answer: ApiResponse) -> tuple[int, WriteResult, Any]:
+    email = pending.record.email_address.strip().lower()
+    body = answer.body
+    attempts = pending.attempts + answer.attempts
+    for error in body.get("errors") or []:
+        if str(error.get("email_address", "")).strip().lower() == email:
+            title, detail = _member_error(error)
+            return (
+                pending.index,
+                _result(
+                    pending.record, "rejected", answer.status, title, _join(detail, pending.note), attempts
+                ),
+                None,
+            )
+    for part, outcome in (("new_members", "created"), ("updated_members", "updated")):
+        for member in body.get(part) or []:
+            if str(member.get("email_address", "")).strip().lower() == email:
+                note = AMBIGUOUS_UPDATE if outcome == "updated" and answer.ambiguous else None
+                result = _result(
+                    pending.record, outcome, answer.status, None, _join(note, pending.note), attempts
+                )
+                return pending.index, result, member
+    detail = _join("Mailchimp's batch subscribe answer does not mention this address", pending.note)
+    return (
+        pending.index,
+        _result(pending.record, "failed", answer.status, "Missing From Answer", detail, attempts),
+        None,
+    )
+
+
+def _member_error(error: dict[str, Any]) -> tuple[str, str]:
+    """Title and detail of one `errors[]` entry (its `title`, if any, else derived from the message)."""
+    message = str(error.get("error") or "")
+    title = error.get("title")
+    if not title:
+        lowered = message.lower()
+        title = next((t for marker, t in _ERROR_TITLES if marker in lowered), None)
+    if not title and error.get("field"):
+        title = "Invalid Resource"
+    field = f"[{error['field']}: {error.get('field_message', '')}]" if error.get("field") else None
+    return str(title or error.get("error_code") or "Rejected"), _join(message, field) or ""
+
+
+def _rename(client: MailchimpClient, list_id: str, pending: _Pending) -> _Pending | tuple[WriteResult, Any]:
+    """PATCH the old hash with the new address; a `_Pending` back means "upsert it instead"."""
+    record = pending.record
+    old = subscriber_hash(record.previous_email or "")
+    answer = client.call(
+        "PATCH",
+        f"/lists/{list_id}/members/{old}",
+        body={"email_address": record.email_address, "merge_fields": record.merge_fields},
+        target="list_member",
+        target_key=old,
+        record_keys=(record.key,),
+    )
+    if answer.ok:
+        return _result(
+            record, "renamed", answer.status, None, f"renamed from member {old}", answer.attempts
+        ), answer.body
+    if answer.status == 404:
+        note = (
+            f"an interrupted rename attempt probably renamed member {old} already; upserted the new address"
+            if answer.ambiguous
+            else f"previous address (member {old}) is not in the audience; upserted the new address"
+        )
+        return replace(pending, note=note, attempts=answer.attempts)
+    if answer.status == 400 and answer.title == "Member Exists":
+        note = (
+            f"rename refused: {record.email_address} already belongs to another member, which was upserted "
+            f"instead; member {old} (previous address) was left as is"
+        )
+        return replace(pending, note=note, attempts=answer.attempts)
+    outcome = "failed" if answer.transient else "rejected"
+    return _result(record, outcome, answer.status, answer.title, answer.detail, answer.attempts), None
+
+
+def _tags(
+    client: MailchimpClient, list_id: str, record: MemberWrite, result: WriteResult, member: Any, sent: bool
+) -> WriteResult:
+    activate, deactivate = tag_changes(record, member, sent)
+    if not activate and not deactivate:
+        return result
+    answer = set_member_tags(client, list_id, result.target_key, activate, deactivate, record.key)
+    attempts = result.attempts + answer.attempts
+    if answer.ok:
+        return replace(result, attempts=attempts)
+    outcome = "failed" if answer.transient else "rejected"
+    detail = f"member {result.outcome}, but its tags were not updated: {answer.describe()}"
+    return replace(
+        result,
+        outcome=outcome,
+        status_code=answer.status,
+        title=answer.title,
+        detail=_join(detail, result.detail),
+        attempts=attempts,
+    )
+
+
+def _result(
+    record: MemberWrite,
+    outcome: str,
+    status: int | None,
+    title: str | None,
+    detail: str | None,
+    attempts: int,
+) -> WriteResult:
+    email = record.email_address if isinstance(record.email_address, str) else ""
+    return WriteResult(
+        record.key, "list_member", subscriber_hash(email), outcome, status, title, detail, attempts
+    )
+
+
+def _join(*parts: str | None) -> str | None:
+    return "; ".join(p for p in parts if p) or None
