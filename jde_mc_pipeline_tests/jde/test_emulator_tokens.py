@@ -39,8 +39,15 @@ def test_token_response_has_the_documented_fields_and_a_session_cookie(jde_emula
         assert name in info
     assert (info["simpleDateFormat"], info["dateFormat"], info["dateSeperator"]) == ("MM/dd/yyyy", "MDE", "/")
     assert all(ch in info["token"] for ch in "+/=")
-    for name in ("jasserver", "userAuthorized", "version", "poStringJSON", "altPoStringJSON", "aisSessionCookie"):
-        assert name in body
+    documented = (
+        "jasserver",
+        "userAuthorized",
+        "version",
+        "poStringJSON",
+        "altPoStringJSON",
+        "aisSessionCookie",
+    )
+    assert all(name in body for name in documented)
     assert "JSESSIONID" in response.cookies
 
 
@@ -108,7 +115,8 @@ def test_token_is_bound_to_its_device(jde_emulator):
     token = _post(jde_emulator, TOKEN_URL, LOGIN).json()["userInfo"]["token"]
     _assert_invalid_token(_browse(jde_emulator, token, device="dev-b"))
     _assert_invalid_token(_browse(jde_emulator, token, device=None))
-    _assert_invalid_token(_post(jde_emulator, f"{TOKEN_URL}/validate", {"token": token, "deviceName": "dev-b"}))
+    other_device = {"token": token, "deviceName": "dev-b"}
+    _assert_invalid_token(_post(jde_emulator, f"{TOKEN_URL}/validate", other_device))
     assert _browse(jde_emulator, token).status_code == 200
 
 
@@ -183,7 +191,8 @@ def test_non_json_post_gets_415_and_malformed_json_400(jde_emulator):
     assert response.status_code == 415
     response = requests.post(url, data="{not json", headers={"Content-Type": "application/json"}, timeout=10)
     assert response.status_code == 400
-    response = requests.post(url, data="[1, 2]", headers={"Content-Type": "application/json; charset=utf-8"}, timeout=10)
+    json_utf8 = {"Content-Type": "application/json; charset=utf-8"}
+    response = requests.post(url, data="[1, 2]", headers=json_utf8, timeout=10)
     assert response.status_code == 400
 
 
