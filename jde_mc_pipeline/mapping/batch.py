@@ -1,0 +1,223 @@
+"""The entry point: map one batch of JDE frames to parties, payloads, outcomes, events and trail.
+
+Every AN8 pulled (present in any of the six frames) ends, per target, either in `outcomes` (decided
+here: quarantined, merged, unchanged, skipped) or as the holder (`key`) of exactly one payload row,
+never both and never neither; the sync adds the API outcome of each payload row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from jde_mc_pipeline.mapping.assemble import (
+    EMAIL_INVALID,
+    EMAIL_MISSING,
+    EMAIL_OK,
+    assemble_parties,
+    pulled_an8s,
+)
+from jde_mc_pipeline.mapping.changes import InMemorySyncedState, SyncedState
+from jde_mc_pipeline.mapping.fold import fold_by_email
+from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS, MappingOptions
+from jde_mc_pipeline.mapping.outcomes import (
+    EVENT_EMAIL_COLLISION,
+    MERGED,
+    QUARANTINED_INVALID_EMAIL,
+    QUARANTINED_INVALID_ROW,
+    QUARANTINED_NO_EMAIL,
+    REASON_HOLDER_PREFIX,
+    REASON_NO_ADDRESS_BOOK_ROW,
+    REASON_NO_ROLE,
+    REASON_ROLE_NOT_ROUTED,
+    SKIPPED_OUT_OF_SCOPE,
+)
+from jde_mc_pipeline.mapping.payloads import (
+    CUSTOMER_COLUMNS,
+    MEMBER_COLUMNS,
+    customer_payloads,
+    member_payloads,
+)
+from jde_mc_pipeline.mapping.schemas import (
+    EXTRACT_MODELS,
+    CustomerPayloadFrame,
+    MemberPayloadFrame,
+    OutcomeFrame,
+    PartyFrame,
+    StructureError,
+    validate_rows,
+)
+from jde_mc_pipeline.mapping.state_diff import apply_state
+from jde_mc_pipeline.mapping.trail import (
+    EVENT_COLUMNS,
+    TRAIL_COLUMNS,
+    concat_frames,
+    events_frame,
+    trail_frame,
+)
+
+OUTCOME_COLUMNS: tuple[str, ...] = ("an8", "target", "outcome", "reason", "target_key", "payload_hash")
+
+
+@dataclass(frozen=True)
+class MappingResult:
+    """What mapping one batch produced (all frames validated against their schemas)."""
+
+    parties: pd.DataFrame
+    """PartyFrame: one row per AN8 with an F0101 row and no invalid row."""
+    members: pd.DataFrame
+    """MemberPayloadFrame: list members to write."""
+    customers: pd.DataFrame
+    """CustomerPayloadFrame: e-commerce customers to write."""
+    outcomes: pd.DataFrame
+    """OutcomeFrame: outcomes decided here, one row per (AN8 × target) not written."""
+    events: pd.DataFrame
+    """an8, target, event, detail: facts next to payloads and outcomes (address_incomplete, …)."""
+    trail: pd.DataFrame
+    """an8, target, field, source, source_value, mapped_value for every payload row sent."""
+    failures: pd.DataFrame
+    """table, an8, column, check, value: JDE rows that broke their contract (their AN8 is quarantined)."""
+    pulled: np.ndarray
+    """Every AN8 of the batch, sorted."""
+
+    def payloads(self, target: str) -> pd.DataFrame:
+        """The payload frame of a target."""
+        return self.members if target == LIST_MEMBER else self.customers
+
+
+def _outcomes(an8, target: str, outcome: str, reason) -> pd.DataFrame:
+    an8 = np.asarray(an8, dtype=np.int64)
+    reason = np.asarray(reason, dtype=object) if not isinstance(reason, str) else reason
+    return pd.DataFrame(
+        {
+            "an8": an8,
+            "target": target,
+            "outcome": outcome,
+            "reason": reason,
+            "target_key": None,
+            "payload_hash": None,
+        }
+    )
+
+
+def map_batch(
+    frames: dict[str, pd.DataFrame],
+    options: MappingOptions | None = None,
+    *,
+    state: SyncedState | None = None,
+    today: dt.date | None = None,
+    with_trail: bool = True,
+) -> MappingResult:
+    """Map the six JDE frames (frames.md) to payloads and decided outcomes.
+
+    `state` is the last synced state (empty when None); `today` picks the current F0116 address (pass
+    it from the run's clock; default: today's UTC date). Raises StructureError when a frame is broken.
+    """
+    options = options or MappingOptions()
+    state = state if state is not None else InMemorySyncedState()
+    today = today or dt.datetime.now(dt.UTC).date()
+    missing = [name for name in EXTRACT_MODELS if name not in frames]
+    if missing:
+        raise StructureError(f"frames missing for tables: {', '.join(missing)}")
+
+    valid, failures = {}, []
+    for name, model in EXTRACT_MODELS.items():
+        valid[name], bad = validate_rows(model, frames[name].reset_index(drop=True), name)
+        failures.append(bad)
+    pulled = pulled_an8s({name: frame[["AN8"]] for name, frame in frames.items() if name in EXTRACT_MODELS})
+    parties = assemble_parties(valid, options, today)
+    parties, bad = validate_rows(PartyFrame, parties, "parties", an8_column="an8")
+    failures = pd.concat([*failures, bad], ignore_index=True)
+    bad_an8 = failures.dropna(subset=["an8"]).drop_duplicates("an8")
+    parties = parties.loc[~parties["an8"].isin(bad_an8["an8"].astype(np.int64))].reset_index(drop=True)
+    orphans = np.setdiff1d(
+        pulled, np.union1d(parties["an8"].to_numpy(), bad_an8["an8"].to_numpy(dtype=np.int64))
+    )
+
+    outcomes, events, trail, payloads = [], [], [], {}
+    for target in TARGETS:
+        outcomes.append(_outcomes(orphans, target, SKIPPED_OUT_OF_SCOPE, REASON_NO_ADDRESS_BOOK_ROW))
+        outcomes.append(
+            _outcomes(
+                bad_an8["an8"],
+                target,
+                QUARANTINED_INVALID_ROW,
+                bad_an8["table"] + "." + bad_an8["column"] + ": " + bad_an8["check"],
+            )
+        )
+        decided, sent, more_events, more_trail = _map_target(target, parties, options, state, with_trail)
+        outcomes += decided
+        events += more_events
+        trail += more_trail
+        payloads[target] = sent
+    result_outcomes = concat_frames(outcomes, OUTCOME_COLUMNS)
+    return MappingResult(
+        parties=parties,
+        members=MemberPayloadFrame.validate(payloads[LIST_MEMBER][list(MEMBER_COLUMNS)]),
+        customers=CustomerPayloadFrame.validate(payloads[ECOMMERCE_CUSTOMER][list(CUSTOMER_COLUMNS)]),
+        outcomes=OutcomeFrame.validate(result_outcomes),
+        events=concat_frames(events, EVENT_COLUMNS),
+        trail=concat_frames(trail, TRAIL_COLUMNS),
+        failures=failures,
+        pulled=pulled,
+    )
+
+
+def _map_target(
+    target: str, parties: pd.DataFrame, options: MappingOptions, state: SyncedState, with_trail: bool
+):
+    """(decided outcomes, payload frame, events, trail) of one target."""
+    roles = options.roles_for(target)
+    has_role = parties["is_customer"] | parties["is_vendor"]
+    in_scope = np.zeros(len(parties), dtype=bool)
+    for role in roles:
+        in_scope |= parties[f"is_{role}"].to_numpy(dtype=bool)
+    problem = parties["email_problem"]
+    an8 = parties["an8"]
+    decided = [
+        _outcomes(an8[~has_role], target, SKIPPED_OUT_OF_SCOPE, REASON_NO_ROLE),
+        _outcomes(an8[has_role & ~in_scope], target, SKIPPED_OUT_OF_SCOPE, REASON_ROLE_NOT_ROUTED),
+        _outcomes(an8[in_scope & (problem == EMAIL_MISSING)], target, QUARANTINED_NO_EMAIL, ""),
+        _outcomes(
+            an8[in_scope & (problem == EMAIL_INVALID)],
+            target,
+            QUARANTINED_INVALID_EMAIL,
+            parties.loc[in_scope & (problem == EMAIL_INVALID), "email_source"],
+        ),
+    ]
+    trail = []
+    if with_trail:
+        quarantined = in_scope & (problem != EMAIL_OK)
+        trail.append(
+            trail_frame(
+                an8[quarantined],
+                target,
+                "email_address",
+                "F01151.EMAL",
+                parties.loc[quarantined, "email_source"],
+                np.full(int(quarantined.sum()), None),
+            )
+        )
+    folded = fold_by_email(
+        parties.loc[in_scope & (problem == EMAIL_OK)].reset_index(drop=True), ["is_customer", "is_vendor"]
+    )
+    is_holder = folded["an8"] == folded["holder"]
+    others = folded.loc[~is_holder]
+    decided.append(
+        _outcomes(others["an8"], target, MERGED, REASON_HOLDER_PREFIX + others["holder"].astype(str))
+    )
+    shared = folded.loc[folded["group_size"] > 1]
+    events = [events_frame(shared["an8"], target, EVENT_EMAIL_COLLISION, "shared by " + shared["group_an8s"])]
+    holders = folded.loc[is_holder].reset_index(drop=True)
+    if target == LIST_MEMBER:
+        built, more_events, more_trail = member_payloads(holders, options, roles, with_trail)
+    else:
+        built, more_events, more_trail = customer_payloads(holders, options, with_trail)
+    sent, unchanged, state_events = apply_state(target, built, state, options, roles, parties["email"])
+    decided.append(unchanged)
+    if with_trail and len(unchanged):
+        more_trail = [part.loc[~part["an8"].isin(unchanged["an8"])] for part in more_trail]
+    return decided, sent, [*events, more_events, state_events], [*trail, *more_trail]

@@ -1,0 +1,105 @@
+"""Change detection against the last synced state: payload hashes, `unchanged`, e-mail changes, lost tags.
+
+The state is what the last *successful* write of each (target, AN8) left in Mailchimp: the key it
+used (subscriber hash or customer id), the e-mail, the payload hash and, for members, the owned tags it
+set active. Only the AN8 that held a record (the `key` of the write) has a state row; AN8s merged into
+another have none, so they can never trigger a rename of someone else's member.
+
+`SyncedState` is the interface; `InMemorySyncedState` serves the tests, and the audit store persists it
+in DuckDB. The hash is the MD5 of the payload's canonical JSON (sorted keys, no blanks, UTF-8), over
+the fields that describe the desired state (for members: email_address, merge_fields, status_if_new,
+tags_active; tags_inactive and previous_email are derived from the state, so they stay out).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+STATE_COLUMNS: tuple[str, ...] = ("an8", "target_key", "email", "payload_hash", "tags")
+
+
+def payload_hashes(canonical_json: np.ndarray) -> np.ndarray:
+    """MD5 hex of each canonical JSON text (one C call per payload, the only per-row step here)."""
+    return np.array([hashlib.md5(text.encode("utf-8")).hexdigest() for text in canonical_json], dtype=object)
+
+
+def subscriber_hashes(emails: Iterable[str]) -> np.ndarray:
+    """Mailchimp's member id: MD5 hex of the lower-cased e-mail."""
+    return np.array(
+        [hashlib.md5(email.lower().encode("utf-8")).hexdigest() for email in emails], dtype=object
+    )
+
+
+class SyncedState(Protocol):
+    """What the last successful sync of each (target, AN8) left in Mailchimp."""
+
+    def last_synced(self, target: str, an8s: Sequence[int] | np.ndarray) -> pd.DataFrame:
+        """Rows (STATE_COLUMNS) for those of these AN8s that hold a synced record of this target.
+
+        `an8` int64; `target_key`, `email`, `payload_hash` str; `tags` a tuple of the owned tags active.
+        """
+        ...
+
+    def holders_of(self, target: str, emails: Sequence[str] | np.ndarray) -> pd.DataFrame:
+        """Rows (STATE_COLUMNS) whose last synced e-mail is one of these (who holds that member now)."""
+        ...
+
+
+def empty_state_frame() -> pd.DataFrame:
+    """A state frame with no rows and the right dtypes."""
+    frame = pd.DataFrame({column: pd.Series([], dtype=object) for column in STATE_COLUMNS})
+    frame["an8"] = frame["an8"].astype(np.int64)
+    return frame
+
+
+class InMemorySyncedState:
+    """`SyncedState` in a dict: for tests and dry runs without an audit store."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, int], tuple[str, str, str, tuple[str, ...]]] = {}
+
+    def record(
+        self, target: str, an8: int, target_key: str, email: str, payload_hash: str, tags: Sequence[str] = ()
+    ) -> None:
+        """Remember one successful write (the sync calls this for `created`, `updated` and `renamed`)."""
+        self._rows[(target, int(an8))] = (target_key, email, payload_hash, tuple(tags))
+
+    def record_written(self, target: str, payloads: pd.DataFrame) -> None:
+        """Remember every row of a payload frame as written successfully (what a clean sync does)."""
+        tags = payloads["tags_active"] if "tags_active" in payloads else [()] * len(payloads)
+        for key, target_key, email, digest, active in zip(
+            payloads["key"],
+            payloads["target_key"],
+            payloads["email_address"],
+            payloads["payload_hash"],
+            tags,
+            strict=True,
+        ):
+            self.record(target, int(key), target_key, email, digest, active)
+
+    def _frame(self, target: str, rows: list[tuple[int, tuple]]) -> pd.DataFrame:
+        if not rows:
+            return empty_state_frame()
+        frame = pd.DataFrame([(an8, *values) for an8, values in rows], columns=list(STATE_COLUMNS))
+        frame["an8"] = frame["an8"].astype(np.int64)
+        return frame
+
+    def last_synced(self, target: str, an8s: Sequence[int] | np.ndarray) -> pd.DataFrame:
+        rows = [
+            (int(an8), self._rows[(target, int(an8))]) for an8 in an8s if (target, int(an8)) in self._rows
+        ]
+        return self._frame(target, rows)
+
+    def holders_of(self, target: str, emails: Sequence[str] | np.ndarray) -> pd.DataFrame:
+        wanted = set(emails)
+        rows = [
+            (an8, values)
+            for (tgt, an8), values in self._rows.items()
+            if tgt == target and values[1] in wanted
+        ]
+        return self._frame(target, rows)

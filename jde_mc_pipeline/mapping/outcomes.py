@@ -1,0 +1,74 @@
+"""Outcome names (one per party × target) and the reasons recorded with them (mapping.md §5).
+
+The mapping decides the outcomes that need no API call (`OUTCOMES_DECIDED_HERE`); the sync adds the
+API outcomes for the rows it sends. `skipped:out_of_scope` and `quarantined:invalid_row` are ours:
+mapping.md says a party without a routed role is "never sent", and the reconciliation needs every
+pulled party to end in exactly one outcome per target, so it gets a named one; a party with a JDE row
+that breaks its pandera contract is held back whole rather than sent half-mapped (docs/mapping.md).
+
+Events (`EVENT_*`) are facts recorded in the audit next to a payload that is sent anyway (an omitted
+address, an e-mail shared by several AN8s, a rename that could not happen, …).
+"""
+
+from __future__ import annotations
+
+QUARANTINED_NO_EMAIL = "quarantined:no_email"
+QUARANTINED_INVALID_EMAIL = "quarantined:invalid_email"
+QUARANTINED_INVALID_ROW = "quarantined:invalid_row"
+UNCHANGED = "unchanged"
+MERGED = "merged"
+SKIPPED_OUT_OF_SCOPE = "skipped:out_of_scope"
+
+CREATED = "created"
+UPDATED = "updated"
+RENAMED = "renamed"
+REJECTED_PREFIX = "rejected:"
+FAILED = "failed"
+
+OUTCOMES_DECIDED_HERE: tuple[str, ...] = (
+    QUARANTINED_NO_EMAIL,
+    QUARANTINED_INVALID_EMAIL,
+    QUARANTINED_INVALID_ROW,
+    UNCHANGED,
+    MERGED,
+    SKIPPED_OUT_OF_SCOPE,
+)
+"""Outcomes the mapping decides before any API call."""
+
+OUTCOMES_FROM_API: tuple[str, ...] = (
+    CREATED,
+    UPDATED,
+    RENAMED,
+    REJECTED_PREFIX + "<Mailchimp title>",
+    FAILED,
+)
+"""Outcomes the sync records for the rows it sends."""
+
+# Reasons that go with an outcome decided here.
+REASON_NO_ROLE = "no_role"
+"""skipped:out_of_scope: the party is neither customer nor vendor (employee E, company O, …)."""
+REASON_ROLE_NOT_ROUTED = "role_not_routed"
+"""skipped:out_of_scope: the party's roles are all routed to other targets."""
+REASON_NO_ADDRESS_BOOK_ROW = "no_address_book_row"
+"""skipped:out_of_scope: rows were pulled for an AN8 that has no F0101 row."""
+REASON_HOLDER_PREFIX = "holder:"
+"""merged: followed by the AN8 that holds the member / customer record."""
+
+# Events recorded next to a payload (or an outcome).
+EVENT_ADDRESS_INCOMPLETE = "address_incomplete"
+EVENT_EMAIL_COLLISION = "email_collision"
+EVENT_COUNTRY_UNKNOWN = "country_unknown"
+EVENT_EMAIL_TAKEN = "email_taken"
+EVENT_OLD_MEMBER_LEFT = "old_member_left"
+EVENT_OLD_EMAIL_SHARED = "old_email_shared"
+EVENT_ROLE_LOST = "role_lost"
+
+EVENTS: tuple[str, ...] = (
+    EVENT_ADDRESS_INCOMPLETE,
+    EVENT_EMAIL_COLLISION,
+    EVENT_COUNTRY_UNKNOWN,
+    EVENT_EMAIL_TAKEN,
+    EVENT_OLD_MEMBER_LEFT,
+    EVENT_OLD_EMAIL_SHARED,
+    EVENT_ROLE_LOST,
+)
