@@ -1,0 +1,82 @@
+"""AIS GRID_DATA rowsets → the typed frames of the frames contract (/work/notes/frames.md).
+
+Rows arrive as dicts keyed `F0101_AN8` (reference/jde-ais.md §3.5). `FrameBuilder` keeps them column by
+column as plain lists while pages arrive (the row dicts of a page can then be freed: a dict per row costs
+several times the values it holds) and types every column once, vectorised, when the frame is built.
+
+Types, per catalogue kind (jde_mc_pipeline/jde/tables.py):
+- string → object dtype of `str`, stripped; null, missing → "" (AIS keeps leading blanks, e.g. in MCU);
+- number → `Int64`;
+- date → naive `datetime64[ns]`; null, "", missing, 0 → NaT (the blank form is unconfirmed, §3.5);
+- time (UPMT) → `Int64` HHMMSS, missing → 0;
+- plus `updated_at` (`datetime64[ns, tz]`, UPMJ + UPMT in JDE's time zone) whenever UPMJ is a column.
+Keys the catalogue does not know are ignored: AIS may send more than asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from jde_mc_pipeline.jde.dates import updated_at_series, yyyymmdd_to_datetime64
+from jde_mc_pipeline.jde.tables import Column, Table
+
+UPDATED_AT = "updated_at"
+
+
+class FrameBuilder:
+    """Collects the rows of one table page by page and builds one typed frame at the end."""
+
+    def __init__(self, table: Table, aliases: Sequence[str] | None = None) -> None:
+        self.table = table
+        self.columns: tuple[Column, ...] = (
+            table.columns if aliases is None else tuple(table.column(a) for a in aliases)
+        )
+        self._keys = [table.output_key(c.alias) for c in self.columns]
+        self._values: list[list[Any]] = [[] for _ in self.columns]
+
+    def __len__(self) -> int:
+        return len(self._values[0]) if self._values else 0
+
+    def add(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Append rows of a GRID_DATA rowset."""
+        rows = list(rows)
+        for key, values in zip(self._keys, self._values, strict=True):
+            values.extend([row.get(key) for row in rows])
+
+    def build(self, timezone: str) -> pd.DataFrame:
+        """The typed frame; the collected lists are released."""
+        data: dict[str, pd.Series] = {}
+        for column, values in zip(self.columns, self._values, strict=True):
+            try:
+                data[column.alias] = _typed(column, values)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{self.table.name}.{column.alias}: {exc}") from None
+        self._values = [[] for _ in self.columns]
+        frame = pd.DataFrame(data)
+        if "UPMJ" in frame.columns:
+            upmt = frame["UPMT"] if "UPMT" in frame.columns else pd.Series(0, index=frame.index)
+            frame[UPDATED_AT] = updated_at_series(frame["UPMJ"], upmt, timezone)
+        return frame
+
+
+def empty_frame(table: Table, timezone: str) -> pd.DataFrame:
+    """A frame with no rows and the full contract columns and dtypes."""
+    return FrameBuilder(table).build(timezone)
+
+
+def _typed(column: Column, values: list[Any]) -> pd.Series:
+    raw = pd.Series(values, dtype=object)
+    if column.kind == "string":
+        text = raw.where(raw.notna(), "")
+        if pd.api.types.infer_dtype(text, skipna=False) not in ("string", "empty"):
+            text = text.astype(str)
+        return text.str.strip().astype(object)
+    if column.kind == "date":
+        return yyyymmdd_to_datetime64(raw)
+    numbers = pd.to_numeric(raw, errors="raise")
+    if column.kind == "time":
+        numbers = numbers.fillna(0)
+    return numbers.astype("Int64")
