@@ -209,8 +209,8 @@ def main() -> None:
             f"429s {mine['customers_429']:4d}  outcomes {mine['customers_outcomes']}"
         )
         print(
-            f"naive members  : {plain['members_s']:8.2f} s for {sample:,} -> {naive_members:8.1f} s extrapolated "
-            f"to {n:,}  (speed-up {naive_members / mine['members_s']:.1f}x)"
+            f"naive members  : {plain['members_s']:8.2f} s for {sample:,} -> {naive_members:8.1f} s "
+            f"extrapolated to {n:,}  (speed-up {naive_members / mine['members_s']:.1f}x)"
         )
         print(
             f"naive customers: {plain['customers_s']:8.2f} s for {sample:,} -> {naive_customers:8.1f} s "

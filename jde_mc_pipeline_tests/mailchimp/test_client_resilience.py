@@ -12,7 +12,7 @@ import pytest
 from jde_mc_pipeline.mailchimp.batches import PollPolicy
 from jde_mc_pipeline.mailchimp.client import HttpEvent, RetryPolicy
 from jde_mc_pipeline.mailchimp.ecommerce import ensure_store, upsert_customers
-from jde_mc_pipeline.mailchimp.members import subscriber_hash, upsert_members
+from jde_mc_pipeline.mailchimp.members import upsert_members
 from jde_mc_pipeline.mailchimp.merge_fields import ensure_merge_fields
 from jde_mc_pipeline.mailchimp.records import CustomerWrite, MemberWrite
 from jde_mc_pipeline_tests.mailchimp.client_support import (
@@ -125,7 +125,7 @@ def test_the_recorder_never_sees_the_key(mailchimp_emulator_factory: Any) -> Non
     ensure_merge_fields(client, LIST_ID)
     ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
     faults(server, fault_rate=0.2)
-    upsert_members(client, LIST_ID, members(30) + [MemberWrite("x", "fake@example.com", "subscribed", {})])
+    upsert_members(client, LIST_ID, [*members(30), MemberWrite("x", "fake@example.com", "subscribed", {})])
     upsert_customers(client, STORE_ID, customers(200), batch_threshold=10, poll=QUICK_POLL)
     faults(server, fault_rate=0.0)
     wrong = client_for(server, recorder=events.append)
