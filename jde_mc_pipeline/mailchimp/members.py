@@ -114,10 +114,15 @@ def upsert_members(
                     results[index] = result
                     if member is not None:
                         members[index] = (member, True)
-        follow_ups = [i for i in members if results[i].outcome in ("created", "updated", "renamed")]
-        for index, result in zip(
+        follow_ups = []
+        for index, (member, sent) in members.items():
+            if results[index].outcome in ("created", "updated", "renamed"):
+                activate, deactivate = tag_changes(records[index], member, sent)
+                if activate or deactivate:
+                    follow_ups.append((index, activate, deactivate))
+        for (index, *_), result in zip(
             follow_ups,
-            pool.map(lambda i: _tags(client, list_id, records[i], results[i], *members[i]), follow_ups),
+            pool.map(lambda f: _tags(client, list_id, records[f[0]], results[f[0]], f[1], f[2]), follow_ups),
             strict=True,
         ):
             results[index] = result
@@ -168,7 +173,8 @@ def _subscribe(
         record_keys=[p.record.key for p in chunk],
     )
     if answer.ok and isinstance(answer.body, dict):
-        return [_from_batch_answer(p, answer) for p in chunk]
+        index = _index_answer(answer.body)
+        return [_from_batch_answer(p, answer, index) for p in chunk]
     if answer.status == 400 and len(chunk) > 1:
         half = len(chunk) // 2
         charged = [replace(p, attempts=p.attempts + answer.attempts) for p in chunk]
@@ -204,33 +210,42 @@ def _member_body(record: MemberWrite) -> dict[str, Any]:
     return member
 
 
-def _from_batch_answer(pending: _Pending, answer: ApiResponse) -> tuple[int, WriteResult, Any]:
-    email = pending.record.email_address.strip().lower()
-    body = answer.body
+def _index_answer(body: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """Lower-cased e-mail → ("error" | "created" | "updated", entry), built once per answer."""
+    index: dict[str, tuple[str, Any]] = {}
+    for part, outcome in (("new_members", "created"), ("updated_members", "updated"), ("errors", "error")):
+        for entry in body.get(part) or []:
+            if isinstance(entry, dict):
+                index[str(entry.get("email_address", "")).strip().lower()] = (outcome, entry)
+    return index
+
+
+def _from_batch_answer(
+    pending: _Pending, answer: ApiResponse, index: dict[str, tuple[str, Any]]
+) -> tuple[int, WriteResult, Any]:
+    record = pending.record
     attempts = pending.attempts + answer.attempts
-    for error in body.get("errors") or []:
-        if str(error.get("email_address", "")).strip().lower() == email:
-            title, detail = _member_error(error)
-            return (
-                pending.index,
-                _result(
-                    pending.record, "rejected", answer.status, title, _join(detail, pending.note), attempts
-                ),
-                None,
-            )
-    for part, outcome in (("new_members", "created"), ("updated_members", "updated")):
-        for member in body.get(part) or []:
-            if str(member.get("email_address", "")).strip().lower() == email:
-                note = AMBIGUOUS_UPDATE if outcome == "updated" and answer.ambiguous else None
-                result = _result(
-                    pending.record, outcome, answer.status, None, _join(note, pending.note), attempts
-                )
-                return pending.index, result, member
-    detail = _join("Mailchimp's batch subscribe answer does not mention this address", pending.note)
+    found = index.get(record.email_address.strip().lower())
+    if found is None:
+        detail = _join("Mailchimp's batch subscribe answer does not mention this address", pending.note)
+        return (
+            pending.index,
+            _result(record, "failed", answer.status, "Missing From Answer", detail, attempts),
+            None,
+        )
+    outcome, entry = found
+    if outcome == "error":
+        title, detail = _member_error(entry)
+        return (
+            pending.index,
+            _result(record, "rejected", answer.status, title, _join(detail, pending.note), attempts),
+            None,
+        )
+    note = AMBIGUOUS_UPDATE if outcome == "updated" and answer.ambiguous else None
     return (
         pending.index,
-        _result(pending.record, "failed", answer.status, "Missing From Answer", detail, attempts),
-        None,
+        _result(record, outcome, answer.status, None, _join(note, pending.note), attempts),
+        entry,
     )
 
 
@@ -281,11 +296,13 @@ def _rename(client: MailchimpClient, list_id: str, pending: _Pending) -> _Pendin
 
 
 def _tags(
-    client: MailchimpClient, list_id: str, record: MemberWrite, result: WriteResult, member: Any, sent: bool
+    client: MailchimpClient,
+    list_id: str,
+    record: MemberWrite,
+    result: WriteResult,
+    activate: list[str],
+    deactivate: list[str],
 ) -> WriteResult:
-    activate, deactivate = tag_changes(record, member, sent)
-    if not activate and not deactivate:
-        return result
     answer = set_member_tags(client, list_id, result.target_key, activate, deactivate, record.key)
     attempts = result.attempts + answer.attempts
     if answer.ok:
