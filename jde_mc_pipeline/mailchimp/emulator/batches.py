@@ -1,0 +1,282 @@
+"""`/batches`: asynchronous batch operations and their results archive (reference §6).
+
+A background thread runs submitted batches one at a time ("only one batch request is run at a time"),
+moving each through `pending` → `preprocessing` (total_operations filled) → `started` (operations
+executed, `finished_operations`/`errored_operations` counted as they go) → `finalizing` (archive built)
+→ `finished`, waiting `batch_step_seconds` between stages (0 = as fast as possible). Operations go
+through the same router and handlers as direct calls (no auth, connection limit or faults: they run
+inside Mailchimp), under the same state lock, so direct calls interleave with a running batch.
+
+The results are a gzipped tar served by the emulator itself: `response_body_url` is a loopback URL,
+signed and valid for 10 minutes from the status GET that produced it (as Mailchimp's signed storage
+URLs are); an expired or altered URL gets 403. The archive holds a directory `<batch_id>-response/` with
+JSON files of at most 500 results each, every result `{"status_code", "operation_id", "response"}` where
+`response` is the handler's JSON as a string ("" for a 204). An operation whose `body` is not a string
+fails when it runs (400), as documented. `errored_operations` counts results with status ≥ 400.
+
+[unconfirmed] choices: archive layout and file size; DELETE of a batch cancels it and forgets it
+(later GET → 404); the 500-pending-batches and batch-webhook limits are not emulated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import tarfile
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from jde_mc_pipeline.emulation.http import Request, Response
+from jde_mc_pipeline.mailchimp.emulator import errors
+from jde_mc_pipeline.mailchimp.emulator.routing import Call, Reply
+from jde_mc_pipeline.mailchimp.emulator.views import check_enum, links, page, require_fields
+
+if TYPE_CHECKING:
+    from jde_mc_pipeline.mailchimp.emulator.app import MailchimpApp
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+URL_LIFETIME_SECONDS = 600
+RESULTS_PER_FILE = 500
+ARCHIVE_PATH = "/_emulator/batch-results/"
+
+
+@dataclass
+class Batch:
+    id: str
+    operations: list[dict[str, Any]]
+    submitted_at: str
+    status: str = "pending"
+    total_operations: int = 0
+    finished_operations: int = 0
+    errored_operations: int = 0
+    completed_at: str = ""
+    archive: bytes | None = None
+    cancelled: bool = False
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+class BatchRunner:
+    """The queue of batches and the thread that runs them."""
+
+    def __init__(self, app: MailchimpApp, step_seconds: float) -> None:
+        self.app = app
+        self.step_seconds = step_seconds
+        self.batches: dict[str, Batch] = {}
+        self._queue: deque[Batch] = deque()
+        self._wake = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._secret = app.state.new_hex(32).encode()
+
+    def submit(self, operations: list[dict[str, Any]]) -> Batch:
+        batch = Batch(id=self.app.state.new_hex(10), operations=operations, submitted_at=self.app.state.now())
+        with self._wake:
+            self.batches[batch.id] = batch
+            self._queue.append(batch)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="mailchimp-batches", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+        return batch
+
+    def cancel(self, batch_id: str) -> bool:
+        with self._wake:
+            batch = self.batches.pop(batch_id, None)
+        if batch is not None:
+            batch.cancelled = True
+        return batch is not None
+
+    def clear(self) -> None:
+        with self._wake:
+            for batch in self.batches.values():
+                batch.cancelled = True
+            self.batches.clear()
+            self._queue.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._wake:
+            self._wake.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._wake:
+                while not self._queue and not self._stop.is_set():
+                    self._wake.wait()
+                if self._stop.is_set():
+                    return
+                batch = self._queue.popleft()
+            self._process(batch)
+
+    def _advance(self, batch: Batch, status: str) -> bool:
+        """Wait one step, then move to `status`; False when the batch or the server was stopped."""
+        if self.step_seconds:
+            self._stop.wait(self.step_seconds)
+        if batch.cancelled or self._stop.is_set():
+            return False
+        if status == "finished":
+            batch.completed_at = self.app.state.now()
+        batch.status = status
+        return True
+
+    def _process(self, batch: Batch) -> None:
+        if not self._advance(batch, "preprocessing"):
+            return
+        batch.total_operations = len(batch.operations)
+        if not self._advance(batch, "started"):
+            return
+        for operation in batch.operations:
+            if batch.cancelled or self._stop.is_set():
+                return
+            status, text = self._execute(operation)
+            batch.results.append(
+                {"status_code": status, "operation_id": operation.get("operation_id"), "response": text}
+            )
+            batch.errored_operations += status >= 400
+            batch.finished_operations += 1
+        self.app.stats.incr("batch_operations", len(batch.operations))
+        if not self._advance(batch, "finalizing"):
+            return
+        batch.archive = build_archive(batch)
+        batch.results = []
+        self._advance(batch, "finished")
+
+    def _execute(self, operation: dict[str, Any]) -> tuple[int, str]:
+        body = operation.get("body")
+        if body is not None and not isinstance(body, str):
+            error = errors.schema_error(
+                [{"field": "body", "message": "Schema describes string, object found instead"}]
+            )
+            return error.status, json.dumps(error.document(""))
+        parts = urlsplit(operation["path"])
+        query = parse_qs(parts.query, keep_blank_values=True)
+        for name, value in (operation.get("params") or {}).items():
+            query[name] = [_param_text(value)]
+        return self.app.execute(operation["method"], parts.path, query, (body or "").encode("utf-8"))
+
+    def signed_url(self, batch: Batch) -> str:
+        expires = int(self.app.state.clock()) + URL_LIFETIME_SECONDS
+        signature = self._sign(batch.id, expires)
+        return f"{self.app.server_url}{ARCHIVE_PATH}{batch.id}.tar.gz?expires={expires}&signature={signature}"
+
+    def _sign(self, batch_id: str, expires: int) -> str:
+        return hmac.new(self._secret, f"{batch_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def download(self, request: Request) -> Response:
+        """The archive at a signed URL; 403 (storage-style XML) when expired or not signed by us."""
+        batch_id = request.path[len(ARCHIVE_PATH) :].removesuffix(".tar.gz")
+        batch = self.batches.get(batch_id)
+        try:
+            expires = int(request.query_value("expires") or "")
+        except ValueError:
+            expires = -1
+        valid = hmac.compare_digest(request.query_value("signature") or "", self._sign(batch_id, expires))
+        if batch is None or batch.archive is None or not valid or expires < self.app.state.clock():
+            body = b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>ExpiredToken</Code></Error>"
+            return Response(403, body, "application/xml; charset=UTF-8")
+        self.app.stats.incr("archive_downloads")
+        return Response(200, batch.archive, "application/x-gzip")
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def build_archive(batch: Batch) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        folder = tarfile.TarInfo(f"{batch.id}-response")
+        folder.type = tarfile.DIRTYPE
+        folder.mode = 0o755
+        tar.addfile(folder)
+        for number, start in enumerate(range(0, len(batch.results), RESULTS_PER_FILE)):
+            data = json.dumps(batch.results[start : start + RESULTS_PER_FILE]).encode("utf-8")
+            info = tarfile.TarInfo(f"{batch.id}-response/{number:04d}.json")
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def batch_view(call: Call, batch: Batch) -> dict[str, Any]:
+    finished = batch.status == "finished"
+    return {
+        "id": batch.id,
+        "status": batch.status,
+        "total_operations": batch.total_operations,
+        "finished_operations": batch.finished_operations,
+        "errored_operations": batch.errored_operations,
+        "submitted_at": batch.submitted_at,
+        "completed_at": batch.completed_at,
+        "response_body_url": call.app.batches.signed_url(batch) if finished else "",
+        "_links": links(
+            call,
+            "/batches",
+            ("parent", "GET", ""),
+            ("self", "GET", f"/{batch.id}"),
+            ("delete", "DELETE", f"/{batch.id}"),
+        ),
+    }
+
+
+def start_batch(call: Call) -> Reply:
+    body = call.json_object()
+    require_fields(body, ("operations",))
+    operations = body["operations"]
+    if not isinstance(operations, list):
+        raise errors.schema_error([{"field": "operations", "message": "Schema describes array"}])
+    problems = []
+    for index, operation in enumerate(operations):
+        if not isinstance(operation, dict):
+            problems.append({"field": f"operations.{index}", "message": "Schema describes object"})
+            continue
+        try:
+            check_enum(operation, "method", METHODS)
+            require_fields(operation, ("method", "path"))
+        except errors.ApiError as error:
+            problems.extend(
+                {"field": f"operations.{index}", "message": e["message"]} for e in error.errors or []
+            )
+            continue
+        if not isinstance(operation["path"], str):
+            problems.append({"field": f"operations.{index}.path", "message": "Schema describes string"})
+    if problems:
+        raise errors.schema_error(problems)
+    return Reply(200, batch_view(call, call.app.batches.submit(operations)))
+
+
+def get_batch(call: Call) -> Reply:
+    batch = call.app.batches.batches.get(call.params["batch_id"])
+    if batch is None:
+        raise errors.not_found()
+    return Reply(200, batch_view(call, batch))
+
+
+def list_batches(call: Call) -> Reply:
+    count, offset = call.paging()
+    batches = list(call.app.batches.batches.values())
+    return Reply(
+        200,
+        {
+            "batches": [batch_view(call, b) for b in page(batches, count, offset)],
+            "total_items": len(batches),
+            "_links": links(call, "/batches", ("self", "GET", ""), ("create", "POST", "")),
+        },
+    )
+
+
+def delete_batch(call: Call) -> Reply:
+    if not call.app.batches.cancel(call.params["batch_id"]):
+        raise errors.not_found()
+    return Reply(204)

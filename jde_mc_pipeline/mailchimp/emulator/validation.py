@@ -1,0 +1,64 @@
+"""E-mail rules and small value rules shared by members, batch subscribe and e-commerce.
+
+- Syntax: `email-validator` (RFC 5321/5322, no DNS lookups). A failure is 400 `Invalid Resource`
+  "Please provide a valid email address." (reference §8.1).
+- Fake-looking addresses: Mailchimp refuses addresses its deliverability heuristics dislike
+  ("foo@example.com looks fake or invalid, ..."); its rules are not public. The emulator's rule is a
+  configurable set of domains (`fake_email_domains`), matched on the domain and every parent domain,
+  by default the reserved example domains the reference quotes.
+- Text: cut to 255 bytes of UTF-8 without splitting a character (reference §4.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+from email_validator import EmailNotValidError, validate_email
+
+from jde_mc_pipeline.mailchimp.emulator import errors
+
+DEFAULT_FAKE_EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
+TEXT_LIMIT_BYTES = 255
+
+
+@lru_cache(maxsize=200_000)
+def _syntax_ok(email: str) -> bool:
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+class EmailRules:
+    """Syntax and fake-domain checks, raising the errors a direct member call would get."""
+
+    def __init__(self, fake_domains: Iterable[str] = DEFAULT_FAKE_EMAIL_DOMAINS) -> None:
+        self.fake_domains = frozenset(d.lower().strip(".") for d in fake_domains)
+
+    def check_syntax(self, email: object) -> str:
+        """The address trimmed, or 400 `Please provide a valid email address.`"""
+        if not isinstance(email, str) or not _syntax_ok(email.strip()):
+            raise errors.invalid_email()
+        return email.strip()
+
+    def looks_fake(self, email: str) -> bool:
+        domain = email.rpartition("@")[2].lower()
+        labels = domain.split(".")
+        return any(".".join(labels[i:]) in self.fake_domains for i in range(len(labels)))
+
+    def check(self, email: object) -> str:
+        """Syntax, then the fake rule; returns the trimmed address."""
+        address = self.check_syntax(email)
+        if self.looks_fake(address):
+            raise errors.fake_email(address)
+        return address
+
+
+def cut_text(value: str, limit: int = TEXT_LIMIT_BYTES) -> str:
+    """At most `limit` bytes of UTF-8, never half a character."""
+    encoded = value.encode("utf-8")
+    if len(encoded) <= limit:
+        return value
+    return encoded[:limit].decode("utf-8", errors="ignore")
