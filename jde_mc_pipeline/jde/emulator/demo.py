@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from jde_mc_pipeline.jde.emulator.demo_churn import churn_changes
-from jde_mc_pipeline.jde.emulator.demo_party import Party, PartyWriter, Row
+from jde_mc_pipeline.jde.emulator.demo_party import FastRandom, Party, PartyWriter, Row
 from jde_mc_pipeline.jde.emulator.demo_plan import OWN_DOMAIN, plan_party
 from jde_mc_pipeline.jde.emulator.demo_rows import write_party
 from jde_mc_pipeline.jde.emulator.formats import to_julian
@@ -82,7 +82,7 @@ def generate_demo(n: int, seed: int, today: date) -> dict[str, list[dict[str, An
     """N parties (AN8s in F0101) and their rows in all six tables, deterministic for (n, seed, today)."""
     if n < 0:
         raise ValueError(f"the number of demo parties must be >= 0, got {n}")
-    rng = random.Random(f"jde-demo/{n}/{seed}/{today.isoformat()}")
+    rng = FastRandom(f"jde-demo/{n}/{seed}/{today.isoformat()}")
     start = date(min(2009, today.year - 10), 1, 1)
     days = (today - start).days
     julian = [to_julian(start + timedelta(days=d)) for d in range(days + 400)]

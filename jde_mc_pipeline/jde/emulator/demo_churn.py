@@ -19,6 +19,7 @@ from typing import Any
 from jde_mc_pipeline.jde.emulator import demo_pools as pools
 from jde_mc_pipeline.jde.emulator.demo_party import (
     PROGRAMS,
+    FastRandom,
     Party,
     PartyWriter,
     Row,
@@ -58,7 +59,7 @@ def churn_changes(
     used = {_text(row["EAEMAL"]).lower() for row in rows.get("F01151", ())}
     used |= {address.rpartition("@")[2] for address in used}
     julian = [to_julian(today + timedelta(days=day)) for day in range(2)]
-    writer = PartyWriter(rng, julian, 0, used)
+    writer = PartyWriter(FastRandom(rng.getrandbits(64)), julian, 0, used)
     next_an8 = max((row["ABAN8"] for row in rows.get("F0101", ())), default=1000) + 1
     pick_iter = iter(picks)
     for kind in kinds:

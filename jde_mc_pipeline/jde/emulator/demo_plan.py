@@ -29,7 +29,8 @@ def plan_party(writer: PartyWriter, an8: int, role: str, case: dict[str, str]) -
     first, middle, last = rng.choice(pools.FIRST_NAMES), "", rng.choice(pools.LAST_NAMES)
     domain = ""
     if case["name"] == "non_ascii":
-        entry = pools.NON_ASCII_NAMES[rng.randrange(len(pools.NON_ASCII_NAMES))]
+        entry = pools.NON_ASCII_NAMES[writer.non_ascii_count % len(pools.NON_ASCII_NAMES)]
+        writer.non_ascii_count += 1  # in turn, so that the first three (Latin-1 to CJK) always occur
         alph, entry_domain, country, first, last = entry
         person = not entry_domain
         if entry_domain and entry_domain not in writer.used:

@@ -42,10 +42,10 @@ COMPANY_STEMS = _words(
     "Bluewater Granite Silverline Northstar Eagle Falcon Meridian Horizon Crescent Harbor Prairie Lakeside "
     "Riverside Highland Evergreen Oakridge Pinnacle Vanguard Sterling Patriot Allied United Consolidated "
     "Premier Apex Titan Delta Coastal Continental Midwest Southern Western Eastern Central Capital Metro "
-    "Valley Canyon Mesa Tri-State Gulf Bay Lone Star Empire Commonwealth Magnolia Cardinal Mustang Bison "
-    "Copperhead Blackhawk Red Rock Clearwater Stonebridge Fairfield Brookside Westfield Kingston Lancaster "
+    "Valley Canyon Mesa Tri-State Gulf Bay Empire Commonwealth Magnolia Cardinal Mustang Bison "
+    "Copperhead Blackhawk Clearwater Stonebridge Fairfield Brookside Westfield Kingston Lancaster "
     "Hamilton Franklin Jefferson Madison Lincoln Monroe Jackson Carver Whitman Holloway Prescott Dunmore"
-)
+) + ("Lone Star", "Red Rock")
 
 COMPANY_TRADES = (
     "Industrial Supply",

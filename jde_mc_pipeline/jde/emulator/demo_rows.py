@@ -231,8 +231,8 @@ def email_rows(writer: PartyWriter, party: Party, rows: list[tuple[str, Row]]) -
     valid = f"{local}@{domain}"
     lines: list[tuple[str, str]] = []
     if case in ("url_plus_email", "url_only"):
-        site = party.domain or f"{local}.{domain}"
-        lines.append((URL_TYPE, f"https://www.{site}" if writer.rng.random() < 0.5 else f"www.{site}"))
+        site = f"www.{party.domain}" if party.domain else f"www.linkedin.com/in/{local.replace('.', '-')}"
+        lines.append((URL_TYPE, f"https://{site}" if writer.rng.random() < 0.5 else site))
     if case == "invalid":
         lines.append((EMAIL_TYPE, broken_email(writer, local, domain)))
     elif case == "messy":
