@@ -27,6 +27,10 @@ PROGRAMS = {"F0101": "P01012", "F0116": "P01012", "F0111": "P01012", "F01151": "
 PROGRAMS |= {"F0115": "P0115", "F03012": "P03013"}
 EMAIL_TYPE, URL_TYPE = "E", "I"  # UDC 01/ET: E = e-mail; I (internet address) is UNCONFIRMED.
 
+_AUDIT_COLUMNS = {
+    name: tuple(t.db_name(alias) for alias in ("USER", "PID", "JOBN", "UPMJ", "UPMT"))
+    for name, t in TABLES.items()
+}
 _STRING_LENGTHS = {
     name: tuple((t.db_name(c.alias), c.length) for c in t.columns if c.kind == "string")
     for name, t in TABLES.items()
@@ -86,22 +90,37 @@ def ascii_slug(text: str) -> str:
     return "".join(ch for ch in decomposed if ch.isascii() and ch.isalnum())
 
 
+_LEGAL_FORMS = frozenset(
+    [
+        "inc",
+        "llc",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "ltd",
+        "gmbh",
+        "sa",
+        "de",
+        "cv",
+        "kg",
+        "ag",
+        "aps",
+        "of",
+    ]
+)
+
+
 @lru_cache(maxsize=65536)
 def domain_words(alph: str) -> tuple[str, ...]:
     """The words of a company name usable in a domain (`Summit Steel, Inc.` -> summit, steel, inc)."""
     words = (ascii_slug(word) for word in alph.replace("&", " ").replace(",", " ").split())
-    return tuple(word for word in words if word)
+    return tuple(word for word in words if word and word not in _LEGAL_FORMS)
 
 
 def business_unit(code: str) -> str:
     """MCU-style codes are right-justified in 12 characters (leading blanks)."""
     return code.rjust(12)
-
-
-def hhmmss(seconds: int) -> int:
-    """Seconds after midnight as JDE's HHMMSS number (leading zeros lost)."""
-    seconds = min(max(seconds, 0), 86399)
-    return seconds // 3600 * 10000 + seconds // 60 % 60 * 100 + seconds % 60
 
 
 def fill_pattern(rng: random.Random, pattern: str) -> str:
@@ -228,15 +247,23 @@ class PartyWriter:
 
     # -- rows ------------------------------------------------------------------------------------------
 
-    def audit(self, prefix: str, table: str, stamp: Stamp) -> Row:
-        """The five audit columns of one row."""
-        return {
-            prefix + "USER": stamp.user,
-            prefix + "PID": stamp.pid or PROGRAMS[table],
-            prefix + "JOBN": stamp.jobn,
-            prefix + "UPMJ": self.julian[stamp.day],
-            prefix + "UPMT": hhmmss(stamp.seconds),
-        }
+    def stamp_row(self, row: Row, table: str, stamp: Stamp, delay: int = 0) -> Row:
+        """Set the five audit columns of a row; UPMT is HHMMSS (leading zeros lost, 09:30:00 = 93000)."""
+        user, pid, jobn, upmj, upmt = _AUDIT_COLUMNS[table]
+        seconds = min(stamp.seconds + delay, 86399)
+        row[user] = stamp.user
+        row[pid] = stamp.pid or PROGRAMS[table]
+        row[jobn] = stamp.jobn
+        row[upmj] = self.julian[stamp.day]
+        row[upmt] = seconds // 3600 * 10000 + seconds // 60 % 60 * 100 + seconds % 60
+        return row
+
+    def stamp_party_row(self, row: Row, table: str, party: Party, delay: int = 0) -> Row:
+        """Audit columns from a later change of that table if planned, else creation time plus a delay."""
+        later = party.later.get(table)
+        if later is not None:
+            return self.stamp_row(row, table, later)
+        return self.stamp_row(row, table, party.created, delay)
 
     def stamp(self, party: Party, table: str, delay: int = 0) -> Stamp:
         """The row's stamp: a later change of that table if planned, else creation time plus a delay."""

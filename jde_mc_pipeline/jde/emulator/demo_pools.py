@@ -9,8 +9,9 @@ freemail providers for people) so that data looks like a real export, not like `
 from __future__ import annotations
 
 
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
+def _words(text: str, *phrases: str) -> tuple[str, ...]:
+    """The blank-separated words of a text, plus phrases that contain blanks."""
+    return (*text.split(), *phrases)
 
 
 FIRST_NAMES = _words(
@@ -44,8 +45,10 @@ COMPANY_STEMS = _words(
     "Premier Apex Titan Delta Coastal Continental Midwest Southern Western Eastern Central Capital Metro "
     "Valley Canyon Mesa Tri-State Gulf Bay Empire Commonwealth Magnolia Cardinal Mustang Bison "
     "Copperhead Blackhawk Clearwater Stonebridge Fairfield Brookside Westfield Kingston Lancaster "
-    "Hamilton Franklin Jefferson Madison Lincoln Monroe Jackson Carver Whitman Holloway Prescott Dunmore"
-) + ("Lone Star", "Red Rock")
+    "Hamilton Franklin Jefferson Madison Lincoln Monroe Jackson Carver Whitman Holloway Prescott Dunmore",
+    "Lone Star",
+    "Red Rock",
+)
 
 COMPANY_TRADES = (
     "Industrial Supply",

@@ -22,6 +22,7 @@ from jde_mc_pipeline.jde.emulator.demo_party import (
 )
 
 Out = dict[str, list[Row]]
+_LANGUAGES = {"DE": "G", "MX": "S", "JP": "J", "CH": "G"}  # UDC 01/LP; blank = English
 
 
 def broken_email(writer: PartyWriter, local: str, domain: str) -> str:
@@ -73,7 +74,7 @@ def master_row(writer: PartyWriter, party: Party) -> Row:
         "ABDC": compress(party.alph),
         "ABMCU": business_unit(rng.choice(pools.BUSINESS_UNITS)),
         "ABSIC": rng.choice(pools.INDUSTRY_CODES) if not party.person else "",
-        "ABLNGP": {"CA": "", "DE": "G", "MX": "S", "JP": "J", "DK": "", "CH": "G"}.get(party.country, ""),
+        "ABLNGP": _LANGUAGES.get(party.country, ""),
         "ABAT1": party.at1,
         "ABCM": "" if rng.random() < 0.94 else rng.choice(("1", "2", "B")),
         "ABTAXC": "P" if party.person else "C",
@@ -84,7 +85,7 @@ def master_row(writer: PartyWriter, party: Party) -> Row:
         "ABALP1": "",
         "ABEFTB": writer.julian[party.created.day],
     }
-    row.update(writer.audit("AB", "F0101", writer.stamp(party, "F0101")))
+    writer.stamp_party_row(row, "F0101", party)
     return row
 
 
@@ -103,7 +104,7 @@ def customer_row(writer: PartyWriter, party: Party, company: str) -> Row:
         "AICUSTS": "" if rng.random() < 0.97 else "1",
         "AIAC01": rng.choice(pools.REGION_CODES),
     }
-    row.update(writer.audit("AI", "F03012", writer.stamp(party, "F03012", 240)))
+    writer.stamp_party_row(row, "F03012", party, 240)
     return row
 
 
@@ -159,7 +160,7 @@ def _address(writer: PartyWriter, party: Party, eftb: int, place: tuple, country
         "ALBKML": "",
         "ALCTR": country,
     }
-    row.update(writer.audit("AL", "F0116", stamp))
+    writer.stamp_row(row, "F0116", stamp)
     return row
 
 
@@ -218,7 +219,7 @@ def _who(
         "WWTYC": tyc,
         "WWNICK": "",
     }
-    row.update(writer.audit("WW", "F0111", writer.stamp(party, "F0111", 1 + idln * 45)))
+    writer.stamp_party_row(row, "F0111", party, 1 + idln * 45)
     return row
 
 
@@ -264,7 +265,7 @@ def _email(writer: PartyWriter, party: Party, idln: int, rck7: int, etp: str, ad
         "EAEFOR": "",
         "EAECLASS": "",
     }
-    row.update(writer.audit("EA", "F01151", writer.stamp(party, "F01151", 30 + idln * 45 + rck7 * 7)))
+    writer.stamp_party_row(row, "F01151", party, 30 + idln * 45 + rck7 * 7)
     return row
 
 
@@ -299,5 +300,5 @@ def _phone(writer: PartyWriter, party: Party, idln: int, rck7: int, phtp: str, a
         "WPAR1": ar1,
         "WPPH1": ph1,
     }
-    row.update(writer.audit("WP", "F0115", writer.stamp(party, "F0115", 60 + idln * 45 + rck7 * 9)))
+    writer.stamp_party_row(row, "F0115", party, 60 + idln * 45 + rck7 * 9)
     return row
