@@ -19,6 +19,7 @@ FAST_RETRY = RetryPolicy(max_attempts=12, max_total_s=60.0, base_wait_s=0.02, ma
 
 def start(factory: Any, **options: Any) -> Any:
     """An emulator with the test key and list (extra build_server options passed through)."""
+    options.setdefault("batch_step_seconds", 0.02)
     return factory(api_key=API_KEY, list_id=LIST_ID, seed=7, **options)
 
 

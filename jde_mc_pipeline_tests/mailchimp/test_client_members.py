@@ -58,6 +58,7 @@ def test_wrong_key_fails_ping_without_showing_the_key(server: Any) -> None:
 def test_batch_upsert_reports_created_then_updated_and_never_sends_status(server: Any) -> None:
     sent: list[Any] = []
     client = client_for(server, recorder=sent.append)
+    ensure_merge_fields(client, LIST_ID)
     records = [write(str(n), f"person{n}@jde-test.org", tags_active=("JDE Customer",)) for n in range(1200)]
     first = upsert_members(client, LIST_ID, records)
     assert [r.key for r in first] == [r.key for r in records]
