@@ -78,7 +78,10 @@ class ControlRoutes:
     def _rows(self, table_name: str) -> Response:
         if table_name.upper() not in TABLES:
             return Response.json(404, {"error": f"unknown table {table_name!r}; known: {', '.join(TABLES)}"})
-        return Response.json(200, {"table": table_name.upper(), "rows": self._app.store.scan(table_name)})
+        store = self._app.store
+        return Response.json(
+            200, {"table": table_name.upper(), "rows": store.as_dicts(table_name, store.scan(table_name))}
+        )
 
     def _faults(self, request: Request) -> Response:
         settings = _json(request)

@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from jde_mc_pipeline.emulation.controls import RequestStats
 from jde_mc_pipeline.jde.emulator.query import QueryContext, QueryError, compile_query, order_by, sort_rows
-from jde_mc_pipeline.jde.emulator.store import Store
+from jde_mc_pipeline.jde.emulator.store import Row, Store, position
 from jde_mc_pipeline.jde.emulator.tokens import Session
 from jde_mc_pipeline.jde.emulator.values import yyyymmdd
 from jde_mc_pipeline.jde.tables import TABLES, Table
@@ -39,7 +39,7 @@ from jde_mc_pipeline.jde.tables import TABLES, Table
 DEFAULT_PAGE_SIZE = 100
 GRID_ID = 1
 
-Field = tuple[str, str, bool]  # answer key (F0101_AN8), database column (ABAN8), is a date
+Field = tuple[str, int, bool]  # answer key (F0101_AN8), position in a stored row, is a date
 
 
 @dataclass
@@ -50,7 +50,7 @@ class _ResultSet:
     spec: Table
     fields: list[Field]
     return_ids: str
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     position: int
     page_size: int
     last_used: datetime
@@ -163,7 +163,7 @@ class DataService:
         session: Session,
         fields: list[Field],
         return_ids: str,
-        rows: list[dict[str, Any]],
+        rows: list[Row],
         size: int,
         now: datetime,
     ) -> _ResultSet:
@@ -224,7 +224,7 @@ def _fields(spec: Table, return_ids: Any) -> tuple[list[Field], str]:
                 aliases.append(spec.column(alias.upper()).alias)
             except KeyError:
                 raise QueryError(f"returnControlIDs: {spec.name} has no column {alias!r}") from None
-    fields = [(spec.output_key(a), spec.db_name(a), spec.column(a).kind == "date") for a in aliases]
+    fields = [(spec.output_key(a), position(spec, a), spec.column(a).kind == "date") for a in aliases]
     return fields, "|".join(spec.control_id(a) for a in aliases)
 
 
@@ -248,7 +248,7 @@ def _flag(value: Any, name: str) -> bool:
     raise QueryError(f"{name} must be true or false, not {value!r}")
 
 
-def _envelope(spec: Table, fields: list[Field], rows: list[dict[str, Any]], records: int, more: bool) -> dict:
+def _envelope(spec: Table, fields: list[Field], rows: list[Row], records: int, more: bool) -> dict:
     rowset = [
         {key: (yyyymmdd(row[db]) if is_date else row[db]) for key, db, is_date in fields} for row in rows
     ]

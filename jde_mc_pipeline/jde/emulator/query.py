@@ -1,8 +1,8 @@
 """The data service's `query` object, `complexQuery` and ordering, evaluated over stored rows.
 
-A query compiles once into a plain predicate over database-form rows (values converted to the column's
-stored form up front), plus an optional set of AN8s that lets the caller read candidates through the
-store's AN8 index instead of scanning.
+A query compiles once into a plain predicate over stored rows (tuples, see store.py), with values
+converted to the column's stored form up front, plus an optional set of AN8s that lets the caller
+read candidates through the store's AN8 index instead of scanning.
 
 Design decisions for [UNCONFIRMED] behaviour (reference/jde-ais.md §3.2-3.4):
 - `complexQuery` elements combine strictly left to right with no precedence:
@@ -31,10 +31,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from jde_mc_pipeline.jde.emulator.formats import parse_date_literal, to_julian
+from jde_mc_pipeline.jde.emulator.store import Row, position
 from jde_mc_pipeline.jde.emulator.values import default, to_db
 from jde_mc_pipeline.jde.tables import Column, Table
 
-Predicate = Callable[[dict[str, Any]], bool]
+Predicate = Callable[[Row], bool]
 
 
 class QueryError(ValueError):
@@ -83,8 +84,8 @@ def compile_query(spec: Table, query: Any, context: QueryContext) -> Plan:
     return Plan(predicate, an8s)
 
 
-def order_by(spec: Table, request: dict[str, Any]) -> list[tuple[str, bool]]:
-    """`[(database column, descending)]` from `aggregation.orderBy` or the top-level `orderBy`."""
+def order_by(spec: Table, request: dict[str, Any]) -> list[tuple[int, bool]]:
+    """`[(position in a stored row, descending)]` from `aggregation.orderBy` or a top-level `orderBy`."""
     aggregation = request.get("aggregation") or {}
     if not isinstance(aggregation, dict):
         raise QueryError("aggregation must be an object")
@@ -99,11 +100,11 @@ def order_by(spec: Table, request: dict[str, Any]) -> list[tuple[str, bool]]:
         direction = str(entry.get("direction", "ASC")).upper()
         if direction not in ("ASC", "DESC"):
             raise QueryError(f"orderBy direction must be ASC or DESC, not {entry.get('direction')!r}")
-        order.append((spec.db_name(column.alias), direction == "DESC"))
+        order.append((position(spec, column.alias), direction == "DESC"))
     return order
 
 
-def sort_rows(rows: list[dict[str, Any]], order: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+def sort_rows(rows: list[Row], order: list[tuple[int, bool]]) -> list[Row]:
     """Rows (already in primary-key order) sorted stably by `order`."""
     for name, descending in reversed(order):
         rows = sorted(rows, key=lambda row, name=name: row[name], reverse=descending)
@@ -159,7 +160,7 @@ def _condition(spec: Table, condition: Any, context: QueryContext, where: str) -
     if not isinstance(condition, dict):
         raise QueryError(f"{where} must be an object with controlId, operator and value")
     column = _column(spec, condition.get("controlId"), f"{where}.controlId")
-    name = spec.db_name(column.alias)
+    name = position(spec, column.alias)
     op = str(condition.get("operator", "")).upper()
     if op not in _OPERATORS:
         raise QueryError(f"{where}: unknown operator {condition.get('operator')!r}")
@@ -263,7 +264,7 @@ def _column(spec: Table, control_id: Any, where: str) -> Column:
         raise QueryError(f"{where}: {spec.name} has no column {alias!r}") from None
 
 
-def _always(row: dict[str, Any]) -> bool:
+def _always(row: Row) -> bool:
     return True
 
 

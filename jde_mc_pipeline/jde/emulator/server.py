@@ -116,12 +116,13 @@ def build_server(
     store = Store(now)
     if data_dir is not None:
         for name, rows in read_export(data_dir).items():
-            store.upsert(name, rows, stamp=False, checked=True)
+            store.upsert(name, rows, stamp=False)
     elif demo is not None:
         from jde_mc_pipeline.jde.emulator.demo import generate_demo
 
-        for name, rows in generate_demo(demo, seed, now().date()).items():
-            store.upsert(name, rows, stamp=False, strict=True)
+        generated = generate_demo(demo, seed, now().date())
+        for name in list(generated):  # table by table, freeing each generated table once stored
+            store.upsert(name, generated.pop(name), stamp=False, strict=True)
     stats = RequestStats()
     app = AisApp(
         identity=Identity(username, password, environment, simple_date_format),

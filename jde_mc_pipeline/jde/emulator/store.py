@@ -5,7 +5,12 @@ Why a dict per table keyed by the primary key plus an AN8 index, and not a DataF
 extraction; the index turns each into a few dictionary look-ups, while upserts (control endpoint,
 churn) stay O(1). Full scans (UPMJ windows) walk a cached key order.
 
-Rows are never mutated in place: an upsert stores a new dict. A query therefore holds a consistent
+A row is a tuple of values in catalogue column order (`Table.aliases`), not a dict: 600,000 rows as
+dicts cost about three times the memory. Short codes and date/time numbers are interned for the same
+reason (values.converter). `position(spec, alias)` gives a column's index; `as_dicts` turns rows back
+into database form.
+
+Rows are never mutated in place: an upsert stores a new tuple. A query therefore holds a consistent
 snapshot of the rows it matched (a paged result set keeps serving the rows as they were at query time,
 as a JAS result set does), and readers need the lock only to take that snapshot.
 
@@ -22,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from jde_mc_pipeline.jde.emulator.formats import to_hhmmss, to_julian
-from jde_mc_pipeline.jde.emulator.values import default, to_db
+from jde_mc_pipeline.jde.emulator.values import converter, default
 from jde_mc_pipeline.jde.tables import TABLES, Table, table
 
 
@@ -30,22 +35,30 @@ class RowError(ValueError):
     """A row that cannot be stored; the message names the table, the row and the column."""
 
 
+Row = tuple[Any, ...]
+
+
+def position(spec: Table, alias: str) -> int:
+    """Index of a column in a stored row."""
+    return spec.aliases.index(alias)
+
+
 class _TableData:
     def __init__(self, spec: Table) -> None:
         self.spec = spec
-        self.columns = {spec.db_name(c.alias): c for c in spec.columns}
-        self.key_columns = tuple(spec.db_name(alias) for alias in spec.key)
-        self.an8 = spec.db_name("AN8")
-        self.rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self.by_an8: dict[Any, set[tuple[Any, ...]]] = {}
-        self._order: list[tuple[Any, ...]] | None = None
+        self.names = tuple(spec.db_name(alias) for alias in spec.aliases)
+        self.columns = {spec.db_name(c.alias): (i, converter(c)) for i, c in enumerate(spec.columns)}
+        self.key_positions = tuple(position(spec, alias) for alias in spec.key)
+        self.an8 = position(spec, "AN8")
+        self.upmj, self.upmt = position(spec, "UPMJ"), position(spec, "UPMT")
+        self.defaults = tuple(default(c) for c in spec.columns)
+        self.rows: dict[Row, Row] = {}
+        self.by_an8: dict[Any, set[Row]] = {}
+        self._order: list[Row] | None = None
 
-    def key(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(row[name] for name in self.key_columns)
-
-    def put(self, row: dict[str, Any]) -> bool:
+    def put(self, row: Row) -> bool:
         """Store a complete row; True when its key is new."""
-        key = self.key(row)
+        key = tuple(row[i] for i in self.key_positions)
         new = key not in self.rows
         self.rows[key] = row
         if new:
@@ -53,7 +66,7 @@ class _TableData:
             self._order = None
         return new
 
-    def order(self) -> list[tuple[Any, ...]]:
+    def order(self) -> list[Row]:
         if self._order is None:
             self._order = sorted(self.rows)
         return self._order
@@ -68,52 +81,43 @@ class Store:
         self._tables = {name: _TableData(spec) for name, spec in TABLES.items()}
 
     def upsert(
-        self,
-        table_name: str,
-        rows: Iterable[dict[str, Any]],
-        *,
-        stamp: bool = True,
-        strict: bool = True,
-        checked: bool = False,
+        self, table_name: str, rows: Iterable[dict[str, Any]], *, stamp: bool = True, strict: bool = True
     ) -> dict[str, int]:
         """Upsert rows given with database column names; all or nothing.
 
         `stamp` writes UPMJ/UPMT from the clock where a row does not give them; `strict` refuses
-        columns the catalogue does not know. `checked` skips validation for rows already in database
-        form (the CSV loader's output). Returns `{"inserted": n, "updated": m}`; RowError names the
-        first bad row and column.
+        columns the catalogue does not know. Returns `{"inserted": n, "updated": m}`; RowError
+        names the first bad row and column.
         """
         data = self._data(table_name)
-        if checked:
-            given = list(rows)
-        else:
-            given = [self._normalise(data, index, row, strict) for index, row in enumerate(rows, start=1)]
+        given = [self._normalise(data, index, row, strict) for index, row in enumerate(rows, start=1)]
         now = self._clock()
-        stamps = {data.spec.db_name("UPMJ"): to_julian(now.date()), data.spec.db_name("UPMT"): to_hhmmss(now)}
+        stamps = {data.upmj: to_julian(now.date()), data.upmt: to_hhmmss(now)}
         inserted = updated = 0
         with self._lock:
             for values in given:
-                key = data.key(values)
-                base = data.rows.get(key)
-                if base is None:
-                    base = {name: default(column) for name, column in data.columns.items()}
-                row = {**base, **values}
+                key = tuple(values[i] for i in data.key_positions)
+                row = list(data.rows.get(key) or data.defaults)
+                for i, value in values.items():
+                    row[i] = value
                 if stamp:
-                    row.update({name: value for name, value in stamps.items() if name not in values})
-                if data.put(row):
+                    for i, value in stamps.items():
+                        if i not in values:
+                            row[i] = value
+                if data.put(tuple(row)):
                     inserted += 1
                 else:
                     updated += 1
         return {"inserted": inserted, "updated": updated}
 
-    def scan(self, table_name: str) -> list[dict[str, Any]]:
+    def scan(self, table_name: str) -> list[Row]:
         """Every row, in primary-key order."""
         data = self._data(table_name)
         with self._lock:
             rows = data.rows
             return [rows[key] for key in data.order()]
 
-    def for_an8s(self, table_name: str, an8s: Iterable[Any]) -> list[dict[str, Any]]:
+    def for_an8s(self, table_name: str, an8s: Iterable[Any]) -> list[Row]:
         """The rows of these address numbers, in primary-key order (an index look-up, not a scan)."""
         data = self._data(table_name)
         with self._lock:
@@ -121,9 +125,14 @@ class Store:
             rows = data.rows
             return [rows[key] for key in sorted(keys)]
 
+    def as_dicts(self, table_name: str, rows: Iterable[Row]) -> list[dict[str, Any]]:
+        """Rows in database form (`{"ABAN8": 4242, ...}`)."""
+        names = self._data(table_name).names
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
     def snapshot(self) -> dict[str, list[dict[str, Any]]]:
-        """All rows by table (the churn generator picks from these)."""
-        return {name: self.scan(name) for name in self._tables}
+        """All rows by table in database form (the churn generator picks from these)."""
+        return {name: self.as_dicts(name, self.scan(name)) for name in self._tables}
 
     def counts(self) -> dict[str, int]:
         """Rows per table."""
@@ -134,24 +143,29 @@ class Store:
         return self._tables[table(table_name).name]
 
     @staticmethod
-    def _normalise(data: _TableData, index: int, row: Any, strict: bool) -> dict[str, Any]:
+    def _normalise(data: _TableData, index: int, row: Any, strict: bool) -> dict[int, Any]:
         name = data.spec.name
         if not isinstance(row, dict):
             raise RowError(f"{name} row {index}: expected an object of database columns, got {row!r}")
-        values: dict[str, Any] = {}
+        values: dict[int, Any] = {}
+        columns = data.columns
         for raw_name, raw_value in row.items():
-            column_name = str(raw_name).strip().upper()
-            column = data.columns.get(column_name)
-            if column is None:
+            found = columns.get(raw_name)  # the usual case: an exact database column name
+            column_name = raw_name
+            if found is None:
+                column_name = str(raw_name).strip().upper()
+                found = columns.get(column_name)
+            if found is None:
                 if strict:
                     known = ", ".join(data.columns)
                     raise RowError(f"{name} row {index}: unknown column {raw_name!r} (known: {known})")
                 continue
+            at, convert = found
             try:
-                values[column_name] = to_db(column, raw_value)
+                values[at] = convert(raw_value)
             except ValueError as error:
                 raise RowError(f"{name} row {index}, column {column_name}: {error}") from None
-        missing = [key for key in data.key_columns if key not in values]
+        missing = [data.names[i] for i in data.key_positions if i not in values]
         if missing:
             raise RowError(f"{name} row {index}: missing key column(s) {', '.join(missing)}")
         return values
