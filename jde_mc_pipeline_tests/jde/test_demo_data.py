@@ -223,16 +223,23 @@ def test_phone_types(demo):
     assert in_scope(demo) - set(phones)
 
 
-def test_child_table_changes_after_the_parent(demo):
-    parent = {r["ABAN8"]: (r["ABUPMJ"], r["ABUPMT"]) for r in demo["F0101"]}
+def test_child_table_changes_on_a_later_day_than_the_parent(demo):
+    parent = {r["ABAN8"]: r["ABUPMJ"] for r in demo["F0101"]}
     later = set()
     for name, table in TABLES.items():
         if name != "F0101":
             p = table.prefix
-            later |= {
-                r[p + "AN8"] for r in demo[name] if (r[p + "UPMJ"], r[p + "UPMT"]) > parent[r[p + "AN8"]]
-            }
-    assert len(later) >= 2
+            later |= {r[p + "AN8"] for r in demo[name] if r[p + "UPMJ"] > parent[r[p + "AN8"]]}
+    assert len(later & in_scope(demo)) >= 2
+
+
+def test_same_party_saved_table_by_table_seconds_apart(demo):
+    stamps: dict[tuple[int, int], set[int]] = defaultdict(set)  # (AN8, UPMJ) -> UPMT over all tables
+    for table in TABLES.values():
+        p = table.prefix
+        for r in demo[table.name]:
+            stamps[(r[p + "AN8"], r[p + "UPMJ"])].add(r[p + "UPMT"])
+    assert sum(len(times) >= 3 for times in stamps.values()) >= len(demo["F0101"]) // 2
 
 
 def test_update_dates_spread_from_2009_to_today(demo):
