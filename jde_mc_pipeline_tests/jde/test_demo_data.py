@@ -81,6 +81,14 @@ def test_same_seed_same_rows_and_other_seed_other_rows():
     assert [r["ABALPH"] for r in other["F0101"]] != [r["ABALPH"] for r in first["F0101"]]
 
 
+@pytest.mark.parametrize("n", [0, 1, 7, 199])
+@pytest.mark.parametrize("today", [TODAY, date(2010, 1, 1), date(2024, 2, 29)])
+def test_small_books_and_other_days(n, today):
+    rows = generate_demo(n, 3, today)
+    assert len(rows["F0101"]) == n
+    assert all(r["ABUPMJ"] <= to_julian(today) for r in rows["F0101"])
+
+
 def test_n_parties_and_all_six_tables(demo):
     assert set(demo) == set(TABLES)
     an8s = [r["ABAN8"] for r in demo["F0101"]]
