@@ -77,8 +77,8 @@ def test_explicit_status_on_compliance_member_is_a_member_error(mailchimp_api):
     assert document["errors"] == [
         {
             "email_address": "self-unsub@gmail.com",
-            "error": "self-unsub@gmail.com is in a compliance state due to unsubscribe, bounce, or compliance "
-            "review and cannot be subscribed.",
+            "error": "self-unsub@gmail.com is in a compliance state due to unsubscribe, bounce, "
+            "or compliance review and cannot be subscribed.",
             "error_code": "ERROR_GENERIC",
         }
     ]

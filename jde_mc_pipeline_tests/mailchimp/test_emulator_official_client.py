@@ -12,7 +12,7 @@ import json
 import tarfile
 import time
 
-import mailchimp_marketing as MailchimpMarketing  # noqa: N813 - the name Mailchimp's docs use
+import mailchimp_marketing as MailchimpMarketing  # noqa: N812 - the name Mailchimp's docs use
 import pytest
 import requests
 from mailchimp_marketing.api_client import ApiClientError
