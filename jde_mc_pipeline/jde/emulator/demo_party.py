@@ -54,7 +54,9 @@ class FastRandom(random.Random):
 
 
 # Padded copies of the values that repeat (codes, pool words, blanks), shared instead of rebuilt per row.
-_UNIQUE_COLUMNS = frozenset(("ABALKY", "ABTAX", "ABALPH", "ABDC", "ALADD1", "ALADDZ", "EAEMAL", "WPPH1"))
+_UNIQUE_COLUMNS = frozenset(
+    ("ABALKY", "ABTAX", "ABALPH", "ABDC", "ALADD1", "ALADDZ", "EAEMAL", "WPPH1", "WWALPH", "WWMLNM")
+)
 _PADDED: dict[tuple[str, int], str] = {}
 
 
