@@ -7,7 +7,9 @@ Paging follows `links.next` (§4). The href is rebased onto the configured base 
 its own idea of its host there and behind a proxy that is an internal name (§4.2), and its `token`
 parameter is dropped in favour of the auth header (see session.py). Reads are ordered by the table key
 ascending, which makes every recovery exact:
-- a 444 (or 403) anywhere re-authenticates once; on a first page the same request is sent again;
+- a 444 (or 403) anywhere re-authenticates once; on a first page the same request is sent again (a
+  fresh token rejected again re-authenticates again, at most `RetryPolicy.max_attempts` times in a row,
+  then `AisAuthError`: a systematic refusal, e.g. a proxy dropping cookies, must not loop forever);
 - in the middle of paging, a 444, an expired result set (HTTP 500 JAS_MSG347) or a failed next page
   re-runs the query from the last key seen (`AN8 GREATER_EQUAL last`, keyset paging), and rows whose full
   key was already delivered are skipped. Nothing is lost (all keys below `last` were read completely) and
@@ -278,29 +280,32 @@ class AisClient:
         url = path_or_url if next_page else self._session.url(path_or_url)
         if not self._session.has_token:
             self._session.login()
-        try:
-            return self._session.data_call(url, body, table=table, retry=not next_page)
-        except TokenRejected as rejected:
-            self.stats.reauths += 1
-            self._session.login()
-            if next_page:
-                raise _Resume(f"token rejected ({rejected})") from None
-        except ResultSetExpired as expired:
-            if next_page:
-                raise _Resume(str(expired)) from None
-            raise AisServerError(
-                f"AIS data request on table {table} failed: {expired}", table=table
-            ) from None
-        except AisServerError as failed:
-            if next_page:
-                raise _Resume(str(failed)) from None
-            raise
-        try:
-            return self._session.data_call(url, body, table=table)
-        except TokenRejected as rejected:
-            raise AisAuthError(
-                f"AIS rejected a fresh token on table {table}: {rejected}", status=403, table=table
-            ) from None
+        rejected_tokens = 0
+        while True:
+            try:
+                return self._session.data_call(url, body, table=table, retry=not next_page)
+            except TokenRejected as rejected:
+                rejected_tokens += 1
+                if rejected_tokens > self.retry.max_attempts:
+                    raise AisAuthError(
+                        f"AIS rejected {rejected_tokens} tokens in a row on table {table}: {rejected}",
+                        status=rejected.status,
+                        table=table,
+                    ) from None
+                self.stats.reauths += 1
+                self._session.login()
+                if next_page:
+                    raise _Resume(f"token rejected ({rejected})") from None
+            except ResultSetExpired as expired:
+                if next_page:
+                    raise _Resume(str(expired)) from None
+                raise AisServerError(
+                    f"AIS data request on table {table} failed: {expired}", table=table
+                ) from None
+            except AisServerError as failed:
+                if next_page:
+                    raise _Resume(str(failed)) from None
+                raise
 
     def _next_url(self, href: str) -> str:
         """The next-page href on the configured base URL, without its `token` query parameter."""

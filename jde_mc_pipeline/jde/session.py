@@ -78,6 +78,10 @@ class RetryPolicy:
 class TokenRejected(Exception):  # noqa: N818 - a signal to re-authenticate, caught by the client
     """AIS answered 444 (or 403 on a data call): the token is no longer valid."""
 
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 class ResultSetExpired(Exception):  # noqa: N818 - a signal to re-run the query, caught by the pager
     """AIS answered HTTP 500 JAS_MSG347: the next-page result set expired."""
@@ -274,7 +278,7 @@ class AisSession:
         message = self._scrub(ais_message(response.content))
         self._last_error, self._last_status = f"HTTP {status}: {message}", status
         if status in (STATUS_INVALID_TOKEN, 403):  # a refused login, or a token no longer valid
-            raise TokenRejected(message)
+            raise TokenRejected(message, status)
         if status == 500 and "JAS_MSG347" in message:
             raise ResultSetExpired(message)
         if status >= 500:

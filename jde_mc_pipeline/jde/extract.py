@@ -1,0 +1,234 @@
+"""Incremental extraction of parties from the six address-book tables (reference/jde-ais.md §6.9).
+
+A party has changed when a row of *any* of its tables has an update stamp (UPMJ date, UPMT time) in the
+window: a new e-mail (F01151) or phone (F0115) leaves F0101.UPMJ untouched (§6.9 pitfall 1), so every
+table is polled and the address numbers (AN8) are united. The full current rows of those parties are then
+read from every table with `AN8 LIST` chunks (§5), so that the mapping always sees whole parties.
+
+Windows compare (UPMJ, UPMT) pairs, because UPMJ alone has day resolution (§6.9 pitfall 2):
+`(UPMJ > d) OR (UPMJ = d AND UPMT >= t)` for the start and the mirror image for the end.
+- The start is **inclusive** by default: a change stamped in the same second as the watermark, but
+  written after the previous read, is not missed; re-reading the changes of that one second is harmless
+  as the sync is idempotent. The probe uses an exclusive start instead (otherwise a watermark would always
+  look changed).
+- The end is inclusive; an end without a time (or with 23:59:59) means the whole end day.
+- No start means all history; no end means up to now.
+These are the three uses: changes since a watermark (`extract_window`), the first daily partition that
+holds all history (`extract_through`: UPMJ on or before D) and a range of days (`extract_days`).
+
+The probe for the sensor reads only UPMJ/UPMT, newest first, one small page per table: with no change
+that is one empty call per table plus the token request (and the logout of the cycle).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import product
+
+import pandas as pd
+
+from jde_mc_pipeline.jde.client import AisClient
+from jde_mc_pipeline.jde.dates import hhmmss_to_time, yyyymmdd_to_date
+from jde_mc_pipeline.jde.frames import empty_frame
+from jde_mc_pipeline.jde.query import Condition, Query
+from jde_mc_pipeline.jde.session import ClientStats
+from jde_mc_pipeline.jde.tables import TABLES
+
+_END_OF_DAY = 235959
+
+
+@dataclass(frozen=True, order=True)
+class Watermark:
+    """A JDE update stamp: UPMJ `day` and UPMT `time` (HHMMSS, 93000 = 09:30:00), ordered as a pair."""
+
+    day: dt.date
+    time: int = 0
+
+    def __post_init__(self) -> None:
+        hhmmss_to_time(self.time)  # ValueError on an impossible time
+
+
+@dataclass(frozen=True)
+class Window:
+    """Update stamps from `start` (inclusive unless `start_exclusive`) to `end` (inclusive)."""
+
+    start: Watermark | None = None
+    end: Watermark | None = None
+    start_exclusive: bool = False
+
+    @classmethod
+    def through(cls, day: dt.date) -> Window:
+        """Every change on or before `day` (all history up to that day)."""
+        return cls(end=Watermark(day, _END_OF_DAY))
+
+    @classmethod
+    def days(cls, first: dt.date, last: dt.date | None = None) -> Window:
+        """Every change with UPMJ in [first, last] (one day when `last` is omitted)."""
+        return cls(start=Watermark(first, 0), end=Watermark(last or first, _END_OF_DAY))
+
+    def query(self) -> Query:
+        """The window as AIS conditions: an OR of AND-groups (see query.py)."""
+        return Query.any_of(*(a + b for a, b in product(self._start_groups(), self._end_groups())))
+
+    def _start_groups(self) -> list[tuple[Condition, ...]]:
+        if self.start is None:
+            return [()]
+        day, time = self.start.day, self.start.time
+        if time == 0 and not self.start_exclusive:
+            return [(Condition("UPMJ", "GREATER_EQUAL", (day,)),)]
+        upmt = "GREATER" if self.start_exclusive else "GREATER_EQUAL"
+        return [
+            (Condition("UPMJ", "GREATER", (day,)),),
+            (Condition("UPMJ", "EQUAL", (day,)), Condition("UPMT", upmt, (time,))),
+        ]
+
+    def _end_groups(self) -> list[tuple[Condition, ...]]:
+        if self.end is None:
+            return [()]
+        day, time = self.end.day, self.end.time
+        if time == _END_OF_DAY:
+            return [(Condition("UPMJ", "LESS_EQUAL", (day,)),)]
+        return [
+            (Condition("UPMJ", "LESS", (day,)),),
+            (Condition("UPMJ", "EQUAL", (day,)), Condition("UPMT", "LESS_EQUAL", (time,))),
+        ]
+
+
+@dataclass
+class Extraction:
+    """What an extraction read: the six typed frames (frames contract), keyed by table name.
+
+    `an8s` is the union of changed parties, `changed_by_table` says which table revealed each, and
+    `watermark` is the greatest (UPMJ, UPMT) seen in the window (None when nothing changed).
+    """
+
+    window: Window
+    frames: dict[str, pd.DataFrame]
+    an8s: frozenset[int]
+    changed_by_table: dict[str, frozenset[int]]
+    watermark: Watermark | None
+    stats: ClientStats = field(default_factory=ClientStats)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The change probe's answer: UPMJ days with changes after the watermark, and the new watermark."""
+
+    dates: tuple[dt.date, ...]
+    watermark: Watermark | None
+    stats: ClientStats
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.dates)
+
+
+def changed_an8s(client: AisClient, window: Window) -> tuple[dict[str, frozenset[int]], Watermark | None]:
+    """Per table, the AN8s with an update stamp in the window, and the greatest stamp seen.
+
+    Reads AN8, UPMJ and UPMT (plus the key columns that make paging resumable), nothing else.
+    """
+    query = window.query()
+    found: dict[str, frozenset[int]] = {}
+    best: tuple[str, int] | None = None
+    for name, spec in TABLES.items():
+        an8_key, upmj_key, upmt_key = (spec.output_key(a) for a in ("AN8", "UPMJ", "UPMT"))
+        an8s: set[int] = set()
+        for rows in client.iter_pages(name, query, columns=["AN8", "UPMJ", "UPMT"]):
+            an8s.update(int(row[an8_key]) for row in rows)
+            stamps = [(str(r.get(upmj_key) or ""), int(r.get(upmt_key) or 0)) for r in rows]
+            if stamps:
+                best = max(stamps) if best is None else max(best, *stamps)
+        found[name] = frozenset(an8s)
+    return found, _watermark(best)
+
+
+def read_parties(
+    client: AisClient, an8s: Iterable[int], chunk_size: int | None = None
+) -> dict[str, pd.DataFrame]:
+    """The full current rows of these parties from all six tables (`AN8 LIST` in chunks)."""
+    wanted = sorted(set(an8s))
+    if not wanted:
+        return {name: empty_frame(spec, client.timezone) for name, spec in TABLES.items()}
+    return {name: client.browse_an8s(name, wanted, chunk_size=chunk_size) for name in TABLES}
+
+
+def extract_window(client: AisClient, window: Window, chunk_size: int | None = None) -> Extraction:
+    """Parties changed in `window` (in any of the six tables) with their full current rows."""
+    before = client.stats.copy()
+    by_table, watermark = changed_an8s(client, window)
+    union = frozenset().union(*by_table.values())
+    frames = read_parties(client, union, chunk_size)
+    return Extraction(window, frames, union, by_table, watermark, client.stats - before)
+
+
+def extract_since(
+    client: AisClient, start: Watermark, end: Watermark | None = None, chunk_size: int | None = None
+) -> Extraction:
+    """Parties changed at or after `start` (inclusive, see the module doc) and up to `end`."""
+    return extract_window(client, Window(start=start, end=end), chunk_size)
+
+
+def extract_through(client: AisClient, day: dt.date, chunk_size: int | None = None) -> Extraction:
+    """Parties with a change on or before `day`: the first daily partition, which holds all history."""
+    return extract_window(client, Window.through(day), chunk_size)
+
+
+def extract_days(
+    client: AisClient, first: dt.date, last: dt.date | None = None, chunk_size: int | None = None
+) -> Extraction:
+    """Parties with a change whose UPMJ is in [first, last] (one day when `last` is omitted)."""
+    return extract_window(client, Window.days(first, last), chunk_size)
+
+
+def probe_changes(
+    client: AisClient,
+    watermark: Watermark | None,
+    *,
+    floor: dt.date | None = None,
+    page_size: int = 1000,
+) -> Probe:
+    """The UPMJ days with changes strictly after `watermark`, and the greatest (UPMJ, UPMT) seen.
+
+    Per table one BROWSE of UPMJ/UPMT, newest first, at most `page_size` rows. When AIS has more rows
+    than that, the next call asks only for days before the oldest day seen (so every call finds at least
+    one new day). Days before `floor` (the first partition, which holds all history) are reported as
+    `floor` and end the scan, so a watermark far in the past costs one call per table, not one per day.
+    With no watermark every change counts. The new watermark is the old one when nothing changed.
+    """
+    before = client.stats.copy()
+    window = Window(start=watermark, start_exclusive=True)
+    days: set[dt.date] = set()
+    best = watermark
+    for name in TABLES:
+        query = window.query()
+        while True:
+            frame, more = client.first_page(
+                name, query, ["UPMJ", "UPMT"], [("UPMJ", "DESC"), ("UPMT", "DESC")], page_size
+            )
+            frame = frame[frame["UPMJ"].notna()]
+            if frame.empty:
+                break
+            newest = frame.sort_values(["UPMJ", "UPMT"]).iloc[-1]
+            seen = Watermark(newest["UPMJ"].date(), int(newest["UPMT"]))
+            best = seen if best is None else max(best, seen)
+            page_days = set(frame["UPMJ"].dt.date)
+            oldest = min(page_days)
+            if floor is not None and oldest < floor:
+                days.update(d for d in page_days if d >= floor)
+                days.add(floor)
+                break
+            days.update(page_days)
+            if not more:
+                break
+            query = query.and_(Condition("UPMJ", "LESS", (oldest,)))
+    return Probe(tuple(sorted(days)), best, client.stats - before)
+
+
+def _watermark(stamp: tuple[str, int] | None) -> Watermark | None:
+    if stamp is None:
+        return None
+    day = yyyymmdd_to_date(stamp[0])
+    return None if day is None else Watermark(day, stamp[1])

@@ -1,0 +1,188 @@
+"""Incremental extraction and the change probe over real HTTP against the emulator.
+
+The `jde_emulator` data set (conftest.py): parties 1001-1030 stamped 2025-01-01 + 10 days each
+(UPMT 080000 + 100 n), 1029 and 1030 both on 2025-11-20 at 09:30 and 14:30, and 1005's e-mail changed
+alone on 2025-11-25 at 10:15:00. The emulator clock stands at 2025-11-27 12:00:00.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import requests
+
+from jde_mc_pipeline.jde.client import AisClient
+from jde_mc_pipeline.jde.dates import date_to_julian
+from jde_mc_pipeline.jde.extract import (
+    Watermark,
+    Window,
+    extract_days,
+    extract_since,
+    extract_through,
+    extract_window,
+    probe_changes,
+)
+from jde_mc_pipeline.jde.session import RetryPolicy
+from jde_mc_pipeline.jde.tables import TABLES
+
+FAST_RETRY = RetryPolicy(max_attempts=6, initial_wait=0.001, max_wait=0.01)
+NOV = {day: dt.date(2025, 11, day) for day in range(1, 31)}
+
+
+def make_client(url: str, **options: Any) -> AisClient:
+    return AisClient(url, "JDE", "JDE", environment="JDV920", retry=FAST_RETRY, read_timeout=10.0, **options)
+
+
+def upsert(url: str, table: str, rows: list[dict[str, Any]]) -> None:
+    requests.post(f"{url}/_emulator/tables/{table}/rows", json=rows, timeout=5).raise_for_status()
+
+
+def data_requests(url: str) -> int:
+    served = requests.get(f"{url}/_emulator/stats", timeout=5).json()["requests"]
+    return sum(sum(counts.values()) for path, counts in served.items() if "/dataservice" in path)
+
+
+def test_a_child_table_only_change_is_caught(jde_emulator: Any) -> None:
+    with make_client(jde_emulator.url) as client:
+        result = extract_since(client, Watermark(NOV[21]))
+    assert result.an8s == {1005}
+    assert result.changed_by_table["F01151"] == {1005} and result.changed_by_table["F0101"] == frozenset()
+    assert result.watermark == Watermark(NOV[25], 101500)
+    f0101 = result.frames["F0101"]
+    assert list(f0101["AN8"]) == [1005]  # the whole party is read, not only the changed table
+    assert f0101["UPMJ"].iloc[0] == pd.Timestamp("2025-02-10")
+    assert list(result.frames["F0111"]["AN8"]) == [1005]
+    assert result.frames["F01151"]["EMAL"].tolist() == ["party5@example.com"]
+
+
+def test_frames_follow_the_contract(jde_emulator: Any) -> None:
+    with make_client(jde_emulator.url, timezone="America/Chicago") as client:
+        result = extract_days(client, NOV[20])
+    assert set(result.frames) == set(TABLES)
+    for name, frame in result.frames.items():
+        assert list(frame.columns) == [*TABLES[name].aliases, "updated_at"], name
+        assert str(frame["updated_at"].dtype) == "datetime64[ns, America/Chicago]"
+    assert result.frames["F03012"].empty  # 1029/1030 are companies: no customer master
+    assert result.frames["F03012"]["AN8"].dtype == "Int64"
+
+
+def test_same_day_changes_are_split_by_upmt(jde_emulator: Any) -> None:
+    with make_client(jde_emulator.url) as client:
+        afternoon = extract_since(client, Watermark(NOV[20], 120000), end=Watermark(NOV[20], 235959))
+        morning = extract_window(client, Window(start=Watermark(NOV[20]), end=Watermark(NOV[20], 100000)))
+        at_the_second = extract_since(client, Watermark(NOV[20], 143000), end=Watermark(NOV[24]))
+        after_the_second = extract_window(
+            client, Window(start=Watermark(NOV[20], 143000), end=Watermark(NOV[24]), start_exclusive=True)
+        )
+    assert afternoon.an8s == {1030}
+    assert morning.an8s == {1029}
+    assert at_the_second.an8s == {1030}  # the start is inclusive
+    assert after_the_second.an8s == frozenset()
+    assert after_the_second.frames["F0101"].empty and after_the_second.watermark is None
+
+
+def test_history_through_a_day_and_a_range_of_days(jde_emulator: Any) -> None:
+    with make_client(jde_emulator.url) as client:
+        through = extract_through(client, dt.date(2025, 1, 31))
+        days = extract_days(client, NOV[20], NOV[25])
+        one_day = extract_days(client, NOV[25])
+    assert through.an8s == {1001, 1002, 1003, 1004}  # 01-01, 01-11, 01-21, 01-31
+    assert sorted(through.frames["F0116"]["AN8"]) == [1001, 1001, 1002, 1003, 1004]
+    assert days.an8s == {1005, 1029, 1030}
+    assert one_day.an8s == {1005}
+
+
+def test_a_change_posted_now_is_extracted(jde_emulator: Any) -> None:
+    phone = {"WPAN8": 1012, "WPIDLN": 0, "WPRCK7": 2, "WPCNLN": 2, "WPPHTP": "HOM", "WPAR1": "720"}
+    upsert(jde_emulator.url, "F0115", [{**phone, "WPPH1": "555-0199"}])
+    with make_client(jde_emulator.url) as client:
+        result = extract_since(client, Watermark(dt.date(2025, 11, 27), 115959))
+    assert result.an8s == {1012}
+    assert result.watermark == Watermark(dt.date(2025, 11, 27), 120000)
+    assert sorted(result.frames["F0115"]["PH1"]) == ["555-0112", "555-0199"]
+
+
+def test_list_chunking_calls_grow_with_chunks(jde_emulator: Any) -> None:
+    with make_client(jde_emulator.url, page_size=100) as client:
+        result = extract_through(client, dt.date(2026, 1, 1), chunk_size=7)
+        full = {name: client.browse(name) for name in TABLES}
+    assert result.an8s == set(range(1001, 1031))
+    # 6 window queries (one page each) + 6 tables x ceil(30 / 7) LIST chunks
+    assert result.stats.data_calls == 6 + 6 * 5 and result.stats.pages == 36 and result.stats.tokens == 0
+    for name in TABLES:
+        pd.testing.assert_frame_equal(result.frames[name], full[name], obj=name)
+
+
+def test_paged_extraction_under_faults_matches_a_clean_one(jde_emulator: Any) -> None:
+    with make_client(jde_emulator.url, page_size=3) as client:
+        clean = extract_through(client, dt.date(2026, 1, 1), chunk_size=4)
+    requests.post(f"{jde_emulator.url}/_emulator/faults", json={"fault_rate": 0.25}, timeout=5)
+    with make_client(jde_emulator.url, page_size=3) as client:
+        faulty = extract_through(client, dt.date(2026, 1, 1), chunk_size=4)
+    requests.post(f"{jde_emulator.url}/_emulator/faults", json={"fault_rate": 0}, timeout=5)
+    assert faulty.stats.retries + faulty.stats.restarts + faulty.stats.reauths > 0
+    assert faulty.an8s == clean.an8s
+    for name in TABLES:
+        pd.testing.assert_frame_equal(faulty.frames[name], clean.frames[name], obj=name)
+
+
+def test_probe_without_changes_costs_one_call_per_table(jde_emulator: Any) -> None:
+    before = data_requests(jde_emulator.url)
+    with make_client(jde_emulator.url) as client:
+        probe = probe_changes(client, Watermark(NOV[25], 101500))
+    assert not probe.changed and probe.dates == ()
+    assert probe.watermark == Watermark(NOV[25], 101500)
+    assert probe.stats.data_calls == 6 and client.stats.tokens == 1
+    assert data_requests(jde_emulator.url) - before == 6
+
+
+def test_probe_finds_a_change_and_moves_the_watermark(jde_emulator: Any) -> None:
+    jde_emulator.clock.advance(3600)  # 2025-11-27 13:00:00
+    upsert(jde_emulator.url, "F0111", [{"WWAN8": 1012, "WWIDLN": 1, "WWMLNM": "New Contact"}])
+    with make_client(jde_emulator.url) as client:
+        probe = probe_changes(client, Watermark(NOV[25], 101500))
+    assert probe.dates == (NOV[27],)
+    assert probe.watermark == Watermark(NOV[27], 130000)
+    assert probe.stats.data_calls == 6
+
+
+def test_probe_scans_many_days_in_small_pages(jde_emulator: Any) -> None:
+    with make_client(jde_emulator.url) as client:
+        probe = probe_changes(client, Watermark(dt.date(2025, 9, 1)), page_size=2)
+        floored = probe_changes(
+            client, Watermark(dt.date(2025, 9, 1)), page_size=2, floor=dt.date(2025, 9, 20)
+        )
+    september = [dt.date(2025, 9, 8), dt.date(2025, 9, 18), dt.date(2025, 9, 28)]
+    assert probe.dates == (*september, NOV[20], NOV[25])
+    assert probe.watermark == Watermark(NOV[25], 101500)
+    assert floored.dates == (dt.date(2025, 9, 20), dt.date(2025, 9, 28), NOV[20], NOV[25])
+    assert probe.stats.data_calls > 6  # more than a page of changes: a few more calls, no full read
+
+
+def test_extraction_from_a_csv_export(jde_emulator_factory: Any, tmp_path: Path) -> None:
+    new_year_eve, march_first = date_to_julian(dt.date(2024, 12, 31)), date_to_julian(dt.date(2025, 3, 1))
+    (tmp_path / "F0101.csv").write_text(
+        "ABAN8,ABALPH,ABAT1,ABUPMJ,ABUPMT,ABEFTB,ABXYZ\n"
+        f"2001,Acme Corp   ,C,{new_year_eve},93000,0,ignored\n"
+        f"2002,Zeta Ltd,V,{march_first},507,{date_to_julian(dt.date(2000, 2, 29))},\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "F01151.csv").write_text(
+        f"EAAN8,EAIDLN,EARCK7,EAETP,EAEMAL,EAUPMJ,EAUPMT\n2001,0,1,E,ap@acme.example,{march_first},235959\n",
+        encoding="utf-8",
+    )
+    server = jde_emulator_factory(data_dir=str(tmp_path))
+    with make_client(server.url) as client:
+        result = extract_days(client, dt.date(2025, 3, 1))
+        history = extract_through(client, dt.date(2024, 12, 31))
+    assert result.an8s == {2001, 2002}
+    f0101 = result.frames["F0101"].set_index("AN8")
+    assert f0101.loc[2001, "ALPH"] == "Acme Corp"
+    assert f0101.loc[2001, "updated_at"] == pd.Timestamp("2024-12-31 09:30:00", tz="UTC")
+    assert f0101.loc[2002, "EFTB"] == pd.Timestamp("2000-02-29") and f0101.loc[2002, "UPMT"] == 507
+    assert result.frames["F01151"]["EMAL"].tolist() == ["ap@acme.example"]
+    assert result.watermark == Watermark(dt.date(2025, 3, 1), 235959)
+    assert history.an8s == {2001}
