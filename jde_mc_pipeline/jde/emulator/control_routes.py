@@ -11,7 +11,7 @@
   ["error", "drop", "revoke"], "require_cookie": bool}`; unknown keys or bad values → 400.
 - `GET /_emulator/stats`: requests by endpoint and status plus counters (tokens_issued, responses_444,
   logouts, pages_served, next_pages_served, rows_served, result_sets_expired, faults_<kind>,
-  connections_dropped), tokens_active, result_sets_open and rows per table.
+  connections_dropped, churn_rounds, churn_rows), tokens_active, result_sets_open and rows per table.
   `POST /_emulator/stats/reset` starts counting afresh.
 """
 

@@ -70,7 +70,12 @@ class JdeEmulatorServer(EmulatorServer):
         from jde_mc_pipeline.jde.emulator.demo import churn_changes
 
         changes = churn_changes(rng, self.store.snapshot(), count, self.clock().date())
-        return {name: sum(self.store.upsert(name, rows).values()) for name, rows in changes.items() if rows}
+        upserted = {
+            name: sum(self.store.upsert(name, rows).values()) for name, rows in changes.items() if rows
+        }
+        self.app.stats.incr("churn_rounds")
+        self.app.stats.incr("churn_rows", sum(upserted.values()))
+        return upserted
 
     def _start_churn(self) -> None:
         if self._churn is None or self._churn_thread is not None:
