@@ -199,3 +199,11 @@ def test_non_json_post_gets_415_and_malformed_json_400(jde_emulator):
 def test_only_post_is_served(jde_emulator):
     assert requests.get(f"{jde_emulator.url}/jderest/v2/dataservice", timeout=10).status_code == 405
     assert requests.post(f"{jde_emulator.url}/jderest/v2/nothing", json={}, timeout=10).status_code == 404
+
+
+def test_default_config_needs_no_token(jde_emulator_factory):
+    server = jde_emulator_factory(token_ttl=600)
+    for path in ("/jderest/defaultconfig", "/jderest/v2/defaultconfig"):
+        body = requests.get(f"{server.url}{path}", timeout=10).json()
+        assert (body["defaultEnvironment"], body["sessionTimeout"]) == ("JDV920", "10")
+        assert "nextPage" in [capability["name"] for capability in body["capabilityList"]]

@@ -12,6 +12,8 @@ Decisions for [UNCONFIRMED] details:
   `fault_kinds` (default all three): `error` → 500 `ServiceErrorResponse`; `drop` → connection reset
   before any processing; `revoke` → the caller's token is dropped so the call gets 444 (calls
   without a token draw only among the other kinds).
+- `GET /jderest/defaultconfig` (and v2) answers the §2.8 fields without authentication
+  (`sessionTimeout` = token TTL in minutes, as text).
 - Optional knob `require_cookie` (via `/_emulator/faults`): calls must then carry the `JSESSIONID`
   cookie set by `tokenrequest`, or get 444, as behind a load balancer with sticky sessions.
 """
@@ -49,6 +51,8 @@ _PATHS = {
     "/jderest/v2/tokenrequest/logout": "logout",
     "/jderest/v2/dataservice": "dataservice",
     "/jderest/v2/dataservice/next": "next",
+    "/jderest/defaultconfig": "defaultconfig",
+    "/jderest/v2/defaultconfig": "defaultconfig",
 }
 
 
@@ -106,6 +110,8 @@ class AisApp:
         now = self.clock()
         if route is None:
             raise service_error(404, f"no AIS service at {request.path}", now)
+        if route == "defaultconfig" and request.method == "GET":
+            return Response.json(200, _default_config(self.identity, self.tokens.ttl))
         if request.method != "POST":
             raise service_error(405, f"{request.method} is not allowed on {request.path}; use POST", now)
         body = _body(request, now)
@@ -233,6 +239,43 @@ def _cookie(request: Request) -> str | None:
 
 def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _default_config(identity: Identity, ttl: float) -> dict[str, Any]:
+    """`GET /jderest/defaultconfig` (§2.8): no authentication; `sessionTimeout` in minutes, as text."""
+    return {
+        "jasHost": "127.0.0.1",
+        "jasPort": "0",
+        "jasProtocol": "http",
+        "defaultEnvironment": identity.environment,
+        "defaultRole": "*ALL",
+        "displayEnvironment": True,
+        "displayRole": True,
+        "displayJasServer": False,
+        "ssoAllowed": False,
+        "allowSelfSignedSsl": False,
+        "sessionTimeout": str(max(1, round(ttl / 60))),
+        "timeToLive": "720",
+        "aisVersion": "emulator",
+        "capabilityList": [
+            {
+                "name": name,
+                "shortDescription": name,
+                "longDescription": name,
+                "asOfRelease": release,
+                "sinceVersion": version,
+            }
+            for name, release, version in (
+                ("dataService", "9.2.0.2", "v1"),
+                ("nextPage", "9.2.1.2", "v2"),
+            )
+        ],
+        "defaultCachingOn": False,
+        "keepJasSessionOpen": True,
+        "allowBasicAuth": True,
+        "allowUserPassword": True,
+        "requiredCapabilityMissing": False,
+    }
 
 
 def _token_document(identity: Identity, session: Session, base_url: str) -> dict[str, Any]:
