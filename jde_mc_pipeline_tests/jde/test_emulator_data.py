@@ -180,3 +180,32 @@ def test_cli_reports_a_bad_export_and_exits_non_zero(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "line 2, column ABUPMJ" in result.stderr
+
+
+def test_concurrent_reads_and_upserts_stay_consistent(jde_emulator, jde_dataset):
+    """Readers on their own connections see whole rows while a writer keeps upserting."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"{jde_emulator.url}/_emulator/tables/F0101/rows"
+
+    def write(round_number):
+        rows = [
+            {"ABAN8": 1001 + n, "ABALPH": f"Round {round_number}", "ABTAX": f"R{round_number}"}
+            for n in range(30)
+        ]
+        return requests.post(url, json=rows, timeout=10).status_code
+
+    def read(_):
+        caller = AisCaller(jde_emulator.url)
+        rows = caller.rows("F0101", returnControlIDs="F0101.AN8|F0101.ALPH|F0101.TAX", maxPageSize="No Max")
+        assert len(rows) == len(jde_dataset["F0101"])
+        for row in rows:  # name and tax id were written together, so they must agree
+            if row["F0101_ALPH"].startswith("Round "):
+                assert row["F0101_TAX"] == "R" + row["F0101_ALPH"].split()[1]
+        return len(rows)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        writes = pool.map(write, range(20))
+        reads = pool.map(read, range(20))
+        assert set(writes) == {200}
+        assert set(reads) == {len(jde_dataset["F0101"])}

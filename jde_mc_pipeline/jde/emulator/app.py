@@ -101,6 +101,10 @@ class AisApp:
             raise
         except AisError as error:
             response = error.response()
+        except Exception as error:  # an emulator bug: answer it, so it is not mistaken for a dropped line
+            self.stats.incr("internal_errors")
+            detail = f"Emulator internal error: {type(error).__name__}: {error}"
+            response = service_error(500, detail, self.clock(), exception=type(error).__name__).response()
         self.stats.record(endpoint, response.status)
         if response.status == 444:
             self.stats.incr("responses_444")
