@@ -174,3 +174,26 @@ def test_missing_members_is_invalid(mailchimp_api):
         "POST", f"/lists/{mailchimp_api.list_id}", json={"update_existing": True}
     )
     assert_problem(response, 400, "Invalid Resource")
+
+
+def test_fields_trim_the_answer_to_what_the_client_reads(mailchimp_api):
+    put(mailchimp_api, "old@gmail.com", status_if_new="subscribed", tags=["Marketer"])
+    fields = (
+        "new_members.email_address,updated_members.email_address,updated_members.tags,errors,total_created"
+    )
+    members = [
+        {"email_address": "old@gmail.com", "status_if_new": "subscribed", "tags": ["JDE Customer"]},
+        {"email_address": "new@gmail.com", "status_if_new": "subscribed"},
+        {"email_address": "broken", "status_if_new": "subscribed"},
+    ]
+    document = subscribe(mailchimp_api, members, params={"fields": fields}, update_existing=True).json()
+    assert document["new_members"] == [{"email_address": "new@gmail.com"}]
+    assert document["updated_members"][0]["email_address"] == "old@gmail.com"
+    assert {t["name"] for t in document["updated_members"][0]["tags"]} == {"Marketer", "JDE Customer"}
+    assert set(document["updated_members"][0]) == {"email_address", "tags"}
+    assert document["errors"][0]["email_address"] == "broken"
+    assert set(document) == {"new_members", "updated_members", "errors", "total_created"}
+    whole = subscribe(
+        mailchimp_api, members[:1], params={"fields": "updated_members"}, update_existing=True
+    ).json()
+    assert whole["updated_members"][0]["contact_id"] and whole["updated_members"][0]["_links"]

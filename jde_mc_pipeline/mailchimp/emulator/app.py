@@ -61,7 +61,7 @@ class MailchimpApp:
         self.api_key = api_key
         self.dc = api_key.rpartition("-")[2]
         self.list_id = list_id
-        self.server_url = ""
+        self.server_url = ""  # set by the server once its port is known
         self.state = EmulatorState(list_id, seed=seed, clock=clock)
         self.stats = RequestStats()
         self.limiter = ConnectionLimiter(max_connections, self.stats)
@@ -73,9 +73,13 @@ class MailchimpApp:
         self._initial_state = self.state.to_json()
 
     @property
-    def api_base(self) -> str:
-        """`http://127.0.0.1:N/{dc}/3.0` for this account's data center."""
-        return f"{self.server_url}/{self.dc}/3.0"
+    def server_url(self) -> str:
+        return self._server_url
+
+    @server_url.setter
+    def server_url(self, url: str) -> None:
+        self._server_url = url
+        self.api_base = f"{url}/{self.dc}/3.0"  # the base of `_links` hrefs, built once
 
     def remember_start(self) -> None:
         """Make the current content the one `POST /_emulator/reset` returns to (after loading a file)."""

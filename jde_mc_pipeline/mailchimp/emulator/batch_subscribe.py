@@ -25,13 +25,14 @@ from __future__ import annotations
 from typing import Any
 
 from jde_mc_pipeline.mailchimp.emulator import errors
+from jde_mc_pipeline.mailchimp.emulator.fields import wanted_keys
 from jde_mc_pipeline.mailchimp.emulator.member_rules import (
     WRITE_STATUSES,
     create_member,
     update_member,
     validate_body,
 )
-from jde_mc_pipeline.mailchimp.emulator.members import member_view
+from jde_mc_pipeline.mailchimp.emulator.members import member_part
 from jde_mc_pipeline.mailchimp.emulator.routing import Call, Reply
 from jde_mc_pipeline.mailchimp.emulator.state import Audience, subscriber_hash
 from jde_mc_pipeline.mailchimp.emulator.views import audience_of, check_types, require_fields
@@ -62,6 +63,7 @@ def batch_subscribe(call: Call) -> Reply:
         "skip_merge": call.flag("skip_merge_validation"),
         "skip_duplicates": call.flag("skip_duplicate_check"),
     }
+    wanted = {part: wanted_keys(call.query, part) for part in ("new_members", "updated_members")}
     seen: set[str] = set()
     created: list[dict[str, Any]] = []
     updated: list[dict[str, Any]] = []
@@ -86,7 +88,8 @@ def batch_subscribe(call: Call) -> Reply:
         if outcome is _DUPLICATE:
             continue
         is_new, member_hash = outcome
-        view = member_view(call, audience, member_hash, audience.members[member_hash])
+        keys = wanted["new_members" if is_new else "updated_members"]
+        view = member_part(call, audience, member_hash, audience.members[member_hash], keys)
         (created if is_new else updated).append(view)
     return Reply(
         200,
@@ -145,7 +148,9 @@ def _subscribe_one(
             skip_merge=options["skip_merge"], new_email=email, tags=tags,
         )  # fmt: skip
         return True, member_hash
-    create_member(call.app, audience, email, status, entry, skip_merge=options["skip_merge"])
+    create_member(
+        call.app, audience, email, status, entry, skip_merge=options["skip_merge"], member_hash=member_hash
+    )
     return True, member_hash
 
 

@@ -195,7 +195,7 @@ def _param_text(value: Any) -> str:
 
 def build_archive(batch: Batch) -> bytes:
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
         folder = tarfile.TarInfo(f"{batch.id}-response")
         folder.type = tarfile.DIRTYPE
         folder.mode = 0o755

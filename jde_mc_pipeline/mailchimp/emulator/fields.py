@@ -23,6 +23,20 @@ def select_fields(document: Any, query: dict[str, list[str]]) -> Any:
     return document
 
 
+def wanted_keys(query: dict[str, list[str]], member: str) -> frozenset[str] | None:
+    """Which keys of the objects under `member` the answer will keep: None for all of them.
+
+    Lets a handler skip building what `fields` is about to cut away (an empty set: nothing at all).
+    """
+    included = _paths(query.get("fields"))
+    if not included:
+        return None
+    below = [p[1:] for p in included if p[0] == member]
+    if any(not rest for rest in below):
+        return None
+    return frozenset(rest[0] for rest in below)
+
+
 def _paths(values: list[str] | None) -> Paths:
     if not values:
         return []

@@ -75,7 +75,14 @@ def _is_timestamp(text: str) -> bool:
 
 
 def create_member(
-    app: MailchimpApp, audience: Audience, email: str, status: str, body: dict[str, Any], *, skip_merge: bool
+    app: MailchimpApp,
+    audience: Audience,
+    email: str,
+    status: str,
+    body: dict[str, Any],
+    *,
+    skip_merge: bool,
+    member_hash: str | None = None,
 ) -> tuple[str, Member]:
     """Add a new member (the caller has checked the address, tombstones and existence)."""
     merge = apply_merge_values(audience, {}, body.get("merge_fields"), skip_validation=skip_merge)
@@ -99,7 +106,7 @@ def create_member(
     add_tags(member, body.get("tags") or [], now)
     for tag in member.tags:
         audience.tag_id(tag)
-    member_hash = subscriber_hash(email)
+    member_hash = member_hash or subscriber_hash(email)
     audience.add_member(member_hash, member)
     return member_hash, member
 

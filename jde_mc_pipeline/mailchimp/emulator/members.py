@@ -12,6 +12,7 @@ Decisions on [unconfirmed] points:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from jde_mc_pipeline.mailchimp.emulator import errors
@@ -86,6 +87,36 @@ def member_view(call: Call, audience: Audience, member_hash: str, member: Member
     if member.interests:
         doc["interests"] = dict(member.interests)
     return doc
+
+
+_QUICK_KEYS: dict[str, Callable[[Audience, str, Member], Any]] = {
+    "id": lambda audience, member_hash, member: member_hash,
+    "email_address": lambda audience, member_hash, member: member.email_address,
+    "unique_email_id": lambda audience, member_hash, member: member.unique_email_id,
+    "contact_id": lambda audience, member_hash, member: member.contact_id,
+    "web_id": lambda audience, member_hash, member: member.web_id,
+    "email_type": lambda audience, member_hash, member: member.email_type,
+    "status": lambda audience, member_hash, member: member.status,
+    "last_changed": lambda audience, member_hash, member: member.last_changed,
+    "timestamp_opt": lambda audience, member_hash, member: member.timestamp_opt,
+    "list_id": lambda audience, member_hash, member: audience.id,
+    "tags_count": lambda audience, member_hash, member: len(member.tags),
+    "tags": lambda audience, member_hash, member: [
+        {"id": audience.tag_id(name), "name": name} for name in list(member.tags)[:50]
+    ],
+}
+
+
+def member_part(
+    call: Call, audience: Audience, member_hash: str, member: Member, keys: frozenset[str] | None
+) -> dict[str, Any]:
+    """The member document, or only `keys` of it (built directly when they are simple ones)."""
+    if keys is None:
+        return member_view(call, audience, member_hash, member)
+    if keys <= _QUICK_KEYS.keys():
+        return {key: _QUICK_KEYS[key](audience, member_hash, member) for key in keys}
+    full = member_view(call, audience, member_hash, member)
+    return {key: full[key] for key in keys if key in full}
 
 
 def member_of(call: Call, audience: Audience) -> tuple[str, Member]:

@@ -91,6 +91,10 @@ def _json_kind(value: Any) -> str:
 Handler = Callable[[Call], Reply]
 
 
+def _depth(path: str) -> int:
+    return path.strip("/").count("/")
+
+
 @dataclass
 class Route:
     template: str
@@ -102,19 +106,20 @@ class Router:
     """Matches `METHOD /path` (relative to `/3.0`) to a handler; 404 / 405 with `Allow` otherwise."""
 
     def __init__(self) -> None:
-        self._routes: list[Route] = []
+        self._routes: dict[int, list[Route]] = {}  # by number of path segments, to try few patterns
 
     def add(self, method: str, template: str, handler: Handler) -> None:
-        for route in self._routes:
+        candidates = self._routes.setdefault(_depth(template), [])
+        for route in candidates:
             if route.template == template:
                 route.handlers[method] = handler
                 return
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-        self._routes.append(Route(template, re.compile(f"^{regex}/?$"), {method: handler}))
+        candidates.append(Route(template, re.compile(f"^{regex}/?$"), {method: handler}))
 
     def match(self, method: str, path: str) -> tuple[str, Handler, dict[str, str]]:
         """(endpoint name, handler, path parameters); raises ApiError 404/405."""
-        for route in self._routes:
+        for route in self._routes.get(_depth(path), []):
             found = route.pattern.match(path)
             if found is None:
                 continue

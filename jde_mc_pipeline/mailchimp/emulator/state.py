@@ -153,6 +153,8 @@ class EmulatorState:
         self.lock = threading.RLock()
         self.clock = clock
         self._random = random.Random(seed)
+        self._now_second = -1
+        self._now_text = ""
         self.lists: dict[str, Audience] = {}
         self.stores: dict[str, Store] = {}
         self.ensure_list(list_id)
@@ -171,8 +173,12 @@ class EmulatorState:
             return self.lists[list_id]
 
     def now(self) -> str:
-        """The current time as Mailchimp writes it: `2022-02-23T19:31:49+00:00`."""
-        return datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        """The current time as Mailchimp writes it: `2022-02-23T19:31:49+00:00` (formatted once a second)."""
+        second = int(self.clock())
+        if second != self._now_second:
+            self._now_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+            self._now_second = second
+        return self._now_text
 
     def new_hex(self, length: int) -> str:
         return f"{self._random.getrandbits(length * 4):0{length}x}"

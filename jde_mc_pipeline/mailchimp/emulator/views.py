@@ -19,8 +19,8 @@ T = TypeVar("T")
 
 def links(call: Call, path: str, *rels: tuple[str, str, str]) -> list[dict[str, str]]:
     """`_links` entries `(rel, method, sub-path)`; the sub-path is appended to `path` ('' for itself)."""
-    base = call.app.api_base
-    return [{"rel": rel, "href": f"{base}{path}{sub}", "method": method} for rel, method, sub in rels]
+    href = call.app.api_base + path
+    return [{"rel": rel, "href": href + sub if sub else href, "method": method} for rel, method, sub in rels]
 
 
 def page(items: Iterable[T], count: int, offset: int) -> list[T]:
@@ -54,9 +54,9 @@ def require_fields(body: dict[str, Any], names: Iterable[str]) -> None:
 def check_types(body: dict[str, Any], expected: dict[str, type | tuple[type, ...]]) -> None:
     """400 `Invalid Resource` for a present field of the wrong JSON type."""
     problems = []
-    for name, kind in expected.items():
-        value = body.get(name)
-        if value is None:
+    for name, value in body.items():
+        kind = expected.get(name)
+        if kind is None or value is None:
             continue
         is_bool = isinstance(value, bool)
         wants_bool = kind is bool or (isinstance(kind, tuple) and bool in kind)
