@@ -280,3 +280,22 @@ def test_count_answers_the_number_of_matching_rows(jde_caller, jde_dataset):
         "moreRecords": False,
     }
     assert grid["rowset"] == []
+
+
+def test_complex_query_combines_left_to_right_without_precedence(jde_caller, jde_dataset):
+    """[q1, OR q2, AND q3] is (q1 OR q2) AND q3, not q1 OR (q2 AND q3)."""
+    query = {
+        "complexQuery": [
+            {"andOr": "AND", "query": {"condition": [_condition("F0101.AN8", "EQUAL", "1001")]}},
+            {"andOr": "OR", "query": {"condition": [_condition("F0101.AT1", "EQUAL", "V")]}},
+            {"andOr": "AND", "query": {"condition": [_condition("F0101.AN8", "GREATER_EQUAL", "1022")]}},
+        ]
+    }
+    expected = _matching(
+        jde_dataset, lambda r: (r["ABAN8"] == 1001 or r["ABAT1"] == "V") and r["ABAN8"] >= 1022
+    )
+    assert (
+        _an8s(jde_caller.rows("F0101", maxPageSize="No Max", query=query))
+        == expected
+        == [1022, 1023, 1024, 1025]
+    )
