@@ -18,6 +18,11 @@ holds all history (`extract_through`: UPMJ on or before D) and a range of days (
 
 The probe for the sensor reads only UPMJ/UPMT, newest first, one small page per table: with no change
 that is one empty call per table plus the token request (and the logout of the cycle).
+
+Watermarks never move past "now" in JDE's time zone (`jde_now`): a stamp from the future (a machine with
+a skewed clock or in another zone, §6.9 pitfall 3) would otherwise push the watermark ahead and hide
+every real change until the clock caught up. Such rows are reported again until their time has come,
+which costs a re-read, never a missed change.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import product
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from jde_mc_pipeline.jde.client import AisClient
-from jde_mc_pipeline.jde.dates import hhmmss_to_time, yyyymmdd_to_date
+from jde_mc_pipeline.jde.dates import hhmmss_to_time, time_to_hhmmss, yyyymmdd_to_date
 from jde_mc_pipeline.jde.frames import empty_frame
 from jde_mc_pipeline.jde.query import Condition, Query
 from jde_mc_pipeline.jde.session import ClientStats
@@ -48,6 +54,12 @@ class Watermark:
 
     def __post_init__(self) -> None:
         hhmmss_to_time(self.time)  # ValueError on an impossible time
+
+
+def jde_now(timezone: str, now: dt.datetime | None = None) -> Watermark:
+    """The current moment (or `now`, if aware) as a JDE stamp in `timezone`, to the second."""
+    moment = (now or dt.datetime.now(ZoneInfo(timezone))).astimezone(ZoneInfo(timezone))
+    return Watermark(moment.date(), time_to_hhmmss(moment.time()))
 
 
 @dataclass(frozen=True)
@@ -101,7 +113,8 @@ class Extraction:
     """What an extraction read: the six typed frames (frames contract), keyed by table name.
 
     `an8s` is the union of changed parties, `changed_by_table` says which table revealed each, and
-    `watermark` is the greatest (UPMJ, UPMT) seen in the window (None when nothing changed).
+    `watermark` is the greatest (UPMJ, UPMT) seen in the window, at most `jde_now` (None when nothing
+    changed).
     """
 
     window: Window
@@ -161,7 +174,8 @@ def extract_window(client: AisClient, window: Window, chunk_size: int | None = N
     by_table, watermark = changed_an8s(client, window)
     union = frozenset().union(*by_table.values())
     frames = read_parties(client, union, chunk_size)
-    return Extraction(window, frames, union, by_table, watermark, client.stats - before)
+    capped = None if watermark is None else min(watermark, jde_now(client.timezone))
+    return Extraction(window, frames, union, by_table, capped, client.stats - before)
 
 
 def extract_since(
@@ -189,6 +203,7 @@ def probe_changes(
     *,
     floor: dt.date | None = None,
     page_size: int = 1000,
+    now: dt.datetime | None = None,
 ) -> Probe:
     """The UPMJ days with changes strictly after `watermark`, and the greatest (UPMJ, UPMT) seen.
 
@@ -196,7 +211,8 @@ def probe_changes(
     than that, the next call asks only for days before the oldest day seen (so every call finds at least
     one new day). Days before `floor` (the first partition, which holds all history) are reported as
     `floor` and end the scan, so a watermark far in the past costs one call per table, not one per day.
-    With no watermark every change counts. The new watermark is the old one when nothing changed.
+    With no watermark every change counts. The new watermark is the old one when nothing changed, and
+    never later than `now` (default: the current time) in the client's JDE time zone.
     """
     before = client.stats.copy()
     window = Window(start=watermark, start_exclusive=True)
@@ -224,6 +240,9 @@ def probe_changes(
             if not more:
                 break
             query = query.and_(Condition("UPMJ", "LESS", (oldest,)))
+    limit = jde_now(client.timezone, now)
+    if best is not None and best > limit:
+        best = limit if watermark is None else max(limit, watermark)
     return Probe(tuple(sorted(days)), best, client.stats - before)
 
 

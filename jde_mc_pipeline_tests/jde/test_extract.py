@@ -8,6 +8,8 @@ alone on 2025-11-25 at 10:15:00. The emulator clock stands at 2025-11-27 12:00:0
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import requests
 
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.dates import date_to_julian
+from jde_mc_pipeline.jde.emulator.clock import ManualClock
 from jde_mc_pipeline.jde.extract import (
     Watermark,
     Window,
@@ -129,6 +132,37 @@ def test_paged_extraction_under_faults_matches_a_clean_one(jde_emulator: Any) ->
         pd.testing.assert_frame_equal(faulty.frames[name], clean.frames[name], obj=name)
 
 
+def test_token_expiring_in_the_middle_of_an_extraction(jde_emulator_factory: Any, jde_dataset: Any) -> None:
+    """The TTL (60 s idle) passes while the extraction runs: the clock jumps after the 8th page served."""
+    clock = ManualClock(dt.datetime(2025, 11, 27, 12))
+    server = jde_emulator_factory(clock=clock, token_ttl=60, latency_ms=5)
+    for table, rows in jde_dataset.items():
+        upsert(server.url, table, rows)
+    with make_client(server.url, page_size=3) as client:
+        clean = extract_through(client, dt.date(2026, 1, 1), chunk_size=4)
+    pages_before = pages_served(server.url)
+
+    def expire_after_eight_pages() -> None:
+        while pages_served(server.url) < pages_before + 8:
+            time.sleep(0.002)
+        clock.advance(61)
+
+    jump = threading.Thread(target=expire_after_eight_pages, daemon=True)
+    jump.start()
+    with make_client(server.url, page_size=3) as client:
+        expired = extract_through(client, dt.date(2026, 1, 1), chunk_size=4)
+    jump.join(timeout=5)
+    assert expired.stats.reauths >= 1 and client.stats.tokens >= 2
+    assert expired.stats.pages > 8 + 6  # the jump happened well before the end
+    assert expired.an8s == clean.an8s
+    for name in TABLES:
+        pd.testing.assert_frame_equal(expired.frames[name], clean.frames[name], obj=name)
+
+
+def pages_served(url: str) -> int:
+    return requests.get(f"{url}/_emulator/stats", timeout=5).json()["pages_served"]
+
+
 def test_probe_without_changes_costs_one_call_per_table(jde_emulator: Any) -> None:
     before = data_requests(jde_emulator.url)
     with make_client(jde_emulator.url) as client:
@@ -186,3 +220,15 @@ def test_extraction_from_a_csv_export(jde_emulator_factory: Any, tmp_path: Path)
     assert result.frames["F01151"]["EMAL"].tolist() == ["ap@acme.example"]
     assert result.watermark == Watermark(dt.date(2025, 3, 1), 235959)
     assert history.an8s == {2001}
+
+
+def test_a_stamp_from_the_future_does_not_push_the_watermark_ahead(jde_emulator: Any) -> None:
+    future = date_to_julian(dt.date(2025, 12, 24))
+    upsert(jde_emulator.url, "F0111", [{"WWAN8": 1020, "WWIDLN": 3, "WWUPMJ": future, "WWUPMT": 80000}])
+    now = dt.datetime(2025, 11, 27, 12, 0, 5, tzinfo=dt.UTC)
+    with make_client(jde_emulator.url) as client:
+        probe = probe_changes(client, Watermark(NOV[25], 101500), now=now)
+        again = probe_changes(client, probe.watermark, now=now)
+    assert probe.dates == (dt.date(2025, 12, 24),)
+    assert probe.watermark == Watermark(NOV[27], 120005)  # capped at now, not 2025-12-24 08:00
+    assert again.dates == (dt.date(2025, 12, 24),)  # reported again until its time has come
