@@ -143,7 +143,8 @@ def main() -> None:
                     newest = probe_changes(probe_client, watermark, now=tomorrow).watermark
                     probe = probe_changes(probe_client, newest, now=tomorrow)
                 print(
-                    f"  probe with no change: changed={probe.changed}; {describe(probe.stats)} (+ the cycle's token and logout)"
+                    f"  probe with no change: changed={probe.changed}; {describe(probe.stats)} "
+                    "(+ the cycle's token request and logout)"
                 )
                 if latency == 0:
                     changed_windows(url, watermark, an8s, args.page_size, [100, 1_000, 10_000])
