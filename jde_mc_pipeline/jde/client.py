@@ -25,6 +25,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -73,6 +74,7 @@ class AisClient:
     ) -> None:
         if page_size < 1 or list_chunk_size < 1:
             raise ValueError("page_size and list_chunk_size must be at least 1")
+        ZoneInfo(timezone)  # an unknown JDE_TIMEZONE fails here, not after a whole extraction
         self.timezone = timezone
         self.page_size = page_size
         self.list_chunk_size = list_chunk_size
@@ -128,7 +130,7 @@ class AisClient:
         self._session.logout()
 
     def close(self) -> None:
-        """Log out and release the connection pool."""
+        """Log out and release the connection pool (a client can serve many cycles before that)."""
         self._session.close()
 
     @property
