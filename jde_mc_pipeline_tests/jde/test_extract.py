@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 import requests
 
 from jde_mc_pipeline.jde.client import AisClient
@@ -232,3 +233,18 @@ def test_a_stamp_from_the_future_does_not_push_the_watermark_ahead(jde_emulator:
     assert probe.dates == (dt.date(2025, 12, 24),)
     assert probe.watermark == Watermark(NOV[27], 120005)  # capped at now, not 2025-12-24 08:00
     assert again.dates == (dt.date(2025, 12, 24),)  # reported again until its time has come
+
+
+@pytest.mark.parametrize("pattern", ["dd/MM/yyyy", "yyyyMMdd", "dd.MM.yy"])
+def test_date_literals_follow_the_users_date_format(
+    jde_emulator_factory: Any, jde_dataset: Any, pattern: str
+) -> None:
+    server = jde_emulator_factory(simple_date_format=pattern)
+    for table, rows in jde_dataset.items():
+        upsert(server.url, table, rows)
+    with make_client(server.url) as client:
+        result = extract_days(client, NOV[20], NOV[21])
+        probe = probe_changes(client, Watermark(NOV[20], 93000))
+        assert client.date_pattern == pattern
+    assert result.an8s == {1029, 1030}
+    assert probe.dates == (NOV[20], NOV[25])
