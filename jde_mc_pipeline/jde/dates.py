@@ -173,7 +173,10 @@ def updated_at_series(days: pd.Series, hhmmss: pd.Series, timezone: str) -> pd.S
 # --- date literals for query conditions ---------------------------------------------------------------
 
 _PATTERN_TOKEN = re.compile(r"'[^']*'|([A-Za-z])\1*|[^A-Za-z']+")
-_MONTHS = "January February March April May June July August September October November December".split()
+_MONTHS = (
+    *("January", "February", "March", "April", "May", "June"),
+    *("July", "August", "September", "October", "November", "December"),
+)
 
 
 def format_date_literal(value: dt.date, pattern: str) -> str:
