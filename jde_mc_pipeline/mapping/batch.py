@@ -8,6 +8,7 @@ never both and never neither; the sync adds the API outcome of each payload row.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,12 +111,15 @@ def map_batch(
     state: SyncedState | None = None,
     today: dt.date | None = None,
     with_trail: bool = True,
+    timings: dict[str, float] | None = None,
 ) -> MappingResult:
     """Map the six JDE frames (frames.md) to payloads and decided outcomes.
 
     `state` is the last synced state (empty when None); `today` picks the current F0116 address (pass
-    it from the run's clock; default: today's UTC date). Raises StructureError when a frame is broken.
+    it from the run's clock; default: today's UTC date). `timings`, when given, receives the seconds
+    spent per stage (benchmarks and run metadata). Raises StructureError when a frame is broken.
     """
+    clock = _Stages(timings)
     options = options or MappingOptions()
     state = state if state is not None else InMemorySyncedState()
     today = today or dt.datetime.now(dt.UTC).date()
@@ -125,19 +129,25 @@ def map_batch(
 
     valid, failures = {}, []
     for name, model in EXTRACT_MODELS.items():
-        valid[name], bad = validate_rows(model, frames[name].reset_index(drop=True), name)
+        frame = frames[name] if frames[name].index.is_unique else frames[name].reset_index(drop=True)
+        valid[name], bad = validate_rows(model, frame, name)
         failures.append(bad)
+    clock.lap("validate extracts")
     pulled = pulled_an8s({name: frame[["AN8"]] for name, frame in frames.items() if name in EXTRACT_MODELS})
     parties = assemble_parties(valid, options, today)
+    clock.lap("assemble parties")
     parties, bad = validate_rows(PartyFrame, parties, "parties", an8_column="an8")
     failures = pd.concat([*failures, bad], ignore_index=True)
     bad_an8 = failures.dropna(subset=["an8"]).drop_duplicates("an8")
-    parties = parties.loc[~parties["an8"].isin(bad_an8["an8"].astype(np.int64))].reset_index(drop=True)
+    if len(bad_an8):
+        parties = renumbered(parties.loc[~parties["an8"].isin(bad_an8["an8"].astype(np.int64))])
+    clock.lap("validate parties")
     orphans = np.setdiff1d(
         pulled, np.union1d(parties["an8"].to_numpy(), bad_an8["an8"].to_numpy(dtype=np.int64))
     )
 
     outcomes, events, trail, payloads = [], [], [], {}
+    folds: dict[tuple[str, ...], pd.DataFrame] = {}
     for target in TARGETS:
         outcomes.append(_outcomes(orphans, target, SKIPPED_OUT_OF_SCOPE, REASON_NO_ADDRESS_BOOK_ROW))
         outcomes.append(
@@ -148,28 +158,61 @@ def map_batch(
                 bad_an8["table"] + "." + bad_an8["column"] + ": " + bad_an8["check"],
             )
         )
-        decided, sent, more_events, more_trail = _map_target(target, parties, options, state, with_trail)
+        decided, sent, more_events, more_trail = _map_target(
+            target, parties, options, state, with_trail, folds
+        )
         outcomes += decided
         events += more_events
         trail += more_trail
         payloads[target] = sent
-    result_outcomes = concat_frames(outcomes, OUTCOME_COLUMNS)
-    return MappingResult(
+        clock.lap(f"map {target}")
+    members = MemberPayloadFrame.validate(payloads[LIST_MEMBER][list(MEMBER_COLUMNS)], inplace=True)
+    customers = CustomerPayloadFrame.validate(
+        payloads[ECOMMERCE_CUSTOMER][list(CUSTOMER_COLUMNS)], inplace=True
+    )
+    result_outcomes = OutcomeFrame.validate(concat_frames(outcomes, OUTCOME_COLUMNS), inplace=True)
+    clock.lap("validate payloads, outcomes")
+    result = MappingResult(
         parties=parties,
-        members=MemberPayloadFrame.validate(payloads[LIST_MEMBER][list(MEMBER_COLUMNS)]),
-        customers=CustomerPayloadFrame.validate(payloads[ECOMMERCE_CUSTOMER][list(CUSTOMER_COLUMNS)]),
-        outcomes=OutcomeFrame.validate(result_outcomes),
+        members=members,
+        customers=customers,
+        outcomes=result_outcomes,
         events=concat_frames(events, EVENT_COLUMNS),
         trail=concat_frames(trail, TRAIL_COLUMNS),
         failures=failures,
         pulled=pulled,
     )
+    clock.lap("collect events and trail")
+    return result
+
+
+class _Stages:
+    """Seconds per stage into a caller's dict (or nowhere)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self._timings = timings
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        if self._timings is not None:
+            self._timings[stage] = now - self._last
+        self._last = now
 
 
 def _map_target(
-    target: str, parties: pd.DataFrame, options: MappingOptions, state: SyncedState, with_trail: bool
+    target: str,
+    parties: pd.DataFrame,
+    options: MappingOptions,
+    state: SyncedState,
+    with_trail: bool,
+    folds: dict[tuple[str, ...], pd.DataFrame],
 ):
-    """(decided outcomes, payload frame, events, trail) of one target."""
+    """(decided outcomes, payload frame, events, trail) of one target.
+
+    `folds` caches the e-mail fold per set of routed roles: with the default routing both targets
+    fold the same parties, so the second one reuses the first one's work.
+    """
     roles = options.roles_for(target)
     has_role = parties["is_customer"] | parties["is_vendor"]
     in_scope = np.zeros(len(parties), dtype=bool)
@@ -201,9 +244,10 @@ def _map_target(
                 np.full(int(quarantined.sum()), None),
             )
         )
-    folded = fold_by_email(
-        parties.loc[in_scope & (problem == EMAIL_OK)].reset_index(drop=True), ["is_customer", "is_vendor"]
-    )
+    if roles not in folds:
+        sendable = renumbered(parties.loc[in_scope & (problem == EMAIL_OK)])
+        folds[roles] = fold_by_email(sendable, ["is_customer", "is_vendor"])
+    folded = folds[roles]
     is_holder = folded["an8"] == folded["holder"]
     others = folded.loc[~is_holder]
     decided.append(
@@ -211,7 +255,7 @@ def _map_target(
     )
     shared = folded.loc[folded["group_size"] > 1]
     events = [events_frame(shared["an8"], target, EVENT_EMAIL_COLLISION, "shared by " + shared["group_an8s"])]
-    holders = folded.loc[is_holder].reset_index(drop=True)
+    holders = renumbered(folded.loc[is_holder])
     if target == LIST_MEMBER:
         built, more_events, more_trail = member_payloads(holders, options, roles, with_trail)
     else:

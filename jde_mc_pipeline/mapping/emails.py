@@ -50,7 +50,7 @@ def valid_emails(emails: pd.Series) -> pd.Series:
     doubtful = pd.unique(emails[~valid])
     if len(doubtful):
         verdicts = pd.Series([is_valid_email(email) for email in doubtful], index=doubtful, dtype=bool)
-        valid = valid | emails.map(verdicts).fillna(False).astype(bool)
+        valid = valid | emails.map(verdicts).eq(True)
     return valid
 
 

@@ -35,7 +35,7 @@ def fold_by_email(parties: pd.DataFrame, role_columns: list[str]) -> pd.DataFram
     holder_by_code[sorted_codes[starts]] = an8[order[starts]]
     size_by_code = np.zeros_like(holder_by_code)
     size_by_code[sorted_codes[starts]] = sizes
-    result = parties.copy()
+    result = parties.copy(deep=False)
     result["holder"] = holder_by_code[codes]
     result["group_size"] = size_by_code[codes]
     for role in role_columns:

@@ -25,7 +25,7 @@ from jde_mc_pipeline.mapping.outcomes import (
     UNCHANGED,
 )
 from jde_mc_pipeline.mapping.payloads import object_lookup, tag_sets
-from jde_mc_pipeline.mapping.trail import events_frame
+from jde_mc_pipeline.mapping.trail import events_frame, renumbered
 
 
 def _others_holding(state: SyncedState, target: str, an8: np.ndarray, emails: np.ndarray) -> np.ndarray:
@@ -70,11 +70,13 @@ def apply_state(
     rename = changed & (taken == "")
     events.append(events_frame(an8[taken != ""], target, EVENT_EMAIL_TAKEN, "held by " + taken[taken != ""]))
 
-    payloads = payloads.copy()
+    payloads = payloads.copy(deep=False)
     if target == LIST_MEMBER:
         left = changed & (taken != "")
         events.append(events_frame(an8[left], target, EVENT_OLD_MEMBER_LEFT, old[left]))
-        shared_in_batch = np.isin(old, batch_emails[batch_emails != ""].to_numpy()) & rename
+        shared_in_batch = (
+            pd.Series(old, dtype=object).isin(set(batch_emails[batch_emails != ""])).to_numpy() & rename
+        )
         shared_in_state = np.zeros(len(an8), dtype=bool)
         shared_in_state[idx] = _others_holding(state, target, an8[idx], old[idx].astype(object)) != ""
         shared = rename & (shared_in_batch | shared_in_state)
@@ -98,7 +100,7 @@ def apply_state(
             "payload_hash": payloads["payload_hash"].to_numpy(dtype=object)[same],
         }
     )
-    return payloads.loc[~same].reset_index(drop=True), unchanged, pd.concat(events, ignore_index=True)
+    return renumbered(payloads.loc[~same]), unchanged, pd.concat(events, ignore_index=True)
 
 
 def _lost_tags(payloads, merged, carries, options, roles, events, an8) -> pd.DataFrame:

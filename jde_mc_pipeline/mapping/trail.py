@@ -47,3 +47,9 @@ def concat_frames(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.Da
         return result
     result = pd.concat(frames, ignore_index=True)
     return result[list(columns)]
+
+
+def renumbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (a fresh selection) with a 0..n-1 index, set in place: reset_index would copy it again."""
+    frame.index = pd.RangeIndex(len(frame))
+    return frame
