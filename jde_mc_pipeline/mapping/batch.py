@@ -57,6 +57,7 @@ from jde_mc_pipeline.mapping.trail import (
     TRAIL_COLUMNS,
     concat_frames,
     events_frame,
+    renumbered,
     trail_frame,
 )
 

@@ -33,7 +33,7 @@ class StructureError(ValueError):
     """A frame does not have the structure its contract promises: fails the batch, loudly."""
 
 
-def _all_str(cls, values: pd.Series) -> bool | pd.Series:  # noqa: ARG001
+def _all_str(cls, values: pd.Series) -> bool | pd.Series:
     """Every value is a Python str. One C pass (infer_dtype); only a failing column is looked at per
     value, to name the bad rows. (pandera's own `str` check maps a lambda over every value: too slow.)"""
     if infer_dtype(values, skipna=False) in ("string", "empty"):
