@@ -83,7 +83,7 @@ def full_extraction(url: str, page_size: int, chunk_size: int) -> tuple[Watermar
     rows = {name: len(frame) for name, frame in result.frames.items()}
     print(
         f"  full extraction: {len(result.an8s):,} parties in {seconds:.1f} s "
-        f"= {len(result.an8s) / seconds:,.0f} parties/s (client CPU {cpu:.1f} s, the rest is the emulator)"
+        f"= {len(result.an8s) / seconds:,.0f} parties/s (client CPU {cpu:.1f} s)"
     )
     print(f"  {describe(client.stats)}")
     print(f"  rows per table: {rows}")
