@@ -209,3 +209,18 @@ def test_concurrent_reads_and_upserts_stay_consistent(jde_emulator, jde_dataset)
         reads = pool.map(read, range(20))
         assert set(writes) == {200}
         assert set(reads) == {len(jde_dataset["F0101"])}
+
+
+def test_demo_data_holds_no_stamp_later_than_the_clock(jde_emulator_factory):
+    """At 03:00 the generator's "changed today" rows must not be stamped later in the day."""
+    clock = ManualClock(datetime(2026, 11, 27, 3, 0, 0))
+    server = jde_emulator_factory(demo=400, seed=3, clock=clock)
+    now = (to_julian(clock().date()), to_hhmmss(clock()))
+    stamps_today = 0
+    for table in ("F0101", "F03012", "F0116", "F01151", "F0115", "F0111"):
+        for row in _rows(server, table):
+            prefix = next(k for k in row if k.endswith("UPMJ"))[:-4]
+            stamp = (row[f"{prefix}UPMJ"], row[f"{prefix}UPMT"])
+            assert stamp <= now, f"{table} row stamped {stamp}, after the clock's {now}"
+            stamps_today += stamp[0] == now[0]
+    assert stamps_today > 0, "demo data should still hold changes made today"

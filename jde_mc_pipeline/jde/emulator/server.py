@@ -18,10 +18,12 @@ from typing import Any
 
 from jde_mc_pipeline.emulation.controls import Faults, RequestStats
 from jde_mc_pipeline.emulation.http import EmulatorServer
+from jde_mc_pipeline.jde import tables
 from jde_mc_pipeline.jde.emulator.app import AisApp, Identity
 from jde_mc_pipeline.jde.emulator.clock import local_now
 from jde_mc_pipeline.jde.emulator.csv_loader import CsvLoadError, read_export
 from jde_mc_pipeline.jde.emulator.dataservice import DataService
+from jde_mc_pipeline.jde.emulator.formats import to_hhmmss, to_julian
 from jde_mc_pipeline.jde.emulator.store import RowError, Store
 from jde_mc_pipeline.jde.emulator.tokens import TokenRegistry
 
@@ -125,9 +127,11 @@ def build_server(
     elif demo is not None:
         from jde_mc_pipeline.jde.emulator.demo import generate_demo
 
-        generated = generate_demo(demo, seed, now().date())
+        started = now()
+        generated = generate_demo(demo, seed, started.date())
         for name in list(generated):  # table by table, freeing each generated table once stored
-            store.upsert(name, generated.pop(name), stamp=False, strict=True)
+            rows = _not_after(name, generated.pop(name), started)
+            store.upsert(name, rows, stamp=False, strict=True)
     stats = RequestStats()
     app = AisApp(
         identity=Identity(username, password, environment, simple_date_format),
@@ -139,6 +143,22 @@ def build_server(
         clock=now,
     )
     return JdeEmulatorServer(app, port, churn, seed)
+
+
+def _not_after(table_name: str, rows: list[dict[str, Any]], moment: datetime) -> list[dict[str, Any]]:
+    """Move demo stamps later than `moment` back to it.
+
+    The generator knows only today's date, so a change it places "today" may carry a time still
+    ahead of the clock; JDE never holds a stamp from the future, and a client watermark must not
+    meet one.
+    """
+    table = tables.table(table_name)
+    upmj, upmt = table.db_name("UPMJ"), table.db_name("UPMT")
+    latest = (to_julian(moment.date()), to_hhmmss(moment))
+    for row in rows:
+        if (row[upmj], row[upmt]) > latest:
+            row[upmj], row[upmt] = latest
+    return rows
 
 
 def main(options: dict[str, Any]) -> int:
