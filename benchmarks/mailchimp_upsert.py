@@ -84,12 +84,9 @@ def customer_records(n: int, prefix: str, first_id: int = 0) -> list[CustomerWri
 
 
 def start_emulator(latency_ms: float) -> Any:
-    server = build_server(
+    return build_server(
         port=0, api_key=API_KEY, list_id=LIST_ID, latency_ms=latency_ms, max_connections=LIMIT, seed=1
-    )
-    if not getattr(server, "url", None):
-        server.start()
-    return server
+    ).start()
 
 
 def ours(url: str, latency_ms: float, n: int, cap: int) -> dict[str, Any]:
