@@ -283,3 +283,15 @@ def test_tags_on_put_apply_only_on_create(mailchimp_api):
     put(mailchimp_api, "tp@gmail.com", status_if_new="subscribed", tags=["first"])
     member = put(mailchimp_api, "tp@gmail.com", status_if_new="subscribed", tags=["second"]).json()
     assert [t["name"] for t in member["tags"]] == ["first"]
+
+
+def test_marketing_permissions_are_refused_on_an_audience_without_gdpr_fields(mailchimp_api):
+    permissions = [{"marketing_permission_id": "d7ce21601c", "enabled": True}]
+    response = put(
+        mailchimp_api, "gdpr@gmail.com", status_if_new="subscribed", marketing_permissions=permissions
+    )
+    assert assert_problem(response, 400, "Invalid Resource")["errors"][0]["field"] == "marketing_permissions"
+    assert (
+        put(mailchimp_api, "gdpr@gmail.com", status_if_new="subscribed", marketing_permissions=[]).status_code
+        == 200
+    )

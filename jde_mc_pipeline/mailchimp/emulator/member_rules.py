@@ -14,6 +14,8 @@ Rules:
 - A rename (new `email_address` on the old hash) gives a new `id` and `unique_email_id` and keeps
   `contact_id`, `web_id`, tags and merge values; onto an existing member → `Member Exists`; onto a
   permanently deleted address → `Forgotten Email Not Subscribed`.
+- The emulated audience has no GDPR fields and no interest categories: a non-empty
+  `marketing_permissions` is refused (400 `Invalid Resource`); `interests` are stored as sent.
 - An archived member written with a status (POST, PUT with `status`/`status_if_new`, batch subscribe)
   comes back with that status, keeping its contact id and compliance flag.
 """
@@ -58,6 +60,9 @@ def validate_body(body: dict[str, Any], statuses: tuple[str, ...]) -> None:
     for name in ("timestamp_signup", "timestamp_opt"):
         if body.get(name) and not _is_timestamp(body[name]):
             problems.append({"field": name, "message": "This value is not a valid date-time."})
+    if body.get("marketing_permissions"):
+        message = "This audience has no marketing permissions (GDPR fields) to set."
+        problems.append({"field": "marketing_permissions", "message": message})
     tags = body.get("tags")
     if tags is not None and not all(isinstance(t, str) and t.strip() for t in tags):
         problems.append({"field": "tags", "message": "Schema describes string, object found instead"})
