@@ -2,9 +2,10 @@
 
 Order for an API request (`/{dc}/3.0/...`), which is what a client experiences:
 1. auth (401 `API Key Invalid` for a wrong key or another data center's key);
-2. the in-flight count for that key goes up (429 when it passes `max_connections`);
-3. latency, then a possible fault (500, 503, reset, slow answer; see limits.py);
-4. the handler runs under the state lock; an `ApiError` becomes a problem document;
+2. the in-flight count for that key goes up;
+3. latency (a 429 too comes back after it, as over a real network);
+4. 429 when the count passed `max_connections`, else a possible fault (500, 503, reset, slow answer;
+   see limits.py), else the handler runs under the state lock (an `ApiError` becomes a problem document);
 5. the in-flight count goes down; the answer is counted in the stats under its route template
    (status 0 for a connection reset).
 Control endpoints (`/_emulator/...`) skip all of this: no auth, no count, no faults.
