@@ -23,7 +23,6 @@ another member, that member is upserted instead and the detail says so (mapping.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -63,7 +62,7 @@ def subscriber_hash(email: str) -> str:
     return hashlib.md5(email.strip().lower().encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Pending:
     """A record on its way: its position, and a note to carry into the result (rename fallbacks)."""
 
@@ -139,11 +138,23 @@ def _invalid(record: MemberWrite) -> str | None:
         return "merge_fields must be an object"
     if set(record.tags_active) & set(record.tags_inactive):
         return "a tag cannot be both active and inactive"
-    try:
-        json.dumps(record.merge_fields, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        return f"merge_fields cannot be sent as JSON: {exc}"
+    bad = next((tag for tag, value in record.merge_fields.items() if not _plain(value)), None)
+    if bad is not None:
+        return (
+            f"merge field {bad!r} holds a value that cannot be sent (text, number or address object expected)"
+        )
     return None
+
+
+def _plain(value: Any) -> bool:
+    """A JSON-safe merge value: text, a finite number, or an object of text (an address)."""
+    if isinstance(value, str | int):
+        return True
+    if isinstance(value, float):
+        return value == value and value not in (float("inf"), float("-inf"))
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
 
 
 def _rounds(pending: list[_Pending]) -> list[list[_Pending]]:
