@@ -49,7 +49,7 @@ def json_object(fields: Sequence[tuple[str, np.ndarray, np.ndarray | None]], len
     pieces = []
     filled = np.zeros(length, dtype=bool)
     for key, encoded, present in sorted(fields, key=lambda field: field[0]):
-        prefix = json.dumps(key) + ":"
+        prefix = json.dumps(key, ensure_ascii=False) + ":"
         if filled.all():
             piece = np.add("," + prefix, encoded)
         elif not filled.any():

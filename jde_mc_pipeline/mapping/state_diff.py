@@ -106,10 +106,11 @@ def apply_state(
 def _lost_tags(payloads, merged, carries, options, roles, events, an8) -> pd.DataFrame:
     """Owned tags active in the synced record (when it carries over) and no longer earned → inactive."""
     owned = {options.tag_for(role): i for i, role in enumerate(roles)}
-    synced_tags = merged["tags"]
-    distinct = {tags for tags in synced_tags.dropna()}
-    masks = {tags: sum(1 << owned[tag] for tag in tags if tag in owned) for tags in distinct}
-    synced_mask = synced_tags.map(masks).fillna(0).to_numpy(dtype=np.int64)
+    codes, distinct = pd.factorize(merged["tags"].to_numpy(dtype=object))
+    masks = np.array(
+        [sum(1 << owned[tag] for tag in tags if tag in owned) for tags in distinct] + [0], np.int64
+    )
+    synced_mask = masks[codes]  # code -1 (no synced row) picks the trailing 0
     lost = np.where(carries, synced_mask & ~payloads["role_mask"].to_numpy(dtype=np.int64), 0)
     sets = tag_sets(options, roles)
     payloads["tags_inactive"] = object_lookup(sets)[lost]

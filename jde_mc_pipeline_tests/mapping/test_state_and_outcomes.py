@@ -1,0 +1,199 @@
+"""mapping.md §3 e-mail changes and tags, §5 outcomes, change detection, quarantine and contracts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from jde_mc_pipeline.mapping.batch import map_batch
+from jde_mc_pipeline.mapping.changes import InMemorySyncedState
+from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS, MappingOptions
+from jde_mc_pipeline.mapping.schemas import StructureError
+from jde_mc_pipeline_tests.mapping.builders import TODAY, combine, frames, party
+
+
+def mapped(tables, state=None, options=None):
+    return map_batch(frames(**tables), options or MappingOptions(), state=state, today=TODAY)
+
+
+def synced(result, state=None) -> InMemorySyncedState:
+    """The state a clean sync of `result` leaves (every payload row written successfully)."""
+    state = state or InMemorySyncedState()
+    for target in TARGETS:
+        state.record_written(target, result.payloads(target))
+    return state
+
+
+def outcomes_of(result, an8):
+    rows = result.outcomes.loc[result.outcomes["an8"] == an8]
+    return dict(zip(rows["target"], zip(rows["outcome"], rows["reason"], strict=True), strict=True))
+
+
+def event_set(result):
+    return set(result.events.itertuples(index=False, name=None))
+
+
+def test_unchanged_party_costs_nothing_the_second_time():
+    tables = party(1)
+    first = mapped(tables)
+    second = mapped(tables, synced(first))
+    assert second.members.empty and second.customers.empty
+    assert outcomes_of(second, 1) == {LIST_MEMBER: ("unchanged", ""), ECOMMERCE_CUSTOMER: ("unchanged", "")}
+    row = second.outcomes.loc[second.outcomes["target"] == LIST_MEMBER].iloc[0]
+    assert (row["target_key"], row["payload_hash"]) == (
+        first.members["target_key"][0],
+        first.members["payload_hash"][0],
+    )
+
+
+def test_changed_field_is_sent_again_with_a_new_hash():
+    first = mapped(party(1, first="Ann"))
+    second = mapped(party(1, first="Anna"), synced(first))
+    assert second.members["key"].tolist() == ["1"] and second.customers["key"].tolist() == ["1"]
+    assert second.members["payload_hash"][0] != first.members["payload_hash"][0]
+    assert second.outcomes.empty
+
+
+def test_hash_ignores_the_order_of_rows_and_the_update_stamps():
+    tables = combine(party(1, email="a@example.com"), party(2, email="b@example.com"))
+    first = mapped(tables)
+    shuffled = {name: rows[::-1] for name, rows in tables.items()}
+    restamped = {name: [{**row, "UPMT": 120000} for row in rows] for name, rows in shuffled.items()}
+    second = mapped(restamped, synced(first))
+    assert second.members.empty and set(second.outcomes["outcome"]) == {"unchanged"}
+
+
+def test_email_change_renames_the_member_and_recreates_the_customer():
+    first = mapped(party(1, email="old@example.com"))
+    second = mapped(party(1, email="new@example.com"), synced(first))
+    assert second.members["previous_email"].tolist() == ["old@example.com"]
+    assert second.members["email_address"].tolist() == ["new@example.com"]
+    assert second.customers["previous_email"].tolist() == ["old@example.com"]
+
+
+def test_email_change_onto_another_members_email_upserts_it_and_leaves_the_old_one():
+    first = mapped(combine(party(1, email="old@example.com"), party(2, email="taken@example.com")))
+    state = synced(first)
+    second = mapped(party(1, email="taken@example.com"), state)
+    assert second.members["previous_email"].tolist() == [None]
+    assert second.members["email_address"].tolist() == ["taken@example.com"]
+    assert {
+        (1, LIST_MEMBER, "email_taken", "held by 2"),
+        (1, LIST_MEMBER, "old_member_left", "old@example.com"),
+        (1, ECOMMERCE_CUSTOMER, "email_taken", "held by 2"),
+    } <= event_set(second)
+
+
+def test_no_rename_while_the_old_email_is_still_someone_elses():
+    first = mapped(
+        combine(
+            party(1, email="shared@example.com", upmj="2026-02-01"),
+            party(2, email="shared@example.com", upmj="2026-01-01"),
+        )
+    )
+    assert first.members["key"].tolist() == ["1"]
+    tables = combine(
+        party(1, email="mine@example.com", upmj="2026-03-01"),
+        party(2, email="shared@example.com", upmj="2026-01-01"),
+    )
+    second = mapped(tables, synced(first))
+    by_key = second.members.set_index("key")
+    assert by_key.loc["1", "previous_email"] is None and by_key.loc["2", "previous_email"] is None
+    assert (1, LIST_MEMBER, "old_email_shared", "shared@example.com") in event_set(second)
+
+
+def test_lost_role_sets_its_tag_inactive_once():
+    tables = party(1, at1="V")
+    tables["F03012"] = [{"AN8": 1, "CO": "00001"}]
+    state = synced(mapped(tables))
+    second = mapped(party(1, at1="V"), state)
+    assert second.members["tags_active"].tolist() == [("JDE Vendor",)]
+    assert second.members["tags_inactive"].tolist() == [("JDE Customer",)]
+    assert (1, LIST_MEMBER, "role_lost", "JDE Customer") in event_set(second)
+    third = mapped(party(1, at1="V"), synced(second, state))
+    assert third.members.empty and outcomes_of(third, 1)[LIST_MEMBER] == ("unchanged", "")
+
+
+def test_marketer_tags_in_the_state_are_never_touched():
+    state = InMemorySyncedState()
+    state.record(LIST_MEMBER, 1, "h", "ann@example.com", "x", ("VIP", "JDE Customer"))
+    result = mapped(party(1), state)
+    assert result.members["tags_inactive"].tolist() == [()]
+
+
+def test_blank_email_quarantine_and_invalid_email_quarantine_keep_their_source():
+    tables = combine(party(1, email=None), party(2, email="nobody at example"))
+    result = mapped(tables)
+    assert outcomes_of(result, 1) == {t: ("quarantined:no_email", "") for t in TARGETS}
+    assert outcomes_of(result, 2) == {t: ("quarantined:invalid_email", "nobody at example") for t in TARGETS}
+    trail = result.trail.loc[result.trail["an8"] == 2]
+    assert trail["source_value"].tolist() == ["nobody at example"] * 2 and trail["mapped_value"].isna().all()
+
+
+def test_rows_without_an_address_book_row_are_accounted_for():
+    tables = party(1)
+    tables["F0116"] = [{"AN8": 99, "ADD1": "orphan"}]
+    result = mapped(tables)
+    assert outcomes_of(result, 99) == {t: ("skipped:out_of_scope", "no_address_book_row") for t in TARGETS}
+
+
+def test_a_bad_row_quarantines_its_party_only_and_is_reported():
+    tables = combine(party(1, email="a@example.com"), party(2, email="b@example.com"))
+    data = frames(**tables)
+    data["F0111"].loc[1, "GNNM"] = None  # the client promises "" for blanks: a broken row
+    result = map_batch(data, today=TODAY)
+    assert result.members["key"].tolist() == ["1"]
+    assert outcomes_of(result, 2) == {
+        t: ("quarantined:invalid_row", "F0111.GNNM: not_nullable") for t in TARGETS
+    }
+    failure = result.failures.iloc[0]
+    assert (failure["table"], failure["an8"], failure["column"], failure["check"]) == (
+        "F0111",
+        2,
+        "GNNM",
+        "not_nullable",
+    )
+
+
+def test_a_missing_column_fails_the_batch_loudly():
+    data = frames(**party(1))
+    data["F0101"] = data["F0101"].drop(columns=["AT1"])
+    with pytest.raises(StructureError, match=r"F0101.*AT1"):
+        map_batch(data, today=TODAY)
+
+
+def test_a_wrongly_typed_column_fails_the_batch_loudly():
+    data = frames(**party(1))
+    data["F0101"]["AN8"] = data["F0101"]["AN8"].astype("float64")
+    with pytest.raises(StructureError, match="AN8"):
+        map_batch(data, today=TODAY)
+
+
+def test_a_missing_table_fails_the_batch_loudly():
+    data = frames(**party(1))
+    del data["F0115"]
+    with pytest.raises(StructureError, match="F0115"):
+        map_batch(data, today=TODAY)
+
+
+def test_naive_updated_at_fails_loudly():
+    data = frames(**party(1))
+    data["F0101"]["updated_at"] = data["F0101"]["updated_at"].dt.tz_localize(None)
+    with pytest.raises(StructureError, match="F0101"):
+        map_batch(data, today=TODAY)
+
+
+def test_empty_batch_maps_to_nothing():
+    result = mapped({})
+    assert (
+        result.members.empty and result.customers.empty and result.outcomes.empty and len(result.pulled) == 0
+    )
+
+
+def test_jde_time_zone_is_kept_on_parties():
+    data = frames(**party(1))
+    for frame in data.values():
+        frame["updated_at"] = frame["updated_at"].dt.tz_convert("America/Chicago")
+    result = map_batch(data, today=TODAY)
+    assert str(result.parties["updated_at"].dt.tz) == "America/Chicago"
+    assert result.parties["updated_at"][0] == pd.Timestamp("2026-11-01 09:30", tz="UTC")
