@@ -73,16 +73,20 @@ class BatchRunner:
         self._thread: threading.Thread | None = None
         self._secret = app.state.new_hex(32).encode()
 
-    def submit(self, operations: list[dict[str, Any]]) -> Batch:
+    def create(self, operations: list[dict[str, Any]]) -> Batch:
+        """A new pending batch, known to GET but not queued yet (so its first answer shows it pending)."""
         batch = Batch(id=self.app.state.new_hex(10), operations=operations, submitted_at=self.app.state.now())
         with self._wake:
             self.batches[batch.id] = batch
+        return batch
+
+    def enqueue(self, batch: Batch) -> None:
+        with self._wake:
             self._queue.append(batch)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="mailchimp-batches", daemon=True)
                 self._thread.start()
             self._wake.notify()
-        return batch
 
     def cancel(self, batch_id: str) -> bool:
         with self._wake:
@@ -253,7 +257,10 @@ def start_batch(call: Call) -> Reply:
             problems.append({"field": f"operations.{index}.path", "message": "Schema describes string"})
     if problems:
         raise errors.schema_error(problems)
-    return Reply(200, batch_view(call, call.app.batches.submit(operations)))
+    batch = call.app.batches.create(operations)
+    document = batch_view(call, batch)
+    call.app.batches.enqueue(batch)
+    return Reply(200, document)
 
 
 def get_batch(call: Call) -> Reply:
