@@ -206,6 +206,11 @@ class EmulatorState:
         self.load_json(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
+def _shallow(record: Member | Customer) -> dict[str, Any]:
+    """A record's fields as a dict (its inner dicts hold only JSON values; `asdict` would deep-copy them)."""
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+
+
 def _audience_json(audience: Audience) -> dict[str, Any]:
     return {
         "id": audience.id,
@@ -213,7 +218,7 @@ def _audience_json(audience: Audience) -> dict[str, Any]:
         "name": audience.name,
         "date_created": audience.date_created,
         "merge_fields": [dataclasses.asdict(f) for f in audience.merge_fields.values()],
-        "members": {h: dataclasses.asdict(m) for h, m in audience.members.items()},
+        "members": {h: _shallow(m) for h, m in audience.members.items()},
         "tombstones": sorted(audience.tombstones),
         "tag_ids": audience.tag_ids,
     }
@@ -237,7 +242,7 @@ def _audience_from(doc: dict[str, Any]) -> Audience:
 def _store_json(store: Store) -> dict[str, Any]:
     doc = {k: getattr(store, k) for k in ("id", "list_id", "name", "currency_code", "created_at")}
     doc.update(updated_at=store.updated_at, details=store.details)
-    doc["customers"] = [dataclasses.asdict(c) for c in store.customers.values()]
+    doc["customers"] = [_shallow(c) for c in store.customers.values()]
     return doc
 
 
