@@ -18,7 +18,6 @@ from jde_mc_pipeline.emulation.http import Response
 
 ERROR_TYPE = "https://mailchimp.com/developer/marketing/docs/errors/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_SCHEMA_LINK = '<{base}/schema/3.0/Definitions/ProblemDetailDocument.json>; rel="describedBy"'
 
 INVALID_EMAIL = "Please provide a valid email address."
 SCHEMA_INVALID = (
