@@ -176,7 +176,12 @@ class MailchimpApp:
 
     def stats_snapshot(self) -> dict[str, Any]:
         """`GET /_emulator/stats`: requests by endpoint and status, max_concurrent, throttled, faults, ..."""
-        snapshot: dict[str, Any] = {"throttled": 0, "max_concurrent": 0, "batch_operations": 0}
+        snapshot: dict[str, Any] = {
+            "throttled": 0,
+            "max_concurrent": 0,
+            "batch_operations": 0,
+            "archive_downloads": 0,
+        }
         snapshot.update(self.stats.snapshot())
         snapshot["in_flight"] = self.limiter.in_flight()
         snapshot["max_connections"] = self.limiter.max_connections
