@@ -174,7 +174,7 @@ def _rounds(pending: list[_Pending]) -> list[list[_Pending]]:
 def _subscribe(
     client: MailchimpClient, list_id: str, chunk: list[_Pending], trim: bool
 ) -> list[tuple[int, WriteResult, Any]]:
-    body = {"members": [_member_body(p.record) for p in chunk], "update_existing": True}
+    body = {"members": [subscribe_entry(p.record) for p in chunk], "update_existing": True}
     answer = client.call(
         "POST",
         f"/lists/{list_id}",
@@ -210,7 +210,8 @@ def _subscribe(
     ]
 
 
-def _member_body(record: MemberWrite) -> dict[str, Any]:
+def subscribe_entry(record: MemberWrite) -> dict[str, Any]:
+    """One `members[]` entry of batch subscribe: `status_if_new`, never `status`; active tags ride along."""
     member: dict[str, Any] = {
         "email_address": record.email_address,
         "status_if_new": record.status_if_new,

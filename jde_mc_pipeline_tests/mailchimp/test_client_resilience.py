@@ -171,3 +171,25 @@ def test_the_recorder_never_sees_the_key(mailchimp_emulator_factory: Any) -> Non
     put = next(e for e in events if e.target == "list_member" and e.record_keys)
     assert put.request_body["members"] and put.attempt >= 1 and put.elapsed_s >= 0
     assert "0" in put.record_keys
+
+
+def test_a_call_that_never_succeeds_yields_one_failed_result_per_record(
+    mailchimp_emulator_factory: Any,
+) -> None:
+    server = start(mailchimp_emulator_factory, fault_kinds=("503",))
+    quick = RetryPolicy(max_attempts=3, max_total_s=10.0, base_wait_s=0.01, max_wait_s=0.05)
+    client = client_for(server, retry=quick)
+    ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
+    faults(server, fault_rate=1.0)
+    people = upsert_members(client, LIST_ID, members(700))
+    direct = upsert_customers(client, STORE_ID, customers(5))
+    batched = upsert_customers(client, STORE_ID, customers(300), batch_threshold=10, poll=QUICK_POLL)
+    faults(server, fault_rate=0.0)
+    for results, expected in ((people, 700), (direct, 5), (batched, 300)):
+        assert len(results) == expected
+        assert {r.outcome for r in results} == {"failed"}
+        assert all(r.status_code == 503 and r.detail for r in results), results[0]
+    assert [r.key for r in people] == [str(i) for i in range(700)]
+    assert all(r.attempts == 3 for r in people + direct)
+    assert "customers of store" in batched[0].detail  # the look before writing failed: nothing was sent
+    assert all_members(server) == []
