@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from jde_mc_pipeline.mailchimp.client import MailchimpClient, data_center
+from jde_mc_pipeline.emulation.http import EmulatorServer, Request, Response
+from jde_mc_pipeline.mailchimp.client import MailchimpClient, RetryPolicy, data_center
 from jde_mc_pipeline.mailchimp.errors import MailchimpConfigError
 from jde_mc_pipeline.mailchimp.limits import ConnectionCap, connection_cap_for
 
@@ -96,3 +97,23 @@ def test_throttling_lowers_the_slots_and_successes_give_them_back() -> None:
     for _ in range(10):
         cap.record_success()
     assert cap.effective == 4
+
+
+def test_retry_after_is_honoured_when_a_server_sends_it() -> None:
+    """Mailchimp is not known to send Retry-After (the emulator does not); a plain server here does."""
+    seen: list[float] = []
+
+    def app(request: Request) -> Response:
+        seen.append(time.monotonic())
+        if len(seen) == 1:
+            return Response.json(
+                429, {"title": "Too Many Requests", "status": 429}, headers={"Retry-After": "1"}
+            )
+        return Response.json(200, {"health_status": "Everything's Chimpy!"})
+
+    with EmulatorServer(app) as server:
+        fast = RetryPolicy(max_attempts=3, max_total_s=10, base_wait_s=0.01, max_wait_s=5)
+        client = MailchimpClient(f"{SECRET}-retry1", api_url=f"{server.url}/{{dc}}/3.0", retry=fast)
+        assert client.ping() == "Everything's Chimpy!"
+    assert len(seen) == 2
+    assert seen[1] - seen[0] >= 0.95
