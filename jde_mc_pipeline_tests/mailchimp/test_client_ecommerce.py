@@ -52,6 +52,7 @@ def test_store_is_created_bound_to_the_audience_once(server: Any) -> None:
     store = ensure_store(client, STORE_ID, LIST_ID, "JDE E1", "USD")
     assert (store["id"], store["list_id"], store["currency_code"]) == (STORE_ID, LIST_ID, "USD")
     assert ensure_store(client, STORE_ID, LIST_ID, "JDE E1", "USD")["id"] == STORE_ID
+    assert api(server, "GET", "/ecommerce/stores").json()["total_items"] == 1
     with pytest.raises(StoreConflictError, match="cannot change"):
         ensure_store(client, STORE_ID, "0000000000", "JDE E1", "USD")
 
