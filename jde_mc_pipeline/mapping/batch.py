@@ -54,7 +54,7 @@ from jde_mc_pipeline.mapping.schemas import (
 from jde_mc_pipeline.mapping.state_diff import apply_state
 from jde_mc_pipeline.mapping.trail import (
     EVENT_COLUMNS,
-    TRAIL_COLUMNS,
+    build_trail,
     concat_frames,
     events_frame,
     renumbered,
@@ -179,7 +179,7 @@ def map_batch(
         customers=customers,
         outcomes=result_outcomes,
         events=concat_frames(events, EVENT_COLUMNS),
-        trail=concat_frames(trail, TRAIL_COLUMNS),
+        trail=build_trail(trail),
         failures=failures,
         pulled=pulled,
     )
@@ -264,5 +264,5 @@ def _map_target(
     sent, unchanged, state_events = apply_state(target, built, state, options, roles, parties["email"])
     decided.append(unchanged)
     if with_trail and len(unchanged):
-        more_trail = [part.loc[~part["an8"].isin(unchanged["an8"])] for part in more_trail]
+        more_trail = [part.without(unchanged["an8"]) for part in more_trail]
     return decided, sent, [*events, more_events, state_events], [*trail, *more_trail]

@@ -1,14 +1,16 @@
 """Canonical JSON built column-wise: the payload text that is hashed, stored and sent.
 
-`json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` per row would cost a
-Python call per party and key. Here the same text is assembled with numpy string concatenation over
-whole columns: keys in sorted order, a field left out where its mask is False. Only strings that need
-escaping (quotes, backslashes, control characters) go through `json.dumps`, one by one. A property test
-holds the result equal to `json.dumps` of the row's dict, so the hash is the canonical-JSON hash.
+`json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` per row would build a
+dict and walk it per party. Here the values are encoded column-wise (quoting with numpy, escaping found
+by one regex scan; only strings that need escaping go through `json.dumps`, one by one), and each row's
+pieces are joined by a single `str.join`: keys in sorted order, a field left out where its mask is
+False. A property test holds the result equal to `json.dumps` of the row's dict, so the hash is the
+canonical-JSON hash.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -40,33 +42,43 @@ def json_string(values: pd.Series | np.ndarray) -> np.ndarray:
     return quoted
 
 
+def _pieces(fields: Sequence[tuple[str, np.ndarray, np.ndarray | None]], length: int) -> list[np.ndarray]:
+    """Per field, in key order: ',"key":value' where present, "" where absent (vectorised)."""
+    pieces = []
+    for key, encoded, present in sorted(fields, key=lambda field: field[0]):
+        prefix = np.empty((), dtype=object)
+        prefix[()] = "," + json.dumps(key, ensure_ascii=False) + ":"
+        piece = np.add(prefix, np.asarray(encoded, dtype=object))
+        if present is not None:
+            piece[~np.asarray(present, dtype=bool)] = ""
+        pieces.append(piece)
+    return pieces
+
+
 def json_object(fields: Sequence[tuple[str, np.ndarray, np.ndarray | None]], length: int) -> np.ndarray:
     """JSON objects (object array) from (key, JSON-encoded values, present mask or None = always).
 
-    Built as one list of pieces per field ("," + '"key":' + value, or "" where absent) added up once,
-    avoiding masked assignments, which are slow on object arrays.
+    The pieces are built column-wise; each row's are then joined by one `str.join` (a C call per row:
+    numpy object additions field by field cost five times more, one temporary string per field).
     """
-    pieces = []
-    filled = np.zeros(length, dtype=bool)
-    for key, encoded, present in sorted(fields, key=lambda field: field[0]):
-        prefix = json.dumps(key, ensure_ascii=False) + ":"
-        if filled.all():
-            piece = np.add("," + prefix, encoded)
-        elif not filled.any():
-            piece = np.add(prefix, encoded)
-        else:
-            piece = np.add(np.where(filled, "," + prefix, prefix).astype(object), encoded)
-        if present is None:
-            filled[:] = True
-        else:
-            present = np.asarray(present, dtype=bool)
-            piece = np.where(present, piece, "")
-            filled |= present
-        pieces.append(piece)
-    body = np.full(length, "{", dtype=object)
-    for piece in pieces:
-        body = np.add(body, piece)
-    return np.add(body, "}")
+    pieces = _pieces(fields, length)
+    if not pieces:
+        return np.full(length, "{}", dtype=object)
+    return np.array(["{" + "".join(row)[1:] + "}" for row in zip(*pieces, strict=True)], dtype=object)
+
+
+def json_object_hashes(
+    fields: Sequence[tuple[str, np.ndarray, np.ndarray | None]], length: int
+) -> np.ndarray:
+    """MD5 hex of each row's canonical JSON object, without keeping the texts (one C pass per row)."""
+    pieces = _pieces(fields, length)
+    return np.array(
+        [
+            hashlib.md5(("{" + "".join(row)[1:] + "}").encode("utf-8")).hexdigest()
+            for row in zip(*pieces, strict=True)
+        ],
+        dtype=object,
+    )
 
 
 def json_list(items: Sequence[str]) -> str:

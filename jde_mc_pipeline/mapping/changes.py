@@ -20,12 +20,14 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from jde_mc_pipeline.mapping.canonical import canonical
+
 STATE_COLUMNS: tuple[str, ...] = ("an8", "target_key", "email", "payload_hash", "tags")
 
 
-def payload_hashes(canonical_json: np.ndarray) -> np.ndarray:
-    """MD5 hex of each canonical JSON text (one C call per payload, the only per-row step here)."""
-    return np.array([hashlib.md5(text.encode("utf-8")).hexdigest() for text in canonical_json], dtype=object)
+def payload_hash(record: dict) -> str:
+    """The hash of one payload record: MD5 hex of its canonical JSON (the column-wise builder's reference)."""
+    return hashlib.md5(canonical(record).encode("utf-8")).hexdigest()
 
 
 def subscriber_hashes(emails: Iterable[str]) -> np.ndarray:

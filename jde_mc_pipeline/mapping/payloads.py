@@ -12,8 +12,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from jde_mc_pipeline.mapping.canonical import json_list, json_object, json_string
-from jde_mc_pipeline.mapping.changes import payload_hashes, subscriber_hashes
+from jde_mc_pipeline.mapping.canonical import json_list, json_object_hashes, json_string
+from jde_mc_pipeline.mapping.changes import subscriber_hashes
 from jde_mc_pipeline.mapping.customers import customer_fields
 from jde_mc_pipeline.mapping.members import member_fields
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, MappingOptions
@@ -80,7 +80,7 @@ def member_payloads(holders: pd.DataFrame, options: MappingOptions, roles: tuple
     tags_active = object_lookup(sets)[mask]
     tags_json = np.array([json_list(tags) for tags in sets], dtype=object)[mask]
     email = holders["email"]
-    body = json_object(
+    hashes = json_object_hashes(
         [
             ("email_address", json_string(email), None),
             ("merge_fields", merge_fields, None),
@@ -100,7 +100,7 @@ def member_payloads(holders: pd.DataFrame, options: MappingOptions, roles: tuple
             "previous_email": None,
             "target_key": subscriber_hashes(email),
             "an8s": holders["group_an8s"].to_numpy(dtype=object),
-            "payload_hash": payload_hashes(body),
+            "payload_hash": hashes,
             "role_mask": mask,
         }
     )
@@ -123,7 +123,7 @@ def customer_payloads(holders: pd.DataFrame, options: MappingOptions, with_trail
     n = len(holders)
     columns, body_fields, events, trail = customer_fields(holders, options, with_trail)
     email = holders["email"]
-    body = json_object([*body_fields, ("email_address", json_string(email), None)], n)
+    hashes = json_object_hashes([*body_fields, ("email_address", json_string(email), None)], n)
     frame = pd.DataFrame(
         {
             "key": columns["customer_id"],
@@ -137,7 +137,7 @@ def customer_payloads(holders: pd.DataFrame, options: MappingOptions, with_trail
             "previous_email": None,
             "target_key": columns["customer_id"],
             "an8s": holders["group_an8s"].to_numpy(dtype=object),
-            "payload_hash": payload_hashes(body),
+            "payload_hash": hashes,
         }
     )
     if with_trail:

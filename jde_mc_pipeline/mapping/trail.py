@@ -1,11 +1,14 @@
 """The field-level trail (an8, target, field, source, source value → mapped value) and events.
 
 The audit store keeps both (`mapped_values` and the reasons of `sync_outcomes`); they are long frames
-built column-wise, one per field, so their cost is a concatenation, not a loop. A mapped value of None
+built column-wise, one part per field, so their cost is a concatenation, not a loop. The trail's
+labels are categoricals: at a million parties it has about twelve million rows. A mapped value of None
 means "not sent" (blank, incomplete or not applicable).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -14,17 +17,58 @@ TRAIL_COLUMNS: tuple[str, ...] = ("an8", "target", "field", "source", "source_va
 EVENT_COLUMNS: tuple[str, ...] = ("an8", "target", "event", "detail")
 
 
-def trail_frame(an8, target: str, field: str, source: str, source_value, mapped_value) -> pd.DataFrame:
+@dataclass(frozen=True)
+class TrailPart:
+    """The trail of one field of one target: row-aligned arrays, the labels once."""
+
+    an8: np.ndarray
+    target: str
+    field: str
+    source: str
+    source_value: np.ndarray
+    mapped_value: np.ndarray
+
+    def without(self, an8s) -> TrailPart:
+        """The same part minus the rows of these AN8s (e.g. the ones found unchanged)."""
+        keep = ~np.isin(self.an8, np.asarray(an8s, dtype=np.int64))
+        return replace(self, an8=self.an8[keep], source_value=self.source_value[keep],
+                       mapped_value=self.mapped_value[keep])  # fmt: skip
+
+
+def trail_frame(an8, target: str, field: str, source: str, source_value, mapped_value) -> TrailPart:
     """One trail row per AN8 for one field of one target."""
-    an8 = np.asarray(an8, dtype=np.int64)
+    return TrailPart(
+        np.asarray(an8, dtype=np.int64),
+        target,
+        field,
+        source,
+        np.asarray(source_value, dtype=object),
+        np.asarray(mapped_value, dtype=object),
+    )
+
+
+def build_trail(parts: list[TrailPart]) -> pd.DataFrame:
+    """The long trail frame; target, field and source are categoricals (a million rows per field)."""
+    sizes = np.array([len(part.an8) for part in parts], dtype=np.int64)
+    which = np.repeat(np.arange(len(parts)), sizes)
+
+    def labels(name: str) -> pd.Categorical:
+        values = [getattr(part, name) for part in parts]
+        categories = list(dict.fromkeys(values))
+        codes = np.array([categories.index(value) for value in values], dtype=np.int16)
+        return pd.Categorical.from_codes(codes[which] if len(parts) else [], categories=categories)
+
+    def stacked(name: str, dtype) -> np.ndarray:
+        return np.concatenate([getattr(part, name) for part in parts]) if parts else np.empty(0, dtype=dtype)
+
     return pd.DataFrame(
         {
-            "an8": an8,
-            "target": target,
-            "field": field,
-            "source": source,
-            "source_value": np.asarray(source_value, dtype=object),
-            "mapped_value": np.asarray(mapped_value, dtype=object),
+            "an8": stacked("an8", np.int64),
+            "target": labels("target"),
+            "field": labels("field"),
+            "source": labels("source"),
+            "source_value": stacked("source_value", object),
+            "mapped_value": stacked("mapped_value", object),
         }
     )
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from jde_mc_pipeline.mapping.batch import map_batch
+from jde_mc_pipeline.mapping.changes import payload_hash
 from jde_mc_pipeline.mapping.options import MappingOptions
 from jde_mc_pipeline.mapping.payloads import customer_write_fields, member_write_fields
 from jde_mc_pipeline_tests.mapping.builders import TODAY, combine, frames, party
@@ -287,3 +288,14 @@ def test_trail_records_source_and_mapped_values():
     address = json.loads(trail.loc[("ecommerce_customer", "address"), "mapped_value"])
     assert address["address1"] == "1 Main St" and "postal_code" not in address
     assert set(result.trail["an8"]) == {42}
+
+
+def test_payload_hash_is_md5_of_the_canonical_json_of_the_desired_state():
+    result = map_batch(frames(**full_party()), today=TODAY)
+    member = member_write_fields(result.members.iloc[0].to_dict())
+    hashed = {key: member[key] for key in ("email_address", "merge_fields", "status_if_new")}
+    expected = payload_hash({**hashed, "tags_active": list(member["tags_active"])})
+    assert result.members["payload_hash"][0] == expected
+    customer = customer_write_fields(result.customers.iloc[0].to_dict())
+    fields = {k: v for k, v in customer.items() if k not in ("key", "previous_email") and v is not None}
+    assert result.customers["payload_hash"][0] == payload_hash(fields)
