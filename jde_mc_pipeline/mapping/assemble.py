@@ -1,8 +1,9 @@
 """Parties from the six JDE frames (mapping.md §1–2): one row per AN8 that has an F0101 row.
 
-Everything is a join on AN8 of per-table winners (e-mail, phone, address, names) chosen by sorting, so
-the cost is a few sorts and merges whatever the number of parties. The party frame keeps the values as
-JDE holds them (trimmed, uncut): cuts and defaults belong to the payloads, and the trail compares both.
+Everything is a lookup by AN8 of per-table winners (e-mail, phone, address, names) chosen by sorting,
+so the cost is a few sorts and hash lookups whatever the number of parties (no frame-wide merges).
+The party frame keeps the values as JDE holds them (trimmed, uncut): cuts and defaults belong to the
+payloads, and the trail compares both.
 """
 
 from __future__ import annotations
@@ -39,9 +40,13 @@ EMAIL_INVALID = "invalid_email"
 
 
 def pulled_an8s(frames: dict[str, pd.DataFrame]) -> np.ndarray:
-    """Every AN8 present in any of the frames, sorted: the parties this batch must account for."""
+    """Every valid AN8 (a positive number) in any of the frames, sorted: the parties to account for.
+
+    A row whose AN8 is null or not positive names no party; it is reported in the failures only.
+    """
     parts = [frame["AN8"].dropna().to_numpy(dtype=np.int64) for frame in frames.values()]
-    return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+    an8s = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+    return an8s[an8s > 0]
 
 
 def latest_update(frames: dict[str, pd.DataFrame], timezone: object) -> pd.DataFrame:
@@ -60,6 +65,12 @@ def latest_update(frames: dict[str, pd.DataFrame], timezone: object) -> pd.DataF
     latest = stacked.groupby("an8", sort=False)["updated_at"].max()
     stamps = pd.Series(latest.to_numpy()).dt.tz_localize("UTC").dt.tz_convert(timezone or "UTC")
     return pd.DataFrame({"an8": latest.index.to_numpy(dtype=np.int64), "updated_at": stamps})
+
+
+def _lookup(part: pd.DataFrame, an8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row of `part` per AN8, 0 when absent; whether present): a hash lookup instead of a merge."""
+    position = pd.Index(part["an8"]).get_indexer(an8)
+    return np.maximum(position, 0), position >= 0
 
 
 def assemble_parties(
@@ -90,18 +101,22 @@ def assemble_parties(
             "last_name": names["SRNM"].to_numpy(),
         }
     )
-    tz = frames["F0101"]["updated_at"].dt.tz
+    emails = choose_emails(frames["F01151"])
     for part in (
         names,
-        choose_emails(frames["F01151"]),
+        emails,
         choose_phones(frames["F0115"], options),
         current_addresses(frames["F0116"], today),
-        latest_update(frames, tz),
     ):
-        parties = parties.merge(part, on="an8", how="left", copy=False)
-    has_email_row = parties["email_source"].notna()
-    for column in TEXT_COLUMNS:
-        parties[column] = parties[column].fillna("").astype(object)
+        take, found = _lookup(part, an8)
+        for column in part.columns.drop("an8"):
+            values = part[column].to_numpy(dtype=object)
+            parties[column] = (
+                np.where(found, values[take], "") if len(values) else np.full(len(an8), "", object)
+            )
+    has_email_row = _lookup(emails, an8)[1]
+    latest = latest_update(frames, frames["F0101"]["updated_at"].dt.tz)
+    parties["updated_at"] = latest["updated_at"].array.take(_lookup(latest, an8)[0])  # every AN8 has a row
     parties["email_problem"] = np.where(
         parties["email"] != "", EMAIL_OK, np.where(has_email_row, EMAIL_INVALID, EMAIL_MISSING)
     )

@@ -139,7 +139,7 @@ def map_batch(
     clock.lap("assemble parties")
     parties, bad = validate_rows(PartyFrame, parties, "parties", an8_column="an8")
     failures = pd.concat([*failures, bad], ignore_index=True)
-    bad_an8 = failures.dropna(subset=["an8"]).drop_duplicates("an8")
+    bad_an8 = failures.loc[failures["an8"].fillna(0) > 0].drop_duplicates("an8")
     if len(bad_an8):
         parties = renumbered(parties.loc[~parties["an8"].isin(bad_an8["an8"].astype(np.int64))])
     clock.lap("validate parties")

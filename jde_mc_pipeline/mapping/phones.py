@@ -26,8 +26,14 @@ def choose_phones(f0115: pd.DataFrame, options: MappingOptions) -> pd.DataFrame:
             "an8": rows["AN8"].to_numpy(dtype=np.int64),
             "rank": rank.to_numpy(dtype=np.int64),
             "rck7": rows["RCK7"].fillna(0).to_numpy(dtype=np.int64),
-            "phone": collapse_whitespace(rows["AR1"] + " " + rows["PH1"]).to_numpy(),
-            "phone_source": (rows["AR1"] + "|" + rows["PH1"] + "|" + rows["PHTP"]).to_numpy(),
+            "row": np.arange(len(rows)),
         }
     ).sort_values(["an8", "rank", "rck7"], kind="stable")
-    return ordered.drop_duplicates("an8")[["an8", "phone", "phone_source"]]
+    chosen = rows.iloc[ordered.drop_duplicates("an8")["row"].to_numpy()]
+    return pd.DataFrame(
+        {
+            "an8": chosen["AN8"].to_numpy(dtype=np.int64),
+            "phone": collapse_whitespace(chosen["AR1"] + " " + chosen["PH1"]).to_numpy(),
+            "phone_source": (chosen["AR1"] + "|" + chosen["PH1"] + "|" + chosen["PHTP"]).to_numpy(),
+        }
+    )

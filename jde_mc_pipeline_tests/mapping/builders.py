@@ -7,6 +7,8 @@ import datetime as dt
 import pandas as pd
 
 from jde_mc_pipeline.jde.tables import TABLES
+from jde_mc_pipeline.mapping.changes import InMemorySyncedState
+from jde_mc_pipeline.mapping.options import TARGETS
 
 STAMP = pd.Timestamp("2026-11-01 09:30:00", tz="UTC")
 TODAY = dt.date(2026, 11, 27)
@@ -72,3 +74,11 @@ def combine(*parts: dict[str, list[dict]]) -> dict[str, list[dict]]:
         for name, rows in part.items():
             tables.setdefault(name, []).extend(rows)
     return tables
+
+
+def synced(result, state: InMemorySyncedState | None = None) -> InMemorySyncedState:
+    """The state a clean sync of `result` leaves (every payload row written successfully)."""
+    state = state or InMemorySyncedState()
+    for target in TARGETS:
+        state.record_written(target, result.payloads(target))
+    return state

@@ -15,8 +15,7 @@ from jde_mc_pipeline.mapping.canonical import canonical, json_object, json_strin
 from jde_mc_pipeline.mapping.emails import plainly_valid
 from jde_mc_pipeline.mapping.options import TARGETS
 from jde_mc_pipeline.mapping.text import cut_utf8
-from jde_mc_pipeline_tests.mapping.builders import TODAY, frames
-from jde_mc_pipeline_tests.mapping.test_state_and_outcomes import synced
+from jde_mc_pipeline_tests.mapping.builders import TODAY, frames, synced
 
 EMAILS = ["a@example.com", "A@Example.com ", "b@example.org", "bad@", "", "ü@exämple.de", None]
 TEXT = st.text(alphabet=st.sampled_from(list('ab é"\\\t漢😀')), max_size=6)

@@ -9,19 +9,11 @@ from jde_mc_pipeline.mapping.batch import map_batch
 from jde_mc_pipeline.mapping.changes import InMemorySyncedState
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS, MappingOptions
 from jde_mc_pipeline.mapping.schemas import StructureError
-from jde_mc_pipeline_tests.mapping.builders import TODAY, combine, frames, party
+from jde_mc_pipeline_tests.mapping.builders import TODAY, combine, frames, party, synced
 
 
 def mapped(tables, state=None, options=None):
     return map_batch(frames(**tables), options or MappingOptions(), state=state, today=TODAY)
-
-
-def synced(result, state=None) -> InMemorySyncedState:
-    """The state a clean sync of `result` leaves (every payload row written successfully)."""
-    state = state or InMemorySyncedState()
-    for target in TARGETS:
-        state.record_written(target, result.payloads(target))
-    return state
 
 
 def outcomes_of(result, an8):
@@ -153,6 +145,14 @@ def test_a_bad_row_quarantines_its_party_only_and_is_reported():
         "GNNM",
         "not_nullable",
     )
+
+
+def test_a_row_without_a_valid_an8_is_reported_but_names_no_party():
+    tables = party(1)
+    tables["F0116"] = [{"AN8": -5, "ADD1": "x"}]
+    result = mapped(tables)
+    assert result.failures[["table", "an8", "check"]].values.tolist() == [["F0116", -5, "greater_than(0)"]]
+    assert result.pulled.tolist() == [1] and result.members["key"].tolist() == ["1"]
 
 
 def test_a_missing_column_fails_the_batch_loudly():
