@@ -136,10 +136,11 @@ def _invalid(record: MemberWrite) -> str | None:
         return f"status_if_new must be one of {', '.join(STATUSES_IF_NEW)}, got {record.status_if_new!r}"
     if not isinstance(record.merge_fields, dict):
         return "merge_fields must be an object"
-    if set(record.tags_active) & set(record.tags_inactive):
+    if record.tags_inactive and set(record.tags_active) & set(record.tags_inactive):
         return "a tag cannot be both active and inactive"
-    bad = next((tag for tag, value in record.merge_fields.items() if not _plain(value)), None)
-    if bad is not None:
+    for bad, value in record.merge_fields.items():
+        if type(value) is str or _plain(value):  # text first: by far the most common, and cheapest
+            continue
         return (
             f"merge field {bad!r} holds a value that cannot be sent (text, number or address object expected)"
         )
