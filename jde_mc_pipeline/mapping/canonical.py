@@ -14,6 +14,8 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -32,50 +34,77 @@ def _rows_needing_escape(values: np.ndarray) -> np.ndarray:
     return np.unique(np.searchsorted(starts, np.asarray(found), side="left"))
 
 
-def json_string(values: pd.Series | np.ndarray) -> np.ndarray:
-    """JSON string literals (object array) for a column of str."""
-    values = np.asarray(values, dtype=object)
-    quoted = np.add(np.add('"', values), '"')
-    escape = _rows_needing_escape(values)
-    if len(escape):
-        quoted[escape] = [json.dumps(text, ensure_ascii=False) for text in values[escape]]
-    return quoted
+@dataclass(frozen=True)
+class QuotedText:
+    """String values to be written as JSON strings: the escaped content, the quotes added when joined.
 
-
-def _pieces(fields: Sequence[tuple[str, np.ndarray, np.ndarray | None]], length: int) -> list[np.ndarray]:
-    """Per field, in key order: ',"key":value' where present, "" where absent (vectorised)."""
-    pieces = []
-    for key, encoded, present in sorted(fields, key=lambda field: field[0]):
-        prefix = np.empty((), dtype=object)
-        prefix[()] = "," + json.dumps(key, ensure_ascii=False) + ":"
-        piece = np.add(prefix, np.asarray(encoded, dtype=object))
-        if present is not None:
-            piece[~np.asarray(present, dtype=bool)] = ""
-        pieces.append(piece)
-    return pieces
-
-
-def json_object(fields: Sequence[tuple[str, np.ndarray, np.ndarray | None]], length: int) -> np.ndarray:
-    """JSON objects (object array) from (key, JSON-encoded values, present mask or None = always).
-
-    The pieces are built column-wise; each row's are then joined by one `str.join` (a C call per row:
-    numpy object additions field by field cost five times more, one temporary string per field).
+    Keeping the quotes out spares two string copies per value; most values need no escaping at all,
+    so their content is the very str objects of the input column.
     """
-    pieces = _pieces(fields, length)
-    if not pieces:
+
+    content: np.ndarray
+
+
+def json_string(values: pd.Series | np.ndarray) -> QuotedText:
+    """JSON string values for a column of str."""
+    content = np.asarray(values, dtype=object)
+    escape = _rows_needing_escape(content)
+    if len(escape):
+        content = content.copy()
+        content[escape] = [json.dumps(text, ensure_ascii=False)[1:-1] for text in content[escape]]
+    return QuotedText(content)
+
+
+def _object(text: str) -> np.ndarray:
+    scalar = np.empty((), dtype=object)
+    scalar[()] = text
+    return scalar
+
+
+def _columns(fields: Sequence[tuple[str, np.ndarray | QuotedText, np.ndarray | None]], length: int) -> list:
+    """Per field, in key order: opener ',"key":' (+ '"'), value, closer, each "" where absent."""
+    columns: list = []
+    for key, encoded, present in sorted(fields, key=lambda field: field[0]):
+        quoted = isinstance(encoded, QuotedText)
+        values = encoded.content if quoted else np.asarray(encoded, dtype=object)
+        opener = "," + json.dumps(key, ensure_ascii=False) + ":" + ('"' if quoted else "")
+        closer = '"' if quoted else ""
+        if present is None:
+            columns += [repeat(opener, length), values, repeat(closer, length)]
+        else:
+            present = np.asarray(present, dtype=bool)
+            blank = _object("")
+            columns += [
+                np.where(present, _object(opener), blank),
+                np.where(present, values, blank),
+                np.where(present, _object(closer), blank),
+            ]
+    return columns
+
+
+def json_object(
+    fields: Sequence[tuple[str, np.ndarray | QuotedText, np.ndarray | None]], length: int
+) -> np.ndarray:
+    """JSON objects (object array) from (key, encoded values, present mask or None = always).
+
+    The columns are prepared column-wise; each row is then joined by one `str.join` (a C call per row:
+    numpy object additions field by field cost several times more, one temporary string per step).
+    """
+    columns = _columns(fields, length)
+    if not columns:
         return np.full(length, "{}", dtype=object)
-    return np.array(["{" + "".join(row)[1:] + "}" for row in zip(*pieces, strict=True)], dtype=object)
+    return np.array(["{" + "".join(row)[1:] + "}" for row in zip(*columns, strict=True)], dtype=object)
 
 
 def json_object_hashes(
-    fields: Sequence[tuple[str, np.ndarray, np.ndarray | None]], length: int
+    fields: Sequence[tuple[str, np.ndarray | QuotedText, np.ndarray | None]], length: int
 ) -> np.ndarray:
     """MD5 hex of each row's canonical JSON object, without keeping the texts (one C pass per row)."""
-    pieces = _pieces(fields, length)
+    columns = _columns(fields, length)
     return np.array(
         [
             hashlib.md5(("{" + "".join(row)[1:] + "}").encode("utf-8")).hexdigest()
-            for row in zip(*pieces, strict=True)
+            for row in zip(*columns, strict=True)
         ],
         dtype=object,
     )
