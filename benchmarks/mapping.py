@@ -17,6 +17,7 @@ import datetime as dt
 import resource
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -156,6 +157,9 @@ def main() -> None:
     generated = time.perf_counter()
     rows = {name: len(frame) for name, frame in frames.items()}
     print(f"generated {sum(rows.values()):,} JDE rows {rows} in {generated - started:.1f} s (not counted)")
+    print(
+        f"resident memory with the frames: {_memory('VmRSS'):.2f} GiB, peak so far {_memory('VmHWM'):.2f} GiB"
+    )
     timings: dict[str, float] = {}
     result = map_batch(frames, MappingOptions(), today=TODAY, with_trail=not args.no_trail, timings=timings)
     total = time.perf_counter() - generated
@@ -168,7 +172,15 @@ def main() -> None:
     )
     print(result.outcomes.groupby(["target", "outcome"]).size().to_string())
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"peak resident memory {peak_kib / 1024 / 1024:.2f} GiB (includes the synthetic frames)")
+    print(f"peak resident memory {peak_kib / 1024 / 1024:.2f} GiB (ru_maxrss; includes the input frames)")
+
+
+def _memory(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process in GiB, from /proc (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024 / 1024
+    return float("nan")
 
 
 if __name__ == "__main__":

@@ -167,6 +167,7 @@ def map_batch(
         trail += more_trail
         payloads[target] = sent
         clock.lap(f"map {target}")
+    folds.clear()  # the folded copies are not needed any more: free them before the frames are collected
     members = MemberPayloadFrame.validate(payloads[LIST_MEMBER][list(MEMBER_COLUMNS)], inplace=True)
     customers = CustomerPayloadFrame.validate(
         payloads[ECOMMERCE_CUSTOMER][list(CUSTOMER_COLUMNS)], inplace=True

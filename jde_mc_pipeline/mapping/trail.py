@@ -48,27 +48,42 @@ def trail_frame(an8, target: str, field: str, source: str, source_value, mapped_
 
 
 def build_trail(parts: list[TrailPart]) -> pd.DataFrame:
-    """The long trail frame; target, field and source are categoricals (a million rows per field)."""
-    sizes = np.array([len(part.an8) for part in parts], dtype=np.int64)
-    which = np.repeat(np.arange(len(parts)), sizes)
+    """The long trail frame; target, field and source are categoricals (a million rows per field).
 
-    def labels(name: str) -> pd.Categorical:
-        values = [getattr(part, name) for part in parts]
+    Consumes `parts` (the list is emptied while its arrays are copied in), so that the parts and the
+    frame are never both held in full: at a million parties the trail has twelve million rows.
+    """
+    sizes = [len(part.an8) for part in parts]
+    labels = {name: [getattr(part, name) for part in parts] for name in ("target", "field", "source")}
+    total = sum(sizes)
+    an8 = np.empty(total, dtype=np.int64)
+    source_value = np.empty(total, dtype=object)
+    mapped_value = np.empty(total, dtype=object)
+    start = 0
+    while parts:
+        part = parts.pop(0)
+        end = start + len(part.an8)
+        an8[start:end], source_value[start:end], mapped_value[start:end] = (
+            part.an8,
+            part.source_value,
+            part.mapped_value,
+        )
+        start = end
+    which = np.repeat(np.arange(len(sizes)), sizes)
+
+    def categorical(values: list[str]) -> pd.Categorical:
         categories = list(dict.fromkeys(values))
         codes = np.array([categories.index(value) for value in values], dtype=np.int16)
-        return pd.Categorical.from_codes(codes[which] if len(parts) else [], categories=categories)
-
-    def stacked(name: str, dtype) -> np.ndarray:
-        return np.concatenate([getattr(part, name) for part in parts]) if parts else np.empty(0, dtype=dtype)
+        return pd.Categorical.from_codes(codes[which] if len(values) else [], categories=categories)
 
     return pd.DataFrame(
         {
-            "an8": stacked("an8", np.int64),
-            "target": labels("target"),
-            "field": labels("field"),
-            "source": labels("source"),
-            "source_value": stacked("source_value", object),
-            "mapped_value": stacked("mapped_value", object),
+            "an8": an8,
+            "target": categorical(labels["target"]),
+            "field": categorical(labels["field"]),
+            "source": categorical(labels["source"]),
+            "source_value": source_value,
+            "mapped_value": mapped_value,
         }
     )
 
