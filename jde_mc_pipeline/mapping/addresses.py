@@ -24,7 +24,8 @@ def current_addresses(f0116: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     """Per AN8 with a current address: addr1, addr2 (ADD2, ADD3, ADD4 joined by ", "), city, state,
     zip, ctr."""
     eftb = f0116["EFTB"]
-    rows = f0116.loc[eftb.isna() | (eftb <= pd.Timestamp(today))]
+    columns = ["AN8", "EFTB", "ADD1", "ADD2", "ADD3", "ADD4", "CTY1", "ADDS", "ADDZ", "CTR"]
+    rows = f0116.loc[eftb.isna() | (eftb <= pd.Timestamp(today)), columns]
     order = pd.DataFrame(
         {
             "an8": rows["AN8"].to_numpy(dtype=np.int64),
@@ -73,3 +74,11 @@ def resolve_countries(ctr: pd.Series) -> pd.Series:
     distinct = pd.unique(ctr)
     codes = {code: ("" if code == "" else iso_country(code)) for code in distinct}
     return ctr.map(codes)
+
+
+def jde_address_text(parties: pd.DataFrame) -> pd.Series:
+    """The address as JDE holds it, for the trail: addr1|addr2|city|state|zip|ctr."""
+    text = parties["addr1"]
+    for column in ("addr2", "city", "state", "zip", "ctr"):
+        text = text + "|" + parties[column]
+    return text

@@ -77,7 +77,8 @@ def assemble_parties(
     frames: dict[str, pd.DataFrame], options: MappingOptions, today: dt.date
 ) -> pd.DataFrame:
     """The party frame (schema `PartyFrame`): identity, roles, contact data and `updated_at` per AN8."""
-    f0101 = frames["F0101"].drop_duplicates("AN8")
+    f0101 = frames["F0101"][["AN8", "ALPH", "AT1"]]
+    f0101 = f0101.drop_duplicates("AN8") if f0101["AN8"].duplicated().any() else f0101
     an8 = f0101["AN8"].to_numpy(dtype=np.int64)
     at1 = f0101["AT1"].str.upper()
     customers_by_co = pd.unique(frames["F03012"]["AN8"].dropna().to_numpy(dtype=np.int64))

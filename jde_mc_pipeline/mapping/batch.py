@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from jde_mc_pipeline.mapping.addresses import jde_address_text
 from jde_mc_pipeline.mapping.assemble import (
     EMAIL_INVALID,
     EMAIL_MISSING,
@@ -148,7 +149,7 @@ def map_batch(
     )
 
     outcomes, events, trail, payloads = [], [], [], {}
-    folds: dict[tuple[str, ...], pd.DataFrame] = {}
+    folds: dict[tuple[str, ...], tuple[pd.DataFrame, pd.DataFrame]] = {}
     for target in TARGETS:
         outcomes.append(_outcomes(orphans, target, SKIPPED_OUT_OF_SCOPE, REASON_NO_ADDRESS_BOOK_ROW))
         outcomes.append(
@@ -208,12 +209,12 @@ def _map_target(
     options: MappingOptions,
     state: SyncedState,
     with_trail: bool,
-    folds: dict[tuple[str, ...], pd.DataFrame],
+    folds: dict[tuple[str, ...], tuple[pd.DataFrame, pd.DataFrame]],
 ):
     """(decided outcomes, payload frame, events, trail) of one target.
 
-    `folds` caches the e-mail fold per set of routed roles: with the default routing both targets
-    fold the same parties, so the second one reuses the first one's work.
+    `folds` caches the e-mail fold and the holders per set of routed roles: with the default routing
+    both targets fold the same parties, so the second one reuses the first one's work and memory.
     """
     roles = options.roles_for(target)
     has_role = parties["is_customer"] | parties["is_vendor"]
@@ -248,8 +249,12 @@ def _map_target(
         )
     if roles not in folds:
         sendable = renumbered(parties.loc[in_scope & (problem == EMAIL_OK)])
-        folds[roles] = fold_by_email(sendable, ["is_customer", "is_vendor"])
-    folded = folds[roles]
+        folded = fold_by_email(sendable, ["is_customer", "is_vendor"])
+        holders = renumbered(folded.loc[folded["an8"] == folded["holder"]])
+        if with_trail:
+            holders["jde_address"] = jde_address_text(holders)
+        folds[roles] = (folded, holders)
+    folded, holders = folds[roles]
     is_holder = folded["an8"] == folded["holder"]
     others = folded.loc[~is_holder]
     decided.append(
@@ -257,7 +262,6 @@ def _map_target(
     )
     shared = folded.loc[folded["group_size"] > 1]
     events = [events_frame(shared["an8"], target, EVENT_EMAIL_COLLISION, "shared by " + shared["group_an8s"])]
-    holders = renumbered(folded.loc[is_holder])
     if target == LIST_MEMBER:
         built, more_events, more_trail = member_payloads(holders, options, roles, with_trail)
     else:

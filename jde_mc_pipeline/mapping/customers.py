@@ -80,16 +80,13 @@ def customer_fields(holders: pd.DataFrame, options: MappingOptions, with_trail: 
         an8[unknown], ECOMMERCE_CUSTOMER, EVENT_COUNTRY_UNKNOWN, holders["ctr"].to_numpy()[unknown]
     )
     if with_trail:
-        jde_address = holders["addr1"]
-        for column in ("addr2", "city", "state", "zip", "ctr"):
-            jde_address = jde_address + "|" + holders[column]
         trail.append(
             trail_frame(
                 an8,
                 ECOMMERCE_CUSTOMER,
                 "address",
                 "F0116.ADD1|ADD2+ADD3+ADD4|CTY1|ADDS|ADDZ|CTR",
-                jde_address,
+                holders["jde_address"],
                 columns["address"],
             )
         )

@@ -92,9 +92,8 @@ def member_fields(holders: pd.DataFrame, options: MappingOptions, with_trail: bo
         events_frame(an8[known], LIST_MEMBER, EVENT_COUNTRY_UNKNOWN, holders["ctr"].to_numpy()[known]),
     ]
     if with_trail:
-        jde_address = holders["addr1"]
-        for column in ("addr2", "city", "state", "zip", "ctr"):
-            jde_address = jde_address + "|" + holders[column]
         mapped = pd.Series(address, dtype=object, index=holders.index).where(complete | send_blank, None)
-        trail_parts.append(trail_frame(an8, LIST_MEMBER, "ADDRESS", ADDRESS_SOURCE, jde_address, mapped))
+        trail_parts.append(
+            trail_frame(an8, LIST_MEMBER, "ADDRESS", ADDRESS_SOURCE, holders["jde_address"], mapped)
+        )
     return merge_fields, pd.concat(events, ignore_index=True), trail_parts

@@ -18,7 +18,8 @@ def choose_phones(f0115: pd.DataFrame, options: MappingOptions) -> pd.DataFrame:
     """Per AN8 with a usable phone row: `phone` and `phone_source` (`AR1|PH1|PHTP` as JDE holds them)."""
     phtp = f0115["PHTP"].str.upper()
     excluded = [t.upper() for t in options.excluded_phone_types]
-    rows = f0115.loc[(f0115["IDLN"] == 0) & (f0115["PH1"] != "") & ~phtp.isin(excluded)]
+    usable = (f0115["IDLN"] == 0) & (f0115["PH1"] != "") & ~phtp.isin(excluded)
+    rows = f0115.loc[usable, ["AN8", "RCK7", "PHTP", "AR1", "PH1"]]
     preference = [t.upper() for t in options.phone_type_preference]
     rank = phtp[rows.index].map({t: i for i, t in enumerate(preference)}).fillna(len(preference))
     ordered = pd.DataFrame(

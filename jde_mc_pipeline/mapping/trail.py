@@ -109,6 +109,10 @@ def concat_frames(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.Da
 
 
 def renumbered(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` (a fresh selection) with a 0..n-1 index, set in place: reset_index would copy it again."""
+    """A fresh selection with a 0..n-1 index, without copying its data again (reset_index would).
+
+    The shallow copy also tells pandas this is a frame of its own, not a view of the one selected from.
+    """
+    frame = frame.copy(deep=False)
     frame.index = pd.RangeIndex(len(frame))
     return frame

@@ -53,7 +53,7 @@ def batches(draw) -> dict[str, list[dict]]:
     return tables
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(batches())
 def test_every_pulled_party_ends_in_exactly_one_outcome_per_target(tables):
     result = map_batch(frames(**tables), today=TODAY)
@@ -63,7 +63,7 @@ def test_every_pulled_party_ends_in_exactly_one_outcome_per_target(tables):
         assert sorted(decided + sent) == result.pulled.tolist()
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(batches(), st.randoms(use_true_random=False))
 def test_mapping_is_deterministic_and_ignores_row_order(tables, rng):
     first = map_batch(frames(**tables), today=TODAY)
@@ -80,7 +80,7 @@ def test_mapping_is_deterministic_and_ignores_row_order(tables, rng):
     pd.testing.assert_frame_equal(a, b)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(batches())
 def test_remapping_against_the_synced_state_is_all_unchanged(tables):
     first = map_batch(frames(**tables), today=TODAY)
@@ -92,7 +92,7 @@ def test_remapping_against_the_synced_state_is_all_unchanged(tables):
         assert set(now.loc[now["outcome"] == "unchanged", "an8"]) == was_sent
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.dictionaries(st.sampled_from(["b", "a", "ADDRESS", "Z", "é"]), TEXT, max_size=5), max_size=6)
 )
@@ -110,13 +110,14 @@ def test_column_wise_json_is_canonical_json(records):
     assert [json.loads(text) for text in json_object(fields, len(records))] == records
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.from_regex(r"[a-z0-9_.+\-]{1,12}@[a-z0-9.\-]{1,20}", fullmatch=True) | st.emails().map(str.lower))
 def test_the_fast_email_path_only_accepts_what_email_validator_accepts(email):
     if plainly_valid(pd.Series([email], dtype=object)).iloc[0]:
         email_validator.validate_email(email, check_deliverability=False)
 
 
+@settings(max_examples=50)
 @given(st.text(max_size=120), st.integers(0, 300))
 def test_cut_never_splits_a_character_and_keeps_the_longest_prefix(text, limit):
     cut = cut_utf8(text, limit)

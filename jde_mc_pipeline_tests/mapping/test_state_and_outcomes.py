@@ -197,3 +197,12 @@ def test_jde_time_zone_is_kept_on_parties():
     result = map_batch(data, today=TODAY)
     assert str(result.parties["updated_at"].dt.tz) == "America/Chicago"
     assert result.parties["updated_at"][0] == pd.Timestamp("2026-11-01 09:30", tz="UTC")
+
+
+def test_no_rename_when_another_an8_now_holds_the_old_email_in_the_state():
+    state = InMemorySyncedState()
+    state.record(LIST_MEMBER, 1, "h1", "shared@example.com", "x", ("JDE Customer",))
+    state.record(LIST_MEMBER, 2, "h1", "shared@example.com", "y", ("JDE Customer",))
+    result = mapped(party(1, email="mine@example.com"), state)
+    assert result.members["previous_email"].tolist() == [None]
+    assert (1, LIST_MEMBER, "old_email_shared", "shared@example.com") in event_set(result)
