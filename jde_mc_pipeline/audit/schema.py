@@ -4,6 +4,10 @@ Why these indexes: the two questions operators ask are "the history of AN8 X" an
 failed in run R". DuckDB's zone maps already make range scans cheap, but point lookups on a column that
 is not the insertion order need an ART index to stay fast as the history grows.
 
+`synced_state` is the last successful write per (target, AN8) (mapping/changes.py): its primary key
+is the upsert key, and nothing else is indexed on it, because a second index on an upserted table costs
+more in DuckDB than the `holders_of` e-mail lookups (a join with the wanted e-mails) it would save.
+
 The file must not be called `audit.duckdb` while it has a schema called `audit` (reference/dagster.md
 §3.2: ambiguous catalog reference), so every relation lives in the default `main` schema.
 """
@@ -74,6 +78,19 @@ STATEMENTS: tuple[str, ...] = (
         payload       JSON,
         decided_at    TIMESTAMPTZ NOT NULL,
         resolved_by   VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS synced_state (
+        target       VARCHAR NOT NULL,
+        an8          BIGINT NOT NULL,
+        target_key   VARCHAR NOT NULL,
+        email        VARCHAR NOT NULL,
+        payload_hash VARCHAR NOT NULL,
+        tags         VARCHAR[] NOT NULL,
+        run_id       VARCHAR,
+        synced_at    TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (target, an8)
     )
     """,
     "CREATE INDEX IF NOT EXISTS jde_pulls_an8 ON jde_pulls (an8)",

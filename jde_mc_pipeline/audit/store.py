@@ -31,9 +31,18 @@ def _is_lock_conflict(error: BaseException) -> bool:
 class AuditStore:
     """Reads and writes the audit relations of interfaces.md §4 in one DuckDB file."""
 
-    def __init__(self, path: str | Path, lock_wait_seconds: float = 120.0) -> None:
+    def __init__(
+        self, path: str | Path, lock_wait_seconds: float = 120.0, *, read_only: bool = False
+    ) -> None:
+        """Open (and create, unless `read_only`) the store. A read-only store never creates the file or
+        its relations: `jde-mc dry-run` reads the synced state and must leave the file as it was."""
         self.path = Path(path)
+        self.read_only = read_only
         self._lock_wait_seconds = lock_wait_seconds
+        if read_only:
+            if not self.path.exists():
+                raise FileNotFoundError(f"audit database {self.path} does not exist")
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.connect() as conn:
             for statement in STATEMENTS:
@@ -41,14 +50,15 @@ class AuditStore:
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection that is always closed, retried while another process holds the lock."""
+        """A connection (read-write unless the store is read-only) that is always closed, retried while
+        another process holds the lock."""
         opener = retry(
             retry=retry_if_exception(_is_lock_conflict),
             wait=wait_random_exponential(multiplier=0.05, max=2.0),
             stop=stop_after_delay(self._lock_wait_seconds),
             reraise=True,
         )(duckdb.connect)
-        conn = opener(str(self.path))
+        conn = opener(str(self.path), read_only=self.read_only)
         try:
             yield conn
         finally:
@@ -164,6 +174,56 @@ class AuditStore:
         with self.connect() as conn:
             conn.execute("INSERT INTO sync_outcomes SELECT * FROM batch")
         return len(batch)
+
+    # -- replay -------------------------------------------------------------------------------------
+
+    def unresolved_failures(self, run_id: str | None = None) -> pd.DataFrame:
+        """`failed` outcomes not yet resolved (of one run, or all), oldest first, each with `is_latest`:
+        whether it is still the newest outcome of its (AN8, target). One that is not was superseded by a
+        later run (a newer payload, or a decision such as `unchanged`) and must not be sent again.
+
+        Columns: run_id, partition_key, an8, target, target_key, outcome, reason, payload_hash, payload
+        (JSON text), decided_at, is_latest, latest_run_id, latest_outcome.
+        """
+        run_filter = "AND run_id = ?" if run_id is not None else ""
+        sql = f"""
+            WITH wanted AS (
+                SELECT * FROM sync_outcomes
+                WHERE outcome = 'failed' AND resolved_by IS NULL {run_filter}
+            ),
+            latest AS (
+                SELECT an8, target, arg_max(run_id, decided_at) AS latest_run_id,
+                       arg_max(outcome, decided_at) AS latest_outcome, max(decided_at) AS latest_at
+                FROM sync_outcomes
+                WHERE (an8, target) IN (SELECT (an8, target) FROM wanted)
+                GROUP BY an8, target
+            )
+            SELECT w.run_id, w.partition_key, w.an8, w.target, w.target_key, w.outcome, w.reason,
+                   w.payload_hash, CAST(w.payload AS VARCHAR) AS payload, w.decided_at,
+                   (w.decided_at = l.latest_at AND w.run_id = l.latest_run_id) AS is_latest,
+                   l.latest_run_id, l.latest_outcome
+            FROM wanted w JOIN latest l USING (an8, target)
+            ORDER BY w.decided_at, w.an8, w.target
+        """
+        with self.connect() as conn:
+            return conn.execute(sql, [run_id] if run_id is not None else []).fetchdf()
+
+    def mark_resolved(self, failures: pd.DataFrame, resolved_by: str) -> int:
+        """Set `resolved_by` on these unresolved `failed` rows (columns run_id, an8, target)."""
+        if failures.empty or self.read_only:
+            return 0
+        keys = failures.loc[:, ["run_id", "an8", "target"]].astype({"an8": "int64"})
+        with self.connect() as conn:
+            conn.register("resolved_keys", keys)
+            row = conn.execute(
+                """
+                UPDATE sync_outcomes SET resolved_by = ?
+                WHERE outcome = 'failed' AND resolved_by IS NULL
+                  AND (run_id, an8, target) IN (SELECT (run_id, an8, target) FROM resolved_keys)
+                """,
+                [resolved_by],
+            ).fetchone()
+        return int(row[0]) if row else 0
 
     # -- retention ----------------------------------------------------------------------------------
 

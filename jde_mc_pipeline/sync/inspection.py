@@ -1,0 +1,99 @@
+"""A read-only look at the audience and the store: what a sync would need to create or could not use.
+
+Why separate from `prepare_mailchimp`: `jde-mc ping` and `jde-mc dry-run` must not create anything,
+and the sync must find every blocking problem before its first write. All three read the same facts
+here (GET audience, GET merge fields, GET store) and differ only in what they do next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from jde_mc_pipeline.mailchimp.audience import check_audience
+from jde_mc_pipeline.mailchimp.client import MailchimpClient
+from jde_mc_pipeline.mailchimp.errors import MailchimpApiError, MergeFieldConflictError, StoreConflictError
+from jde_mc_pipeline.mailchimp.merge_fields import DEFAULT_MERGE_FIELDS, list_merge_fields
+from jde_mc_pipeline.sync.settings import SyncSettings
+
+
+@dataclass(frozen=True)
+class AudienceInspection:
+    """The audience as found, without any write."""
+
+    audience: dict[str, Any]
+    merge_fields: dict[str, str]
+    """Every merge tag of the audience → its type."""
+    conflicts: dict[str, tuple[str, tuple[str, ...]]]
+    """Tag → (type found, types the connector needs) for fields it cannot write into."""
+    to_create: tuple[str, ...]
+    """Fields the connector would create (COMPANY, JDEAN8 when missing)."""
+    missing: tuple[str, ...]
+    """Default fields a marketer removed: their values would be dropped by Mailchimp."""
+    required_unfilled: tuple[str, ...]
+    """Required fields the connector does not fill: Mailchimp refuses new contacts without them."""
+    store_id: str
+    store: dict[str, Any] | None = field(default=None)
+    """The store when it exists (None: it would be created)."""
+    list_id: str = ""
+
+    @property
+    def store_conflict(self) -> str | None:
+        """Why the store cannot be used (bound to another audience), or None."""
+        if self.store is None or self.store.get("list_id") == self.list_id:
+            return None
+        return (
+            f"E-commerce store {self.store_id!r} is bound to audience {self.store.get('list_id')!r}, not "
+            f"{self.list_id!r}; a store's audience cannot change: choose another MAILCHIMP_STORE_ID"
+        )
+
+    def raise_for_problems(self) -> None:
+        """Raise what would stop a sync: conflicting merge-field types, a store of another audience."""
+        if self.conflicts:
+            raise MergeFieldConflictError(self.conflicts)
+        if self.store_conflict:
+            raise StoreConflictError(self.store_conflict)
+
+
+def inspect_audience(
+    client: MailchimpClient, settings: SyncSettings, *, with_store: bool = True
+) -> AudienceInspection:
+    """Read the audience, its merge fields and (unless `with_store` is False) the store; write nothing.
+
+    Raises `AudienceNotFoundError` for an unknown list id and `MailchimpApiError` when a read fails.
+    """
+    audience = check_audience(client, settings.list_id)
+    found = {str(f.get("tag", "")).upper(): f for f in list_merge_fields(client, settings.list_id)}
+    conflicts = {
+        spec.tag: (str(found[spec.tag].get("type")), spec.types)
+        for spec in DEFAULT_MERGE_FIELDS
+        if spec.tag in found and found[spec.tag].get("type") not in spec.types
+    }
+    absent = [spec for spec in DEFAULT_MERGE_FIELDS if spec.tag not in found]
+    ours = {spec.tag for spec in DEFAULT_MERGE_FIELDS}
+    store = _read_store(client, settings.store_id) if with_store else None
+    return AudienceInspection(
+        audience=audience,
+        merge_fields={tag: str(f.get("type")) for tag, f in found.items()},
+        conflicts=conflicts,
+        to_create=tuple(spec.tag for spec in absent if spec.create),
+        missing=tuple(spec.tag for spec in absent if not spec.create),
+        required_unfilled=tuple(sorted(t for t, f in found.items() if f.get("required") and t not in ours)),
+        store_id=settings.store_id,
+        store=store,
+        list_id=settings.list_id,
+    )
+
+
+def _read_store(client: MailchimpClient, store_id: str) -> dict[str, Any] | None:
+    answer = client.call(
+        "GET", f"/ecommerce/stores/{quote(store_id, safe='')}", params={"fields": "id,list_id,name"}
+    )
+    if answer.status == 404:
+        return None
+    if not answer.ok or not isinstance(answer.body, dict):
+        raise MailchimpApiError(
+            f"Reading store {store_id!r} failed", answer.status, answer.title, answer.detail
+        )
+    return answer.body

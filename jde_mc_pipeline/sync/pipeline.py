@@ -1,0 +1,245 @@
+"""The sync's steps between the JDE frames and Mailchimp, free of Dagster so that the CLI, the Dagster
+assets and the tests run the same code.
+
+prepare → map → push members / push customers → combine → reconcile. Why split like this: each step
+is one Dagster asset (or asset check), and each returns plain frames the audit store can keep. The
+outcome rows of a push carry the record sent (`payload`, JSON-able), because a `failed` write must be
+replayable from the audit store alone, long after the mapping result is gone.
+
+Outcome names: the API results become `created`, `updated`, `renamed`, `rejected:<Mailchimp title>`
+or `failed` (mapping.md §5); `reason` is Mailchimp's detail (or the failure's cause).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jde_mc_pipeline.jde.extract import jde_now
+from jde_mc_pipeline.mailchimp.client import MailchimpClient
+from jde_mc_pipeline.mailchimp.ecommerce import ensure_store, upsert_customers
+from jde_mc_pipeline.mailchimp.members import upsert_members
+from jde_mc_pipeline.mailchimp.merge_fields import MergeFieldReport, ensure_merge_fields
+from jde_mc_pipeline.mailchimp.records import CustomerWrite, MemberWrite, WriteResult
+from jde_mc_pipeline.mapping.batch import MappingResult, map_batch
+from jde_mc_pipeline.mapping.changes import SyncedState
+from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS
+from jde_mc_pipeline.mapping.outcomes import REJECTED_PREFIX
+from jde_mc_pipeline.mapping.payloads import customer_write_fields, member_write_fields
+from jde_mc_pipeline.sync.inspection import AudienceInspection, inspect_audience
+from jde_mc_pipeline.sync.settings import SyncSettings
+
+PUSHED_COLUMNS: tuple[str, ...] = (
+    "an8",
+    "target",
+    "target_key",
+    "outcome",
+    "reason",
+    "payload_hash",
+    "payload",
+)
+"""Columns of the outcome rows of `push_members` / `push_customers` / `combine_outcomes`."""
+
+
+@dataclass(frozen=True)
+class PreparedAudience:
+    """What `prepare_mailchimp` found and did: the audience, its merge fields, and the store."""
+
+    audience: dict[str, Any]
+    merge_fields: MergeFieldReport
+    store: dict[str, Any]
+
+
+def prepare_mailchimp(client: MailchimpClient, settings: SyncSettings) -> PreparedAudience:
+    """Make the audience and store ready for writes; idempotent.
+
+    Everything that could stop the sync is read first (audience, merge-field types, the store's audience
+    binding) and raised as one clear error (`AudienceNotFoundError`, `MergeFieldConflictError`,
+    `StoreConflictError`) before anything is written; then the missing merge fields and the store are
+    created.
+    """
+    inspection = inspect_audience(client, settings)
+    inspection.raise_for_problems()
+    report = ensure_merge_fields(client, settings.list_id)
+    options = settings.mapping
+    store = ensure_store(
+        client, options.store_id, settings.list_id, options.store_name, options.currency_code
+    )
+    return PreparedAudience(audience=inspection.audience, merge_fields=report, store=store)
+
+
+def map_frames(
+    frames: dict[str, pd.DataFrame],
+    settings: SyncSettings,
+    state: SyncedState | None,
+    today: dt.date | None = None,
+    **options: Any,
+) -> MappingResult:
+    """`map_batch` with the settings' mapping options; `today` defaults to today in JDE's time zone
+    (the current F0116 address is the one effective on JDE's date, not the machine's)."""
+    today = today or jde_now(settings.jde_timezone).day
+    return map_batch(frames, settings.mapping, state=state, today=today, **options)
+
+
+def member_records(payloads: pd.DataFrame) -> list[MemberWrite]:
+    """One `MemberWrite` per member payload row."""
+    return [MemberWrite(**member_write_fields(row)) for row in payloads.to_dict("records")]
+
+
+def customer_records(payloads: pd.DataFrame) -> list[CustomerWrite]:
+    """One `CustomerWrite` per customer payload row."""
+    return [CustomerWrite(**customer_write_fields(row)) for row in payloads.to_dict("records")]
+
+
+def push_members(client: MailchimpClient, result: MappingResult, settings: SyncSettings) -> pd.DataFrame:
+    """Write the member payloads; one outcome row (PUSHED_COLUMNS) per payload row."""
+    records = member_records(result.members)
+    results = upsert_members(client, settings.list_id, records, chunk_size=settings.member_chunk_size)
+    return outcome_rows(records, results, result.members["payload_hash"])
+
+
+def push_customers(client: MailchimpClient, result: MappingResult, settings: SyncSettings) -> pd.DataFrame:
+    """Write the customer payloads; one outcome row (PUSHED_COLUMNS) per payload row."""
+    records = customer_records(result.customers)
+    results = upsert_customers(
+        client, settings.store_id, records, batch_threshold=settings.customer_batch_threshold
+    )
+    return outcome_rows(records, results, result.customers["payload_hash"])
+
+
+def outcome_rows(
+    records: Sequence[MemberWrite | CustomerWrite],
+    results: Sequence[WriteResult],
+    payload_hashes: Iterable[str],
+) -> pd.DataFrame:
+    """The outcome rows of written records: the client's result, the payload hash and the record sent."""
+    rows = [
+        {
+            "an8": int(record.key),
+            "target": result.target,
+            "target_key": result.target_key,
+            "outcome": outcome_name(result),
+            "reason": result.detail or result.title or "",
+            "payload_hash": digest,
+            "payload": record_payload(record),
+        }
+        for record, result, digest in zip(records, results, payload_hashes, strict=True)
+    ]
+    return _frame(rows)
+
+
+def outcome_name(result: WriteResult) -> str:
+    """`rejected` becomes `rejected:<Mailchimp title>` (mapping.md §5); other outcomes are kept."""
+    if result.outcome == "rejected":
+        return REJECTED_PREFIX + (result.title or f"HTTP {result.status_code}")
+    return result.outcome
+
+
+def record_payload(record: MemberWrite | CustomerWrite) -> dict[str, Any]:
+    """The record as a JSON-able dict (tuples as lists), enough to rebuild it for a replay."""
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(record).items()}
+
+
+def record_from_payload(target: str, payload: dict[str, Any]) -> MemberWrite | CustomerWrite:
+    """The write record of a stored payload (the inverse of `record_payload`)."""
+    if target == LIST_MEMBER:
+        fields = dict(payload)
+        fields["tags_active"] = tuple(fields.get("tags_active") or ())
+        fields["tags_inactive"] = tuple(fields.get("tags_inactive") or ())
+        return MemberWrite(**fields)
+    if target == ECOMMERCE_CUSTOMER:
+        return CustomerWrite(**payload)
+    raise ValueError(f"unknown target {target!r}")
+
+
+def combine_outcomes(result: MappingResult, *pushed: pd.DataFrame) -> pd.DataFrame:
+    """The outcomes decided by the mapping and those of the pushes, in PUSHED_COLUMNS (payload None for
+    decided ones): exactly one row per pulled AN8 × target when every payload frame was pushed."""
+    decided = result.outcomes.copy()
+    decided["payload"] = None
+    parts = [
+        decided.loc[:, list(PUSHED_COLUMNS)],
+        *(p.loc[:, list(PUSHED_COLUMNS)] for p in pushed if len(p)),
+    ]
+    combined = pd.concat(parts, ignore_index=True)
+    combined["an8"] = combined["an8"].astype(np.int64)
+    return combined.sort_values(["an8", "target"], kind="stable", ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Pulled AN8 × target pairs without an outcome, with several, and outcomes for AN8s not pulled."""
+
+    missing: pd.DataFrame
+    duplicated: pd.DataFrame
+    unexpected: pd.DataFrame
+
+    @property
+    def ok(self) -> bool:
+        return self.missing.empty and self.duplicated.empty and self.unexpected.empty
+
+    def describe(self) -> str:
+        """One line for logs and asset-check metadata."""
+        if self.ok:
+            return "every pulled party has exactly one outcome per target"
+        return (
+            f"{len(self.missing)} (AN8, target) without an outcome, {len(self.duplicated)} with several, "
+            f"{len(self.unexpected)} outcomes for AN8s not pulled"
+        )
+
+
+def reconcile(
+    pulled_an8s: Iterable[int] | np.ndarray,
+    outcomes: pd.DataFrame,
+    targets: Sequence[str] = TARGETS,
+) -> Reconciliation:
+    """Check that every pulled AN8 has exactly one outcome per target (mapping.md §5)."""
+    pulled = np.unique(
+        np.asarray(list(pulled_an8s) if not isinstance(pulled_an8s, np.ndarray) else pulled_an8s)
+    )
+    expected = pd.MultiIndex.from_product([pulled.astype(np.int64), list(targets)], names=["an8", "target"])
+    counts = outcomes.groupby([outcomes["an8"].astype(np.int64), outcomes["target"]]).size()
+    missing = expected.difference(counts.index)
+    duplicated = counts[counts > 1]
+    unexpected = counts.index.difference(expected)
+    return Reconciliation(
+        missing=missing.to_frame(index=False),
+        duplicated=duplicated.rename("count").reset_index(),
+        unexpected=unexpected.to_frame(index=False),
+    )
+
+
+def outcome_counts(outcomes: pd.DataFrame) -> dict[str, int]:
+    """Rows per outcome name (for run records and printing)."""
+    return {str(k): int(v) for k, v in outcomes["outcome"].value_counts().sort_index().items()}
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(PUSHED_COLUMNS))
+    frame["an8"] = frame["an8"].astype(np.int64)
+    return frame
+
+
+__all__ = [
+    "PUSHED_COLUMNS",
+    "AudienceInspection",
+    "PreparedAudience",
+    "Reconciliation",
+    "combine_outcomes",
+    "customer_records",
+    "map_frames",
+    "member_records",
+    "outcome_counts",
+    "outcome_rows",
+    "prepare_mailchimp",
+    "push_customers",
+    "push_members",
+    "reconcile",
+    "record_from_payload",
+    "record_payload",
+]

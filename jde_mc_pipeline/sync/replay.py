@@ -1,0 +1,133 @@
+"""Replay: send again the recorded payloads of `failed` writes, from the audit store alone.
+
+Why from the audit store: a `failed` write (transient trouble that outlived the retries) keeps the
+exact record that was sent in `sync_outcomes.payload`, so a replay needs neither JDE nor the mapping.
+It only sends a failure that is still the newest outcome of its (AN8, target): when a later run
+already wrote (or decided, e.g. `unchanged`) that party, the old payload is out of date and sending it
+would undo newer data, so such a failure is only marked resolved (`superseded` in the returned frame).
+
+What the replay leaves behind: its HTTP attempts in `mailchimp_writes` and its outcomes in
+`sync_outcomes`, both under `replay_run_id`; the replayed rows get `resolved_by = replay_run_id` when
+the new attempt succeeded or was rejected for good (a new `failed` leaves them open, and the new row
+is the one a later replay sends); the synced state advances for the successes. A second replay finds
+nothing left to do.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from jde_mc_pipeline.audit.state import DuckDBSyncedState
+from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.mailchimp.client import MailchimpClient
+from jde_mc_pipeline.mailchimp.ecommerce import upsert_customers
+from jde_mc_pipeline.mailchimp.members import upsert_members
+from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
+from jde_mc_pipeline.sync.pipeline import PUSHED_COLUMNS, outcome_counts, outcome_rows, record_from_payload
+from jde_mc_pipeline.sync.recording import AuditRecorder
+from jde_mc_pipeline.sync.settings import SyncSettings
+
+REPLAY_JOB = "mailchimp_replay"
+SUPERSEDED = "superseded"
+REPLAY_COLUMNS: tuple[str, ...] = (*PUSHED_COLUMNS, "replayed_run_id", "resolved")
+"""The returned frame: the new outcome rows, the run whose failure each replays, and whether that
+failure is now resolved."""
+
+
+def replay_failures(
+    store: AuditStore,
+    client: MailchimpClient,
+    settings: SyncSettings,
+    *,
+    run_id: str | None,
+    replay_run_id: str,
+    record_run: bool = True,
+) -> pd.DataFrame:
+    """Re-send the unresolved `failed` payloads of `run_id` (None: of every run); see the module doc.
+
+    With `record_run` the replay also gets its own `sync_runs` row (job `mailchimp_replay`). When the
+    client has no recorder, an `AuditRecorder` for `replay_run_id` is attached for the duration.
+    """
+    if record_run:
+        store.start_run(replay_run_id, REPLAY_JOB)
+    failures = store.unresolved_failures(run_id)
+    latest = failures.loc[failures["is_latest"].astype(bool)]
+    superseded = failures.loc[~failures["is_latest"].astype(bool)]
+    store.mark_resolved(superseded, replay_run_id)
+
+    own_recorder = client.recorder is None
+    recorder = AuditRecorder(store, replay_run_id) if own_recorder else None
+    if own_recorder:
+        client.recorder = recorder
+    try:
+        sent = [
+            _resend(client, settings, target, latest.loc[latest["target"] == target]) for target in _TARGETS
+        ]
+    finally:
+        if own_recorder:
+            client.recorder = None
+            recorder.close()
+    new = pd.concat([frame for frame in sent if len(frame)] or [_empty()], ignore_index=True)
+
+    for partition_key, rows in new.groupby(new["partition_key"].fillna(""), sort=False):
+        store.record_outcomes(replay_run_id, partition_key or None, rows.drop(columns=["partition_key"]))
+    DuckDBSyncedState(store).record_outcomes(new, run_id=replay_run_id)
+    settled = new.loc[new["outcome"] != "failed", ["replayed_run_id", "an8", "target"]]
+    store.mark_resolved(
+        latest.merge(settled.rename(columns={"replayed_run_id": "run_id"}), on=["run_id", "an8", "target"]),
+        replay_run_id,
+    )
+    new["resolved"] = new["outcome"] != "failed"
+    old = pd.DataFrame(
+        {
+            "an8": superseded["an8"].astype(np.int64),
+            "target": superseded["target"],
+            "target_key": superseded["target_key"],
+            "outcome": SUPERSEDED,
+            "reason": "a later run decided "
+            + superseded["latest_outcome"]
+            + " ("
+            + superseded["latest_run_id"]
+            + ")",
+            "payload_hash": superseded["payload_hash"],
+            "payload": None,
+            "replayed_run_id": superseded["run_id"],
+            "resolved": True,
+        }
+    )
+    returned = pd.concat([new.drop(columns=["partition_key"]), old], ignore_index=True)
+    returned = returned.loc[:, list(REPLAY_COLUMNS)]
+    if record_run:
+        store.finish_run(replay_run_id, "succeeded", outcome_counts(returned) if len(returned) else {})
+    return returned
+
+
+_TARGETS = (LIST_MEMBER, ECOMMERCE_CUSTOMER)
+
+
+def _resend(
+    client: MailchimpClient, settings: SyncSettings, target: str, failures: pd.DataFrame
+) -> pd.DataFrame:
+    """Send one target's stored payloads; outcome rows plus `replayed_run_id` and `partition_key`."""
+    if failures.empty:
+        return _empty()
+    records = [record_from_payload(target, json.loads(payload)) for payload in failures["payload"]]
+    if target == LIST_MEMBER:
+        results = upsert_members(client, settings.list_id, records, chunk_size=settings.member_chunk_size)
+    else:
+        results = upsert_customers(
+            client, settings.store_id, records, batch_threshold=settings.customer_batch_threshold
+        )
+    rows = outcome_rows(records, results, failures["payload_hash"])
+    rows["replayed_run_id"] = failures["run_id"].to_numpy()
+    rows["partition_key"] = failures["partition_key"].to_numpy()
+    return rows
+
+
+def _empty() -> pd.DataFrame:
+    frame = pd.DataFrame(columns=[*PUSHED_COLUMNS, "replayed_run_id", "partition_key"])
+    frame["an8"] = frame["an8"].astype(np.int64)
+    return frame

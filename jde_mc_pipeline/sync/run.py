@@ -1,0 +1,94 @@
+"""One whole sync of a batch of JDE frames, outside Dagster, with the audit trail written as it goes.
+
+Why it exists next to the Dagster assets: the end-to-end tests and any script need the whole chain
+(prepare, map, push, record, reconcile) in one call, and the order of the audit writes matters:
+pulls and mapped values first, the outcomes of each push as soon as it returns, and the synced state
+advanced right after each push, so that a crash half-way leaves a truthful audit and a state that
+only claims what Mailchimp confirmed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from jde_mc_pipeline.audit.state import DuckDBSyncedState
+from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.mailchimp.client import MailchimpClient
+from jde_mc_pipeline.mapping.batch import MappingResult
+from jde_mc_pipeline.sync.pipeline import (
+    PreparedAudience,
+    Reconciliation,
+    combine_outcomes,
+    map_frames,
+    outcome_counts,
+    prepare_mailchimp,
+    push_customers,
+    push_members,
+    reconcile,
+)
+from jde_mc_pipeline.sync.recording import AuditRecorder
+from jde_mc_pipeline.sync.settings import SyncSettings
+
+SYNC_JOB = "jde_to_mailchimp_sync"
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one sync did."""
+
+    run_id: str
+    prepared: PreparedAudience
+    result: MappingResult
+    outcomes: pd.DataFrame
+    """One row per pulled AN8 × target (PUSHED_COLUMNS)."""
+    reconciliation: Reconciliation
+    counts: dict[str, int]
+
+
+def run_sync(
+    frames: dict[str, pd.DataFrame],
+    client: MailchimpClient,
+    store: AuditStore,
+    settings: SyncSettings,
+    *,
+    run_id: str,
+    partition_key: str | None = None,
+    today: dt.date | None = None,
+) -> SyncReport:
+    """Sync one batch of frames (frames.md) to Mailchimp and record everything under `run_id`.
+
+    The client's recorder is replaced by an `AuditRecorder` for the duration of the run.
+    """
+    store.start_run(run_id, SYNC_JOB, partition_key, partition_key)
+    status = "failed"
+    counts: dict[str, int] = {}
+    previous_recorder = client.recorder
+    recorder = AuditRecorder(store, run_id)
+    client.recorder = recorder
+    try:
+        store.record_pulls(run_id, frames)
+        prepared = prepare_mailchimp(client, settings)
+        state = DuckDBSyncedState(store)
+        result = map_frames(frames, settings, state, today)
+        store.record_mapped_values(run_id, result.trail)
+        decided = combine_outcomes(result)
+        store.record_outcomes(run_id, partition_key, decided)
+        pushed = []
+        for push in (push_members, push_customers):
+            rows = push(client, result, settings)
+            recorder.flush()
+            store.record_outcomes(run_id, partition_key, rows)
+            state.record_outcomes(rows, run_id=run_id)
+            pushed.append(rows)
+        outcomes = combine_outcomes(result, *pushed)
+        reconciliation = reconcile(result.pulled, outcomes)
+        counts = outcome_counts(outcomes)
+        status = "succeeded" if reconciliation.ok else "failed"
+    finally:
+        client.recorder = previous_recorder
+        recorder.close()
+        store.finish_run(run_id, status, counts)
+    return SyncReport(run_id, prepared, result, outcomes, reconciliation, counts)
