@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     mc.add_argument("--max-connections", type=int, help="simultaneous requests per key before 429")
     mc.add_argument("--state", dest="state_file", help="JSON file to start from and save to")
     mc.add_argument("--seed", type=int, help="seed for fault injection")
+
+    demo = commands.add_parser("demo", help="both emulators with demo data and the Dagster UI, automation on")
+    demo.add_argument("--dagster-port", type=int, help="port of the Dagster UI on 127.0.0.1 (default 3000)")
+    demo.add_argument("--parties", type=int, help="demo parties in the JDE emulator (default 1000)")
+    demo.add_argument("--churn", type=_churn, help="K/S: change K parties every S seconds (default 5/30)")
+    demo.add_argument("--seed", type=int, help="seed for demo data, churn and faults (default 0)")
     return parser
 
 
@@ -66,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jde_mc_pipeline.mailchimp.emulator.server import main as serve_mailchimp
 
         return serve_mailchimp(options)
+    if args.command == "demo":
+        from jde_mc_pipeline.demo import main as run_demo
+
+        return run_demo(options)
     raise AssertionError(f"unhandled command {args.command}")
 
 
