@@ -23,6 +23,7 @@ import pandas as pd
 from jde_mc_pipeline.jde.extract import jde_now
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.ecommerce import ensure_store, upsert_customers
+from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
 from jde_mc_pipeline.mailchimp.members import upsert_members
 from jde_mc_pipeline.mailchimp.merge_fields import MergeFieldReport, ensure_merge_fields
 from jde_mc_pipeline.mailchimp.records import CustomerWrite, MemberWrite, WriteResult
@@ -31,7 +32,7 @@ from jde_mc_pipeline.mapping.changes import SyncedState
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS
 from jde_mc_pipeline.mapping.outcomes import REJECTED_PREFIX
 from jde_mc_pipeline.mapping.payloads import customer_write_fields, member_write_fields
-from jde_mc_pipeline.sync.inspection import AudienceInspection, inspect_audience
+from jde_mc_pipeline.sync.inspection import inspect_audience
 from jde_mc_pipeline.sync.settings import SyncSettings
 
 PUSHED_COLUMNS: tuple[str, ...] = (
@@ -157,6 +158,41 @@ def record_from_payload(target: str, payload: dict[str, Any]) -> MemberWrite | C
     raise ValueError(f"unknown target {target!r}")
 
 
+def unavailable(error: Exception) -> bool:
+    """Whether a setup error means "Mailchimp could not be reached for now" (no answer, 429, 5xx), as
+    opposed to a configuration problem that must stop the sync (unknown audience, bad key, conflicts)."""
+    if not isinstance(error, MailchimpApiError):
+        return False
+    return error.status is None or error.status == 429 or error.status >= 500
+
+
+def failed_outcomes(result: MappingResult, reason: str) -> pd.DataFrame:
+    """Every payload of both targets as `failed` with `reason`, carrying its record for replay: what a
+    run records when Mailchimp is unreachable before the first write (so nothing is silently dropped)."""
+    parts = []
+    for target, records in (
+        (LIST_MEMBER, member_records(result.members)),
+        (ECOMMERCE_CUSTOMER, customer_records(result.customers)),
+    ):
+        payloads = result.payloads(target)
+        rows = [
+            {
+                "an8": int(record.key),
+                "target": target,
+                "target_key": target_key,
+                "outcome": "failed",
+                "reason": reason,
+                "payload_hash": digest,
+                "payload": record_payload(record),
+            }
+            for record, target_key, digest in zip(
+                records, payloads["target_key"], payloads["payload_hash"], strict=True
+            )
+        ]
+        parts.append(_frame(rows))
+    return pd.concat(parts, ignore_index=True)
+
+
 def combine_outcomes(result: MappingResult, *pushed: pd.DataFrame) -> pd.DataFrame:
     """The outcomes decided by the mapping and those of the pushes, in PUSHED_COLUMNS (payload None for
     decided ones): exactly one row per pulled AN8 × target when every payload frame was pushed."""
@@ -223,23 +259,3 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(PUSHED_COLUMNS))
     frame["an8"] = frame["an8"].astype(np.int64)
     return frame
-
-
-__all__ = [
-    "PUSHED_COLUMNS",
-    "AudienceInspection",
-    "PreparedAudience",
-    "Reconciliation",
-    "combine_outcomes",
-    "customer_records",
-    "map_frames",
-    "member_records",
-    "outcome_counts",
-    "outcome_rows",
-    "prepare_mailchimp",
-    "push_customers",
-    "push_members",
-    "reconcile",
-    "record_from_payload",
-    "record_payload",
-]

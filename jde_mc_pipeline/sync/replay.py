@@ -26,7 +26,13 @@ from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.ecommerce import upsert_customers
 from jde_mc_pipeline.mailchimp.members import upsert_members
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
-from jde_mc_pipeline.sync.pipeline import PUSHED_COLUMNS, outcome_counts, outcome_rows, record_from_payload
+from jde_mc_pipeline.sync.pipeline import (
+    PUSHED_COLUMNS,
+    outcome_counts,
+    outcome_rows,
+    prepare_mailchimp,
+    record_from_payload,
+)
 from jde_mc_pipeline.sync.recording import AuditRecorder
 from jde_mc_pipeline.sync.settings import SyncSettings
 
@@ -63,6 +69,8 @@ def replay_failures(
     if own_recorder:
         client.recorder = recorder
     try:
+        if len(latest):
+            prepare_mailchimp(client, settings)  # the failed run may never have got this far
         sent = [
             _resend(client, settings, target, latest.loc[latest["target"] == target]) for target in _TARGETS
         ]

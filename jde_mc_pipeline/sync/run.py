@@ -17,17 +17,20 @@ import pandas as pd
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
+from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
 from jde_mc_pipeline.mapping.batch import MappingResult
 from jde_mc_pipeline.sync.pipeline import (
     PreparedAudience,
     Reconciliation,
     combine_outcomes,
+    failed_outcomes,
     map_frames,
     outcome_counts,
     prepare_mailchimp,
     push_customers,
     push_members,
     reconcile,
+    unavailable,
 )
 from jde_mc_pipeline.sync.recording import AuditRecorder
 from jde_mc_pipeline.sync.settings import SyncSettings
@@ -40,7 +43,8 @@ class SyncReport:
     """What one sync did."""
 
     run_id: str
-    prepared: PreparedAudience
+    prepared: PreparedAudience | None
+    """None when Mailchimp was unreachable before the first write (every payload is then `failed`)."""
     result: MappingResult
     outcomes: pd.DataFrame
     """One row per pulled AN8 × target (PUSHED_COLUMNS)."""
@@ -60,6 +64,8 @@ def run_sync(
 ) -> SyncReport:
     """Sync one batch of frames (frames.md) to Mailchimp and record everything under `run_id`.
 
+    A configuration problem (unknown audience, bad key, conflicting merge fields) raises before any
+    write; Mailchimp unreachable during the preparation makes every payload `failed` (replayable).
     The client's recorder is replaced by an `AuditRecorder` for the duration of the run.
     """
     store.start_run(run_id, SYNC_JOB, partition_key, partition_key)
@@ -70,14 +76,23 @@ def run_sync(
     client.recorder = recorder
     try:
         store.record_pulls(run_id, frames)
-        prepared = prepare_mailchimp(client, settings)
+        try:
+            prepared: PreparedAudience | None = prepare_mailchimp(client, settings)
+            trouble = None
+        except MailchimpApiError as error:
+            if not unavailable(error):
+                raise
+            prepared, trouble = None, f"Mailchimp unavailable before the first write: {error}"
         state = DuckDBSyncedState(store)
         result = map_frames(frames, settings, state, today)
         store.record_mapped_values(run_id, result.trail)
         decided = combine_outcomes(result)
         store.record_outcomes(run_id, partition_key, decided)
         pushed = []
-        for push in (push_members, push_customers):
+        if trouble is not None:
+            pushed.append(failed_outcomes(result, trouble))
+            store.record_outcomes(run_id, partition_key, pushed[0])
+        for push in (push_members, push_customers) if trouble is None else ():
             rows = push(client, result, settings)
             recorder.flush()
             store.record_outcomes(run_id, partition_key, rows)
