@@ -6,6 +6,7 @@ Each sub-command imports its implementation lazily, so `jde-mc emulate jde` does
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +21,14 @@ def _churn(text: str) -> tuple[int, float]:
     if parsed[0] < 0 or parsed[1] <= 0:
         raise argparse.ArgumentTypeError("--churn needs K >= 0 and S > 0")
     return parsed
+
+
+def _date(text: str) -> dt.date:
+    """Parse `YYYY-MM-DD`."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, not {text!r}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--parties", type=int, help="demo parties in the JDE emulator (default 1000)")
     demo.add_argument("--churn", type=_churn, help="K/S: change K parties every S seconds (default 5/30)")
     demo.add_argument("--seed", type=int, help="seed for demo data, churn and faults (default 0)")
+
+    commands.add_parser("ping", help="check the configured JDE AIS and Mailchimp (reads only)")
+    dry_run = commands.add_parser(
+        "dry-run", help="extract and map, and print what a sync would do (no writes)"
+    )
+    dry_run.add_argument("--start", type=_date, help="first UPMJ date, YYYY-MM-DD (default: all history)")
+    dry_run.add_argument("--end", type=_date, help="last UPMJ date, YYYY-MM-DD (default: today)")
+    dry_run.add_argument("--sample", type=int, help="rows shown per outcome (default 5)")
     return parser
 
 
@@ -76,6 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jde_mc_pipeline.demo import main as run_demo
 
         return run_demo(options)
+    if args.command == "ping":
+        from jde_mc_pipeline.sync.ping import main as ping
+
+        return ping(options)
+    if args.command == "dry-run":
+        from jde_mc_pipeline.sync.dry_run import main as dry_run
+
+        return dry_run(options)
     raise AssertionError(f"unhandled command {args.command}")
 
 
