@@ -45,7 +45,7 @@ def customer_fields(holders: pd.DataFrame, options: MappingOptions, with_trail: 
     n = len(holders)
     limit = options.text_limit_bytes
     an8 = holders["an8"].to_numpy(dtype=np.int64)
-    customer_id = holders["an8"].astype(str)
+    customer_id = holders["an8_text"]
     columns: dict[str, np.ndarray] = {"customer_id": customer_id.to_numpy(dtype=object)}
     body_fields: list[tuple[str, np.ndarray, np.ndarray | None]] = [
         ("customer_id", json_string(customer_id), None),

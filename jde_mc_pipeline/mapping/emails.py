@@ -55,6 +55,15 @@ def valid_emails(emails: pd.Series) -> pd.Series:
     return valid
 
 
+def _normalised(emails: pd.Series) -> pd.Series:
+    """Trimmed and lower-cased; the addresses already so keep their str objects (a million of them)."""
+    normalised = emails.str.strip().str.lower()
+    same = (normalised == emails).to_numpy()
+    values = normalised.to_numpy(dtype=object)
+    values[same] = emails.to_numpy(dtype=object)[same]
+    return pd.Series(values, index=emails.index, dtype=object)
+
+
 def choose_emails(f01151: pd.DataFrame) -> pd.DataFrame:
     """Per AN8 with an e-mail row: `email` (valid, lower-cased, "" when none is valid) and `email_source`.
 
@@ -66,7 +75,7 @@ def choose_emails(f01151: pd.DataFrame) -> pd.DataFrame:
         ["AN8", "RCK7", "EMAL"],
     ]
     rows = rows.sort_values(["AN8", "RCK7"], kind="stable")
-    candidates = rows["EMAL"].str.strip().str.lower()
+    candidates = _normalised(rows["EMAL"])
     valid = valid_emails(candidates).to_numpy()
     an8 = rows["AN8"].to_numpy(dtype=np.int64)
     first_any = pd.DataFrame({"an8": an8, "email_source": rows["EMAL"].to_numpy()}).drop_duplicates("an8")

@@ -12,12 +12,13 @@ import pandas as pd
 
 
 def fold_by_email(parties: pd.DataFrame, role_columns: list[str]) -> pd.DataFrame:
-    """Adds `holder` (the AN8 holding the record), `group_size`, `group_an8s` and `group_<role>` columns.
+    """Adds `holder` (the AN8 holding the record), `group_size`, `an8_text`, `group_an8s` and
+    `group_<role>` columns.
 
     `group_an8s` is the sorted AN8s sharing the e-mail, as text joined by "," ("4242" for most parties).
     """
     if parties.empty:
-        empty = parties.assign(holder=np.int64(0), group_size=np.int64(0), group_an8s="")
+        empty = parties.assign(holder=np.int64(0), group_size=np.int64(0), an8_text="", group_an8s="")
         return empty.assign(**{f"group_{role}": False for role in role_columns})
     codes, _ = pd.factorize(parties["email"], sort=False)
     stamps = parties["updated_at"]
@@ -41,7 +42,8 @@ def fold_by_email(parties: pd.DataFrame, role_columns: list[str]) -> pd.DataFram
     for role in role_columns:
         any_role = pd.Series(parties[role].to_numpy(dtype=bool)).groupby(codes).transform("any")
         result[f"group_{role}"] = any_role.to_numpy(dtype=bool)
-    result["group_an8s"] = result["an8"].astype(str).astype(object)
+    result["an8_text"] = result["an8"].astype(str).astype(object)  # key, JDEAN8, customer_id: made once
+    result["group_an8s"] = result["an8_text"]
     shared = result["group_size"].to_numpy() > 1
     if shared.any():
         many = result.loc[shared, ["an8", "holder"]].sort_values("an8")

@@ -52,7 +52,7 @@ def member_fields(holders: pd.DataFrame, options: MappingOptions, with_trail: bo
         if with_trail:
             mapped = value if present is None else value.where(present, None)
             trail_parts.append(trail_frame(an8, LIST_MEMBER, tag, source, holders[column], mapped))
-    jdean8 = holders["an8"].astype(str)
+    jdean8 = holders["an8_text"]
     fields.append(("JDEAN8", json_string(jdean8), None))
     if with_trail:
         trail_parts.append(trail_frame(an8, LIST_MEMBER, "JDEAN8", "F0101.AN8", jdean8, jdean8))

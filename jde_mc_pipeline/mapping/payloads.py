@@ -91,7 +91,7 @@ def member_payloads(holders: pd.DataFrame, options: MappingOptions, roles: tuple
     )
     frame = pd.DataFrame(
         {
-            "key": holders["an8"].astype(str).to_numpy(dtype=object),
+            "key": holders["an8_text"].to_numpy(dtype=object),
             "email_address": email.to_numpy(dtype=object),
             "status_if_new": options.status_if_new,
             "merge_fields": merge_fields,
