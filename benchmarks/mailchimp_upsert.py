@@ -14,10 +14,19 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import math
+import os
+import re
+import signal
+import subprocess
+import sys
 import time
+from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import mailchimp_marketing
@@ -27,8 +36,8 @@ from mailchimp_marketing.api_client import ApiClientError
 from jde_mc_pipeline.mailchimp.batches import PollPolicy
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.ecommerce import ensure_store, upsert_customers
-from jde_mc_pipeline.mailchimp.emulator.server import build_server
-from jde_mc_pipeline.mailchimp.members import TRIMMED_FIELDS, subscribe_entry, subscriber_hash, upsert_members
+from jde_mc_pipeline.mailchimp.emulator.server import DEFAULT_BATCH_STEP_SECONDS as BATCH_STEP_S
+from jde_mc_pipeline.mailchimp.members import subscriber_hash, upsert_members
 from jde_mc_pipeline.mailchimp.merge_fields import ensure_merge_fields
 from jde_mc_pipeline.mailchimp.records import CustomerWrite, MemberWrite
 
@@ -36,6 +45,7 @@ API_KEY = "0123456789abcdef0123456789abcdef-us7"
 LIST_ID = "b3nchl1st0"
 STORE_ID = "jde-e1"
 LIMIT = 10
+POLL = PollPolicy(first_wait_s=0.5, factor=1.5, max_wait_s=2.0)  # polls cost ~1 ms each on the emulator
 
 
 def member_records(n: int, prefix: str) -> list[MemberWrite]:
@@ -86,71 +96,98 @@ def customer_records(n: int, prefix: str, first_id: int = 0) -> list[CustomerWri
     ]
 
 
-def start_emulator(latency_ms: float) -> Any:
-    return build_server(
-        port=0, api_key=API_KEY, list_id=LIST_ID, latency_ms=latency_ms, max_connections=LIMIT, seed=1
-    ).start()
+@contextmanager
+def emulator(latency_ms: float) -> Iterator[Emulator]:
+    """`jde-mc emulate mailchimp` in a child process (its own interpreter, as in production), stopped with
+    Ctrl-C on the way out; the URL comes from its ready line."""
+    command = [
+        sys.executable, "-m", "jde_mc_pipeline.cli", "emulate", "mailchimp", "--port", "0",
+        "--api-key", API_KEY, "--list-id", LIST_ID, "--latency-ms", str(latency_ms),
+        "--max-connections", str(LIMIT), "--seed", "1",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline() if process.stdout else ""
+        found = re.search(r"MAILCHIMP_API_URL=(http://\S+)/\{dc\}/3\.0", line)
+        if found is None:
+            raise RuntimeError(f"the emulator did not start: {line!r}")
+        yield Emulator(found.group(1), process.pid)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
-def ours(url: str, latency_ms: float, n: int, cap: int) -> dict[str, Any]:
-    client = MailchimpClient(API_KEY, api_url=f"{url}/{{dc}}/3.0", max_connections=cap)
+@dataclass(frozen=True)
+class Emulator:
+    url: str
+    pid: int
+
+    def stats(self) -> dict[str, Any]:
+        return requests.get(f"{self.url}/_emulator/stats", timeout=30).json()
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds the emulator process has used (Linux /proc)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Phase:
+    """Wall time, client-side counts and the emulator's view (stats and CPU) of one timed phase."""
+
+    seconds: float = 0.0
+    requests: int = 0
+    client_429: int = 0
+    emulator_requests: int = 0
+    emulator_429: int = 0
+    max_concurrent: int = 0
+    emulator_cpu_s: float = 0.0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+@contextmanager
+def measured(server: Emulator, client: MailchimpClient | None, phase: Phase) -> Iterator[None]:
+    gc.collect()  # do not charge the timed phase for garbage left by earlier ones
+    stats, cpu = server.stats(), server.cpu_s()
+    counts = client.stats.copy() if client else Counter()
+    started = time.perf_counter()
+    yield
+    phase.seconds = time.perf_counter() - started
+    phase.emulator_cpu_s = server.cpu_s() - cpu
+    after = server.stats()
+    phase.emulator_requests = after["total_requests"] - stats["total_requests"]
+    phase.emulator_429 = after["throttled"] - stats["throttled"]
+    phase.max_concurrent = after["max_concurrent"]
+    if client:
+        phase.requests = client.stats["requests"] - counts["requests"]
+        phase.client_429 = client.stats["status_429"] - counts["status_429"]
+
+
+def ours(server: Emulator, n: int, cap: int) -> tuple[Phase, Phase]:
+    client = MailchimpClient(API_KEY, api_url=f"{server.url}/{{dc}}/3.0", max_connections=cap)
     ensure_merge_fields(client, LIST_ID)
     ensure_store(client, STORE_ID, LIST_ID, "JDE E1", "USD")
     people, buyers = member_records(n, "m"), customer_records(n, "c")  # the sync's input, built before timing
-    gc.collect()  # do not charge the timed phases for garbage left by the previous ones
-    before = client.stats.copy()
-    started = time.perf_counter()
-    results = upsert_members(client, LIST_ID, people)
-    members_s = time.perf_counter() - started
-    after_members = client.stats.copy()
-    poll = PollPolicy(first_wait_s=0.5, factor=1.5, max_wait_s=2.0)  # polls cost ~1 ms each on the emulator
-    gc.collect()
-    started = time.perf_counter()
-    bought = upsert_customers(client, STORE_ID, buyers, poll=poll)
-    customers_s = time.perf_counter() - started
-    after = client.stats.copy()
+    members, customers = Phase(), Phase()
+    with measured(server, client, members):
+        results = upsert_members(client, LIST_ID, people)
+    members.outcomes = dict(Counter(r.outcome for r in results))
+    with measured(server, client, customers):
+        bought = upsert_customers(client, STORE_ID, buyers, poll=POLL)
+    customers.outcomes = dict(Counter(r.outcome for r in bought))
     client.close()
-    return {
-        "members_s": members_s,
-        "members_requests": after_members["requests"] - before["requests"],
-        "members_429": after_members["status_429"] - before["status_429"],
-        "members_outcomes": _count(r.outcome for r in results),
-        "customers_s": customers_s,
-        "customers_requests": after["requests"] - after_members["requests"],
-        "customers_429": after["status_429"] - after_members["status_429"],
-        "customers_outcomes": _count(r.outcome for r in bought),
-    }
+    return members, customers
 
 
-def emulator_alone(n: int) -> float:
-    """The emulator's own processing time for the same batch-subscribe calls, sent one at a time by a bare
-    session with pre-encoded bodies at 0 ms: the part of the wall time no client can remove in-process."""
-    server = start_emulator(0)
-    try:
-        client = MailchimpClient(API_KEY, api_url=f"{server.url}/{{dc}}/3.0")
-        ensure_merge_fields(client, LIST_ID)
-        bodies = [
-            json.dumps({"members": [subscribe_entry(r) for r in chunk], "update_existing": True}).encode()
-            for chunk in (member_records(n, "solo")[i : i + 500] for i in range(0, n, 500))
-        ]
-        session = requests.Session()
-        session.auth = ("bench", API_KEY)
-        url = f"{server.url}/us7/3.0/lists/{LIST_ID}"
-        headers = {"Content-Type": "application/json"}
-        started = time.perf_counter()
-        for body in bodies:
-            session.post(url, data=body, headers=headers, params={"fields": TRIMMED_FIELDS}, timeout=60)
-        return time.perf_counter() - started
-    finally:
-        server.stop()
-
-
-def naive(url: str, sample: int) -> dict[str, Any]:
+def naive(server: Emulator, sample: int) -> tuple[Phase, Phase]:
     """One PUT per record with the official client, 10 threads: the loop a user would write."""
     official = mailchimp_marketing.Client()
     official.set_config({"api_key": API_KEY, "server": "us7"})
-    official.api_client.host = f"{url}/server/3.0"  # the SDK swaps "server" for the data center
-    errors = {"members": 0, "customers": 0}
+    official.api_client.host = f"{server.url}/server/3.0"  # the SDK swaps "server" for the data center
+    outcomes: dict[str, Counter[str]] = {"members": Counter(), "customers": Counter()}
 
     def put_member(record: MemberWrite) -> None:
         body = {
@@ -160,8 +197,9 @@ def naive(url: str, sample: int) -> dict[str, Any]:
         }
         try:
             official.lists.set_list_member(LIST_ID, subscriber_hash(record.email_address), body)
-        except ApiClientError:
-            errors["members"] += 1
+            outcomes["members"]["ok"] += 1
+        except ApiClientError as error:
+            outcomes["members"][f"HTTP {error.status_code}"] += 1
 
     def put_customer(record: CustomerWrite) -> None:
         body = {
@@ -175,26 +213,29 @@ def naive(url: str, sample: int) -> dict[str, Any]:
         }
         try:
             official.ecommerce.set_store_customer(STORE_ID, record.customer_id, body)
-        except ApiClientError:
-            errors["customers"] += 1
+            outcomes["customers"]["ok"] += 1
+        except ApiClientError as error:
+            outcomes["customers"][f"HTTP {error.status_code}"] += 1
 
-    timings = {}
+    members, customers = Phase(), Phase()
     with ThreadPoolExecutor(max_workers=LIMIT) as pool:
-        for name, func, records in (
-            ("members", put_member, member_records(sample, "naive-m")),
-            ("customers", put_customer, customer_records(sample, "naive-c", first_id=10_000_000)),
+        for name, phase, func, records in (
+            ("members", members, put_member, member_records(sample, "naive-m")),
+            ("customers", customers, put_customer, customer_records(sample, "naive-c", first_id=10_000_000)),
         ):
-            started = time.perf_counter()
-            list(pool.map(func, records))
-            timings[name] = time.perf_counter() - started
-    return {"members_s": timings["members"], "customers_s": timings["customers"], "errors": errors}
+            with measured(server, None, phase):
+                list(pool.map(func, records))
+            phase.requests = phase.emulator_requests  # the SDK keeps no count: the emulator's
+            phase.outcomes = dict(outcomes[name])
+    return members, customers
 
 
-def _count(values: Any) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return counts
+def describe(phase: Phase) -> str:
+    return (
+        f"{phase.seconds:8.2f} s  requests {phase.requests:6d}  429s {phase.client_429:4d} "
+        f"(emulator sent {phase.emulator_429})  emulator CPU {phase.emulator_cpu_s:5.2f} s  "
+        f"outcomes {phase.outcomes}"
+    )
 
 
 def main() -> None:
@@ -202,52 +243,41 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--sample", type=int, default=2_000)
     parser.add_argument("--latencies", default="0,100")
-    parser.add_argument("--cap", type=int, default=LIMIT, help="the client's connection cap (≤ 10)")
+    parser.add_argument("--cap", type=int, default=LIMIT, help="the client's connection cap (<= 10)")
     args = parser.parse_args()
     n, sample = args.records, args.sample
     print(
-        f"Mailchimp upsert benchmark: {n:,} members + {n:,} customers; emulator limit {LIMIT} connections, "
-        f"client cap {args.cap}; naive loop measured on {sample:,} records and extrapolated to {n:,}"
-    )
-    alone = emulator_alone(n)
-    print(
-        f"emulator alone: {alone:.2f} s to process the {math.ceil(n / 500)} batch-subscribe calls sent one "
-        "at a time (0 ms; in-process, this CPU is shared with the client under one GIL)"
+        f"Mailchimp upsert benchmark: {n:,} members + {n:,} customers; emulator in a child process "
+        f"(`jde-mc emulate mailchimp`, limit {LIMIT} connections, /batches step {BATCH_STEP_S} s), "
+        f"client cap {args.cap}; naive loop measured on {sample:,} records and EXTRAPOLATED"
+        f" linearly to {n:,}.\n"
+        f"Machine: {os.cpu_count()} cores shared with other jobs (load average at start "
+        f"{os.getloadavg()[0]:.2f}): wall times include their interference."
     )
     for latency in (float(x) for x in args.latencies.split(",")):
-        server = start_emulator(latency)
-        try:
-            url = server.url
-            mine = ours(url, latency, n, args.cap)
-            plain = naive(url, sample)
-        finally:
-            server.stop()
+        with emulator(latency) as server:
+            members, customers = ours(server, n, args.cap)
+            naive_members, naive_customers = naive(server, sample)
+            peak = server.stats()["max_concurrent"]
         floor = math.ceil(n / 500) / LIMIT * latency / 1000
-        naive_members = plain["members_s"] * n / sample
-        naive_customers = plain["customers_s"] * n / sample
-        print(f"\n--- latency {latency:.0f} ms ---")
-        print(
-            f"members   ours : {mine['members_s']:8.2f} s  requests {mine['members_requests']:6d}  "
-            f"429s {mine['members_429']:4d}  outcomes {mine['members_outcomes']}"
-        )
-        ratio = f"{mine['members_s'] / floor:.2f}x" if floor else "n/a (floor is 0 s at 0 ms)"
+        print(f"\n--- latency {latency:.0f} ms (most simultaneous requests seen by the emulator: {peak}) ---")
+        print(f"members   ours : {describe(members)}")
+        ratio = f"{members.seconds / floor:.2f}x" if floor else "n/a (the floor is 0 s at 0 ms)"
         print(
             f"members   floor: {floor:8.2f} s  (ceil({n}/500) calls / {LIMIT} connections x {latency:.0f} ms)"
             f"  ours/floor = {ratio}"
         )
-        print(
-            f"customers ours : {mine['customers_s']:8.2f} s  requests {mine['customers_requests']:6d}  "
-            f"429s {mine['customers_429']:4d}  outcomes {mine['customers_outcomes']}"
-        )
-        print(
-            f"naive members  : {plain['members_s']:8.2f} s for {sample:,} -> {naive_members:8.1f} s "
-            f"extrapolated to {n:,}  (speed-up {naive_members / mine['members_s']:.1f}x)"
-        )
-        print(
-            f"naive customers: {plain['customers_s']:8.2f} s for {sample:,} -> {naive_customers:8.1f} s "
-            f"extrapolated to {n:,}  (speed-up {naive_customers / mine['customers_s']:.1f}x)  "
-            f"naive errors {plain['errors']}"
-        )
+        print(f"customers ours : {describe(customers)}")
+        for what, phase, mine in (
+            ("members", naive_members, members),
+            ("customers", naive_customers, customers),
+        ):
+            extrapolated = phase.seconds * n / sample
+            print(
+                f"naive {what:9s}: {describe(phase)}\n"
+                f"    measured on {sample:,}, extrapolated x{n / sample:g} -> {extrapolated:8.1f} s for {n:,}"
+                f"  (ours is {extrapolated / mine.seconds:.1f}x faster)"
+            )
 
 
 if __name__ == "__main__":
