@@ -56,6 +56,35 @@ class AudienceInspection:
             raise StoreConflictError(self.store_conflict)
 
 
+@dataclass(frozen=True)
+class MergeFieldFindings:
+    """The audience's merge fields judged against what the mapping sends."""
+
+    types: dict[str, str]
+    conflicts: dict[str, tuple[str, tuple[str, ...]]]
+    to_create: tuple[str, ...]
+    missing: tuple[str, ...]
+    required_unfilled: tuple[str, ...]
+
+
+def judge_merge_fields(fields: list[dict[str, Any]]) -> MergeFieldFindings:
+    """Conflicting types, fields a sync would create, removed defaults, required fields it cannot fill."""
+    found = {str(f.get("tag", "")).upper(): f for f in fields}
+    absent = [spec for spec in DEFAULT_MERGE_FIELDS if spec.tag not in found]
+    ours = {spec.tag for spec in DEFAULT_MERGE_FIELDS}
+    return MergeFieldFindings(
+        types={tag: str(f.get("type")) for tag, f in found.items()},
+        conflicts={
+            spec.tag: (str(found[spec.tag].get("type")), spec.types)
+            for spec in DEFAULT_MERGE_FIELDS
+            if spec.tag in found and found[spec.tag].get("type") not in spec.types
+        },
+        to_create=tuple(spec.tag for spec in absent if spec.create),
+        missing=tuple(spec.tag for spec in absent if not spec.create),
+        required_unfilled=tuple(sorted(t for t, f in found.items() if f.get("required") and t not in ours)),
+    )
+
+
 def inspect_audience(
     client: MailchimpClient, settings: SyncSettings, *, with_store: bool = True
 ) -> AudienceInspection:
@@ -64,22 +93,15 @@ def inspect_audience(
     Raises `AudienceNotFoundError` for an unknown list id and `MailchimpApiError` when a read fails.
     """
     audience = check_audience(client, settings.list_id)
-    found = {str(f.get("tag", "")).upper(): f for f in list_merge_fields(client, settings.list_id)}
-    conflicts = {
-        spec.tag: (str(found[spec.tag].get("type")), spec.types)
-        for spec in DEFAULT_MERGE_FIELDS
-        if spec.tag in found and found[spec.tag].get("type") not in spec.types
-    }
-    absent = [spec for spec in DEFAULT_MERGE_FIELDS if spec.tag not in found]
-    ours = {spec.tag for spec in DEFAULT_MERGE_FIELDS}
+    judged = judge_merge_fields(list_merge_fields(client, settings.list_id))
     store = _read_store(client, settings.store_id) if with_store else None
     return AudienceInspection(
         audience=audience,
-        merge_fields={tag: str(f.get("type")) for tag, f in found.items()},
-        conflicts=conflicts,
-        to_create=tuple(spec.tag for spec in absent if spec.create),
-        missing=tuple(spec.tag for spec in absent if not spec.create),
-        required_unfilled=tuple(sorted(t for t, f in found.items() if f.get("required") and t not in ours)),
+        merge_fields=judged.types,
+        conflicts=judged.conflicts,
+        to_create=judged.to_create,
+        missing=judged.missing,
+        required_unfilled=judged.required_unfilled,
         store_id=settings.store_id,
         store=store,
         list_id=settings.list_id,

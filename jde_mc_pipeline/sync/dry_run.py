@@ -1,0 +1,234 @@
+"""`jde-mc dry-run`: extract and map against the configured systems and print what a sync would do.
+
+Why: it is what a user runs first against their own JDE and Mailchimp, so it must be safe (no write to
+Mailchimp, none to the audit database) and say per outcome how many and which parties. It reads from
+Mailchimp only the audience's merge fields and the members the payloads target (one GET each, on the
+connection cap), and from the audit database only the last synced state, read-only (an absent file
+means an empty state: everything counts as new to the connector). Predictions and their limits are
+described in predict.py; the window follows interfaces.md §2: UPMJ in [start, end], no start = all
+history through end, no end = today in JDE's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TextIO
+
+import pandas as pd
+
+from jde_mc_pipeline.audit.state import DuckDBSyncedState
+from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.jde.client import AisClient
+from jde_mc_pipeline.jde.errors import AisError
+from jde_mc_pipeline.jde.extract import Window, extract_window, jde_now
+from jde_mc_pipeline.mailchimp.client import MailchimpClient
+from jde_mc_pipeline.mailchimp.errors import MailchimpError
+from jde_mc_pipeline.mailchimp.merge_fields import list_merge_fields
+from jde_mc_pipeline.mapping.changes import InMemorySyncedState, SyncedState
+from jde_mc_pipeline.mapping.options import TARGETS
+from jde_mc_pipeline.sync.inspection import MergeFieldFindings, judge_merge_fields
+from jde_mc_pipeline.sync.pipeline import map_frames
+from jde_mc_pipeline.sync.predict import Contact, hashes_needed, predict_customers, predict_members
+from jde_mc_pipeline.sync.settings import SettingsError, SyncSettings
+
+OUTCOME_ORDER = (
+    "created",
+    "updated",
+    "renamed",
+    "unchanged",
+    "merged",
+    "quarantined:no_email",
+    "quarantined:invalid_email",
+    "quarantined:invalid_row",
+    "skipped:out_of_scope",
+)
+
+
+def main(options: dict[str, Any]) -> int:
+    """`jde-mc dry-run [--start DATE] [--end DATE] [--sample N]`."""
+    return run_dry_run(start=options.get("start"), end=options.get("end"), sample=options.get("sample", 5))
+
+
+def run_dry_run(
+    env: Mapping[str, str] | None = None,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    sample: int = 5,
+    out: TextIO | None = None,
+) -> int:
+    """Print the predicted outcomes; 0 when done, 1 with a plain-language reason when it cannot run."""
+    env = os.environ if env is None else env
+    out = out or sys.stdout
+    began = time.perf_counter()
+    try:
+        settings = SyncSettings.from_env(env)
+        ais = AisClient.from_env(env)
+        mailchimp = MailchimpClient.from_env(env, max_connections=settings.max_connections)
+    except (SettingsError, ValueError, MailchimpError) as error:
+        print(f"dry-run cannot start: {error}", file=out)
+        return 1
+    today = jde_now(settings.jde_timezone).day
+    end = end or today
+    if start is not None and start > end:
+        print(f"dry-run cannot start: --start {start} is after --end {end}", file=out)
+        return 1
+    window = Window.days(start, end) if start else Window.through(end)
+    try:
+        with ais:
+            extraction = extract_window(ais, window)
+    except AisError as error:
+        print(f"dry-run: reading JDE failed: {error}", file=out)
+        return 1
+    finally:
+        ais.close()
+    state, state_note = open_state(settings)
+    result = map_frames(extraction.frames, settings, state, today)
+    with mailchimp:
+        try:
+            fields = judge_merge_fields(list_merge_fields(mailchimp, settings.list_id))
+            contacts = read_members(mailchimp, settings, hashes_needed(result.members))
+        except MailchimpError as error:
+            print(f"dry-run: reading Mailchimp failed: {error}", file=out)
+            return 1
+        reads = int(mailchimp.stats["requests"])
+    predicted = pd.concat(
+        [predict_members(result.members, contacts), predict_customers(result.customers, state)],
+        ignore_index=True,
+    )
+    decided = result.outcomes.rename(columns={"reason": "detail"})
+    decided["email"] = decided["an8"].map(
+        dict(zip(result.parties["an8"], result.parties["email"], strict=True))
+    )
+    decided["flag"] = ""
+    table = pd.concat([predicted, decided.loc[:, list(predicted.columns)]], ignore_index=True)
+
+    window_text = f"UPMJ in [{start}, {end}]" if start else f"UPMJ on or before {end} (all history)"
+    print(
+        f"JDE: {window_text}: {len(result.pulled)} parties pulled, {extraction.stats.calls} AIS calls",
+        file=out,
+    )
+    print(f"synced state: {state_note}", file=out)
+    print(
+        f"Mailchimp: read the audience's merge fields and {len(contacts)} member(s) ({reads} GET requests)",
+        file=out,
+    )
+    print(
+        "nothing was written: no request but GET went to Mailchimp, the audit database was not written",
+        file=out,
+    )
+    print_merge_fields(fields, out)
+    print_counts(table, out)
+    print_samples(table, sample, out)
+    print_refusals(table, fields, sample, out)
+    print(f"done in {time.perf_counter() - began:.1f} s", file=out)
+    return 0
+
+
+def open_state(settings: SyncSettings) -> tuple[SyncedState, str]:
+    """The last synced state of the audit database, read-only; an empty one when the file is absent."""
+    path = settings.audit_path
+    if not path.exists():
+        return InMemorySyncedState(), f"none ({path} does not exist): every record is new to the connector"
+    state = DuckDBSyncedState(AuditStore(path, read_only=True))
+    counts = state.count()
+    held = ", ".join(f"{n} {target}" for target, n in sorted(counts.items())) or "no records"
+    return state, f"{path} (read-only): {held}"
+
+
+def read_members(
+    client: MailchimpClient, settings: SyncSettings, hashes: list[str]
+) -> dict[str, Contact | None]:
+    """GET each member by hash (in parallel on the connection cap); None for those not in the audience."""
+
+    def one(member_hash: str) -> tuple[str, Contact | None]:
+        answer = client.call(
+            "GET",
+            f"/lists/{settings.list_id}/members/{member_hash}",
+            params={"fields": "email_address,status"},
+        )
+        if answer.status == 404:
+            return member_hash, None
+        if not answer.ok or not isinstance(answer.body, dict):
+            raise MailchimpError(f"reading member {member_hash} failed: {answer.describe()}")
+        return member_hash, Contact(
+            str(answer.body.get("email_address", "")), str(answer.body.get("status", ""))
+        )
+
+    with ThreadPoolExecutor(max_workers=client.max_connections, thread_name_prefix="dry-run") as pool:
+        return dict(pool.map(one, hashes))
+
+
+def print_merge_fields(fields: MergeFieldFindings, out: TextIO) -> None:
+    for tag, (actual, wanted) in sorted(fields.conflicts.items()):
+        print(
+            f"WOULD STOP: merge field {tag} is of type '{actual}', the connector needs "
+            f"{' or '.join(wanted)}: a sync stops before any write",
+            file=out,
+        )
+    if fields.to_create:
+        print(f"merge fields a sync would create: {', '.join(fields.to_create)}", file=out)
+    if fields.missing:
+        print(
+            f"merge fields removed from the audience (values dropped): {', '.join(fields.missing)}", file=out
+        )
+
+
+def print_counts(table: pd.DataFrame, out: TextIO) -> None:
+    """`counts <target> <outcome> <n>` lines, in a fixed order (easy to read and to parse)."""
+    print("\ncounts per target and outcome:", file=out)
+    for target in TARGETS:
+        rows = table.loc[table["target"] == target, "outcome"].value_counts()
+        for outcome in sorted(rows.index, key=_order):
+            print(f"counts {target} {outcome} {rows[outcome]}", file=out)
+
+
+def print_samples(table: pd.DataFrame, sample: int, out: TextIO) -> None:
+    print(f"\nsamples (at most {sample} per outcome):", file=out)
+    for (target, outcome), rows in sorted(
+        table.groupby(["target", "outcome"]), key=lambda g: (g[0][0], _order(g[0][1]))
+    ):
+        print(f"  {target} {outcome} ({len(rows)}):", file=out)
+        for row in rows.head(sample).itertuples(index=False):
+            extra = "; ".join(part for part in (row.flag, row.detail) if isinstance(part, str) and part)
+            print(f"    AN8 {row.an8} {row.email or '-'}{'  ' + extra if extra else ''}", file=out)
+
+
+def print_refusals(table: pd.DataFrame, fields: MergeFieldFindings, sample: int, out: TextIO) -> None:
+    """What Mailchimp would likely refuse or not apply."""
+    print("\nwhat Mailchimp would likely refuse or not apply:", file=out)
+    flagged = table.loc[table["flag"].str.len() > 0]
+    rejected = table.loc[table["outcome"].str.startswith("rejected:")]
+    lines = 0
+    for flag, rows in flagged.groupby("flag"):
+        print(f"  flag {flag} {len(rows)}: {rows['detail'].iloc[0]}", file=out)
+        for row in rows.head(sample).itertuples(index=False):
+            print(f"    AN8 {row.an8} {row.email}", file=out)
+        lines += 1
+    for (target, outcome), rows in rejected.groupby(["target", "outcome"]):
+        print(f"  {target} {outcome} {len(rows)}: {rows['detail'].iloc[0]}", file=out)
+        lines += 1
+    if fields.conflicts:
+        print(
+            "  every write: the merge field conflict above stops the sync "
+            f"({len(fields.conflicts)} field(s))",
+            file=out,
+        )
+        lines += 1
+    if fields.required_unfilled:
+        print(
+            f"  new contacts: required merge field(s) {', '.join(fields.required_unfilled)} are not filled",
+            file=out,
+        )
+        lines += 1
+    if not lines:
+        print("  nothing detected (permanently deleted addresses cannot be seen before a write)", file=out)
+
+
+def _order(outcome: str) -> tuple[int, str]:
+    return (OUTCOME_ORDER.index(outcome) if outcome in OUTCOME_ORDER else len(OUTCOME_ORDER), outcome)
