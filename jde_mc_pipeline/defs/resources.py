@@ -64,6 +64,10 @@ class JdeAisResource(dg.ConfigurableResource):
     timezone: str | None = Field(default=None, description="JDE time zone (JDE_TIMEZONE, default UTC)")
     page_size: int = Field(default=1000, description="rows per AIS page")
 
+    def jde_timezone(self) -> str:
+        """The zone JDE writes UPMJ/UPMT in (field, else JDE_TIMEZONE, else UTC)."""
+        return self.timezone or _env("JDE_TIMEZONE") or "UTC"
+
     def client(self) -> AisClient:
         """A new AIS client (log in with `with`; it logs out at the end of the block)."""
         return AisClient(
@@ -73,7 +77,7 @@ class JdeAisResource(dg.ConfigurableResource):
             environment=self.environment or _env("JDE_ENVIRONMENT"),
             role=self.role or _env("JDE_ROLE") or "*ALL",
             device_name=self.device_name or _env("JDE_DEVICE_NAME") or "jde-mc-pipeline",
-            timezone=self.timezone or _env("JDE_TIMEZONE") or "UTC",
+            timezone=self.jde_timezone(),
             page_size=self.page_size,
             retry=AisRetryPolicy(max_attempts=int(_env_number("JDE_MC_AIS_MAX_ATTEMPTS", 5, int, 1))),
         )

@@ -1,0 +1,165 @@
+"""The Mailchimp writes: list members and e-commerce customers, one asset each, in the `mailchimp` pool.
+
+Each step makes the audience ready (idempotent: audience check, merge fields, store), sends the payloads
+of its target with every HTTP attempt recorded in `mailchimp_writes` as it goes (AuditRecorder), then
+records one outcome per party (decided ∪ sent) in `sync_outcomes` and advances the synced state for
+the successful writes only. Its output is that outcome frame.
+
+Why a write that failed does not fail the step: a failure is an answer about one record (after the
+client's retries), recorded as `failed` with its payload so `mailchimp_replay` can send it again. The
+run succeeds and the `rejection_rate` check warns. Only what stops every write (no audience, a
+merge-field type conflict, AIS or DuckDB unreachable) fails the step.
+
+The pool (`pool="mailchimp"`, limit 1 from dagster.yaml's `default_limit`) keeps one Mailchimp step at
+a time across all runs; the client's process-wide cap (8) keeps that step under Mailchimp's 10
+simultaneous connections.
+"""
+
+from collections.abc import Callable
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from jde_mc_pipeline.audit.state import DuckDBSyncedState
+from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.defs.assets_mapping import CUSTOMER_PAYLOADS, DECIDED_OUTCOMES, MEMBER_PAYLOADS
+from jde_mc_pipeline.defs.checks import (
+    CUSTOMER_SYNC_KEY,
+    MEMBER_SYNC_KEY,
+    counts_of,
+    rejection_result,
+    rejection_spec,
+    run_outcome_counts,
+    sample,
+)
+from jde_mc_pipeline.defs.partitions import key_range, upmj_partitions
+from jde_mc_pipeline.defs.resources import AuditStoreResource, MailchimpResource, SyncSettingsResource
+from jde_mc_pipeline.defs.staging import PARTITION_COLUMN
+from jde_mc_pipeline.mapping.batch import MappingResult
+from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS
+from jde_mc_pipeline.sync.pipeline import combine_outcomes, prepare_mailchimp, push_customers, push_members
+from jde_mc_pipeline.sync.recording import AuditRecorder
+
+MAILCHIMP_GROUP = "mailchimp"
+MAILCHIMP_POOL = "mailchimp"
+SAMPLE_COLUMNS = ["an8", "target", "target_key", "outcome", "reason", PARTITION_COLUMN]
+
+Push = Callable[..., pd.DataFrame]
+
+
+def _sync_asset(target: str, key: dg.AssetKey, payload_key: dg.AssetKey, push: Push, what: str):
+    @dg.asset(
+        key=key,
+        ins={"payloads": dg.AssetIn(key=payload_key), "decided": dg.AssetIn(key=DECIDED_OUTCOMES)},
+        partitions_def=upmj_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=MAILCHIMP_POOL,
+        group_name=MAILCHIMP_GROUP,
+        kinds={"mailchimp", "pandas"},
+        io_manager_key="staging",
+        check_specs=[rejection_spec(key)],
+        description=f"Writes the run's {what} to Mailchimp and holds one outcome per pulled party for "
+        f"{target}: created, updated, renamed, rejected:<title>, failed (sent) or the decided ones "
+        "(unchanged, merged, quarantined:*, skipped:*), with the payload sent.",
+    )
+    def sync(
+        context: dg.AssetExecutionContext,
+        payloads: pd.DataFrame,
+        decided: pd.DataFrame,
+        mailchimp: MailchimpResource,
+        audit: AuditStoreResource,
+        sync_settings: SyncSettingsResource,
+    ):
+        _, last = key_range(context.partition_keys)
+        settings, store, run_id = sync_settings.settings(), audit.store(), context.run.run_id
+        decided = decided.loc[decided["target"] == target]
+        view = _view(target, payloads.drop(columns=PARTITION_COLUMN), decided.drop(columns=PARTITION_COLUMN))
+        with AuditRecorder(store, run_id) as recorder, mailchimp.client(recorder=recorder) as client:
+            prepared = prepare_mailchimp(client, settings)
+            pushed = push(client, view, settings)
+            requests = dict(client.stats)
+        outcomes = combine_outcomes(view, pushed)
+        outcomes[PARTITION_COLUMN] = _partition_keys(outcomes["an8"], payloads, decided, last)
+        for partition_key, rows in outcomes.groupby(PARTITION_COLUMN, sort=True):
+            store.record_outcomes(run_id, str(partition_key), rows.drop(columns=PARTITION_COLUMN))
+        advanced = DuckDBSyncedState(store).record_outcomes(pushed, run_id=run_id)
+        close_run_if_complete(store, run_id)
+        context.log.info(
+            f"{target}: {len(pushed)} sent, {requests.get('requests', 0)} Mailchimp requests, "
+            f"{len(outcomes)} outcomes recorded, synced state advanced for {advanced}"
+        )
+        yield dg.Output(
+            outcomes,
+            metadata={
+                "rows": len(outcomes),
+                "sent": len(pushed),
+                "outcomes": dg.MetadataValue.json(counts_of(outcomes, ["outcome"])),
+                "mailchimp_requests": int(requests.get("requests", 0)),
+                "mailchimp_retries": int(requests.get("retries", 0)),
+                "http_statuses": dg.MetadataValue.json(
+                    {k: int(v) for k, v in sorted(requests.items()) if k.startswith("status_")}
+                ),
+                "writes_recorded": recorder.recorded,
+                "synced_state_advanced": advanced,
+                "merge_fields_created": len(prepared.merge_fields.created),
+                "sample": dg.MetadataValue.md(sample(outcomes.loc[:, SAMPLE_COLUMNS])),
+            },
+        )
+        yield rejection_result(key, pushed, sync_settings.rejection_threshold())
+
+    return sync
+
+
+def _view(target: str, payloads: pd.DataFrame, decided: pd.DataFrame) -> MappingResult:
+    """A `MappingResult` holding what the sync functions read for one target (payloads and decided
+    outcomes); the parts of the mapping not staged between steps are empty."""
+    empty = pd.DataFrame()
+    members = payloads if target == LIST_MEMBER else empty
+    customers = payloads if target == ECOMMERCE_CUSTOMER else empty
+    pulled = np.unique(
+        np.concatenate([decided["an8"].to_numpy(np.int64), payloads["key"].to_numpy(np.int64)])
+    )
+    return MappingResult(
+        parties=empty,
+        members=members,
+        customers=customers,
+        outcomes=decided,
+        events=empty,
+        trail=empty,
+        failures=empty,
+        pulled=pulled,
+    )
+
+
+def _partition_keys(
+    an8: pd.Series, payloads: pd.DataFrame, decided: pd.DataFrame, fallback: str
+) -> pd.Series:
+    """The partition of each outcome's party, as the mapping staged it (the run's last key otherwise)."""
+    known = pd.concat(
+        [
+            pd.Series(
+                payloads[PARTITION_COLUMN].to_numpy(), index=payloads["key"].astype(np.int64).to_numpy()
+            ),
+            pd.Series(decided[PARTITION_COLUMN].to_numpy(), index=decided["an8"].astype(np.int64).to_numpy()),
+        ]
+    )
+    known = known[~known.index.duplicated()]
+    found = an8.map(known)
+    return found.where(found.notna(), fallback).astype(object)
+
+
+def close_run_if_complete(store: AuditStore, run_id: str) -> None:
+    """Mark the run `succeeded` in `sync_runs` with its counts once every target has its outcomes."""
+    counts = run_outcome_counts(store, run_id)
+    done = {name.split(":", 1)[0] for name in counts}
+    if done >= set(TARGETS):
+        store.finish_run(run_id, "succeeded", counts)
+
+
+mailchimp_list_member_sync = _sync_asset(
+    LIST_MEMBER, MEMBER_SYNC_KEY, MEMBER_PAYLOADS, push_members, "list-member payloads"
+)
+mailchimp_ecommerce_customer_sync = _sync_asset(
+    ECOMMERCE_CUSTOMER, CUSTOMER_SYNC_KEY, CUSTOMER_PAYLOADS, push_customers, "e-commerce customer payloads"
+)
