@@ -76,16 +76,15 @@ def build_trail(parts: list[TrailPart]) -> pd.DataFrame:
         codes = np.array([categories.index(value) for value in values], dtype=np.int16)
         return pd.Categorical.from_codes(codes[which] if len(values) else [], categories=categories)
 
-    return pd.DataFrame(
-        {
-            "an8": an8,
-            "target": categorical(labels["target"]),
-            "field": categorical(labels["field"]),
-            "source": categorical(labels["source"]),
-            "source_value": source_value,
-            "mapped_value": mapped_value,
-        }
-    )
+    columns = {
+        "an8": an8,
+        "target": categorical(labels["target"]),
+        "field": categorical(labels["field"]),
+        "source": categorical(labels["source"]),
+        "source_value": source_value,
+        "mapped_value": mapped_value,
+    }
+    return pd.DataFrame({name: columns[name] for name in TRAIL_COLUMNS})
 
 
 def events_frame(an8, target: str, event: str, detail) -> pd.DataFrame:
