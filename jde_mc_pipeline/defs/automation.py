@@ -3,8 +3,9 @@
 - `jde_change_sensor` asks AIS, with the change probe, which UPMJ days have changes after its cursor
   (the (UPMJ, UPMT) watermark, JSON) and requests one run per changed day. The run key is the day plus
   the new watermark, so a second change on a day already synced is a new run, not a duplicate Dagster
-  skips. The first tick (no cursor) also requests the first partition, i.e. the initial load of all
-  history. The sensor never opens the DuckDB audit file (a sensor tick beside a writing run would meet
+  skips. The first tick (no cursor) requests the initial load: one run from the first partition
+  (which holds all history) through the last changed day; so does a tick that finds more than
+  `MAX_RUNS_PER_TICK` changed days (after downtime). The sensor never opens the DuckDB audit file (a sensor tick beside a writing run would meet
   its lock, reference/dagster.md §2.3): everything it needs is in its cursor.
 - `jde_to_mailchimp_schedule` is the safety net: every `JDE_MC_SCHEDULE_CRON` (default every 15
   minutes, in JDE's time zone) it requests today's partition, and the first tick at or after
@@ -100,6 +101,33 @@ def partition_days(days: Iterable[dt.date], today: dt.date, first: dt.date = STA
 
 # -- the sensor ---------------------------------------------------------------------------------------
 
+MAX_RUNS_PER_TICK = 7
+"""More changed days than this in one tick (after downtime) become one run over their range."""
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def sensor_requests(days: list[dt.date], mark: str, *, initial: bool) -> list[dg.RunRequest]:
+    """One run per changed day; one run over [first, last] for the initial load or after downtime.
+
+    The initial load is one run because the first partition's window already reads all history
+    through the run's last day (every asset has a single-run backfill policy): one run of the whole
+    range instead of one per day since JDE_START_DATE.
+    """
+    tags = {TRIGGER_TAG: "sensor", WATERMARK_TAG: mark}
+    if initial or len(days) > MAX_RUNS_PER_TICK:
+        first, last = days[0].isoformat(), days[-1].isoformat()
+        if first != last:
+            return [
+                dg.RunRequest(
+                    run_key=f"{first}...{last}@{mark}",
+                    tags={**tags, RANGE_START_TAG: first, RANGE_END_TAG: last},
+                )
+            ]
+    return [
+        dg.RunRequest(partition_key=d.isoformat(), run_key=f"{d.isoformat()}@{mark}", tags=tags) for d in days
+    ]
+
 
 @dg.sensor(
     name="jde_change_sensor",
@@ -124,16 +152,9 @@ def jde_change_sensor(
             context.log.info(f"changes only on future UPMJ days {sorted(probe.dates)}: waiting for them")
         return dg.SkipReason(f"no JDE change after {stamp_text(watermark)} ({probe.stats.calls} AIS calls)")
     mark = stamp_text(probe.watermark)
-    requests = [
-        dg.RunRequest(
-            partition_key=day.isoformat(),
-            run_key=f"{day.isoformat()}@{mark}",
-            tags={TRIGGER_TAG: "sensor", WATERMARK_TAG: mark},
-        )
-        for day in wanted
-    ]
+    requests = sensor_requests(wanted, mark, initial=not initial_done)
     context.log.info(
-        f"JDE changes after {stamp_text(watermark)} up to {mark}: partitions {[str(d) for d in wanted]}"
+        f"JDE changes after {stamp_text(watermark)} up to {mark}: UPMJ days {[str(d) for d in wanted]}"
     )
     return dg.SensorResult(run_requests=requests, cursor=encode_cursor(probe.watermark))
 
