@@ -145,6 +145,7 @@ class Phase:
     emulator_429: int = 0
     max_concurrent: int = 0
     emulator_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
@@ -153,9 +154,10 @@ def measured(server: Emulator, client: MailchimpClient | None, phase: Phase) -> 
     gc.collect()  # do not charge the timed phase for garbage left by earlier ones
     stats, cpu = server.stats(), server.cpu_s()
     counts = client.stats.copy() if client else Counter()
-    started = time.perf_counter()
+    started, cpu_here = time.perf_counter(), time.process_time()
     yield
     phase.seconds = time.perf_counter() - started
+    phase.client_cpu_s = time.process_time() - cpu_here
     phase.emulator_cpu_s = server.cpu_s() - cpu
     after = server.stats()
     phase.emulator_requests = after["total_requests"] - stats["total_requests"]
@@ -233,8 +235,8 @@ def naive(server: Emulator, sample: int) -> tuple[Phase, Phase]:
 def describe(phase: Phase) -> str:
     return (
         f"{phase.seconds:8.2f} s  requests {phase.requests:6d}  429s {phase.client_429:4d} "
-        f"(emulator sent {phase.emulator_429})  emulator CPU {phase.emulator_cpu_s:5.2f} s  "
-        f"outcomes {phase.outcomes}"
+        f"(emulator sent {phase.emulator_429})  CPU: emulator {phase.emulator_cpu_s:5.2f} s, "
+        f"client {phase.client_cpu_s:5.2f} s  outcomes {phase.outcomes}"
     )
 
 
