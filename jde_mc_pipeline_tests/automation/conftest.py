@@ -1,17 +1,13 @@
 """Fixtures for the automation tests: the sensor's JDE emulator, a Dagster instance, the definitions.
 
-`JDE_START_DATE` must be set before the partitions module is imported; when nothing set it, it is
-2025-12-01 here (after every stamp of the JDE test dataset), and every test derives its dates from
-`START_DATE`, never from that literal.
+`JDE_START_DATE` comes from the top-level conftest (30 days before today, after every stamp of the JDE
+test dataset); every test derives its dates from `START_DATE`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, time, timedelta
-
-os.environ.setdefault("JDE_START_DATE", "2025-12-01")
 
 import dagster as dg
 import pytest
