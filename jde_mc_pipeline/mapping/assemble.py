@@ -45,7 +45,7 @@ def pulled_an8s(frames: dict[str, pd.DataFrame]) -> np.ndarray:
     A row whose AN8 is null or not positive names no party; it is reported in the failures only.
     """
     parts = [frame["AN8"].dropna().to_numpy(dtype=np.int64) for frame in frames.values()]
-    an8s = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+    an8s = np.sort(pd.unique(np.concatenate(parts))) if parts else np.empty(0, dtype=np.int64)
     return an8s[an8s > 0]
 
 
