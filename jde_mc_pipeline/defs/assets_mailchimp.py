@@ -7,8 +7,15 @@ the successful writes only. Its output is that outcome frame.
 
 Why a write that failed does not fail the step: a failure is an answer about one record (after the
 client's retries), recorded as `failed` with its payload so `mailchimp_replay` can send it again. The
-run succeeds and the `rejection_rate` check warns. Only what stops every write (no audience, a
-merge-field type conflict, AIS or DuckDB unreachable) fails the step.
+run succeeds and the `rejection_rate` check warns. Mailchimp unreachable already while preparing the
+audience (no answer, 429, 5xx after retries) is the same: every payload of the step is recorded
+`failed`. Only a configuration problem (unknown audience, bad key, a merge-field type conflict) or the
+audit store being unusable fails the step.
+
+Why customers after members: Mailchimp adds the e-mail of a new e-commerce customer to the store's
+audience itself (as a transactional contact when not opted in); members written afterwards would then
+already exist, and `status_if_new` would never apply. So the customer step depends on the member step,
+and a member step whose reconciliation fails (blocking) stops the customer step too.
 
 The pool (`pool="mailchimp"`, limit 1 from dagster.yaml's `default_limit`) keeps one Mailchimp step at
 a time across all runs; the client's process-wide cap (8) keeps that step under Mailchimp's 10
@@ -36,10 +43,21 @@ from jde_mc_pipeline.defs.checks import (
 from jde_mc_pipeline.defs.partitions import key_range, upmj_partitions
 from jde_mc_pipeline.defs.resources import AuditStoreResource, MailchimpResource, SyncSettingsResource
 from jde_mc_pipeline.defs.staging import PARTITION_COLUMN
+from jde_mc_pipeline.mailchimp.client import MailchimpClient
+from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
 from jde_mc_pipeline.mapping.batch import MappingResult
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS
-from jde_mc_pipeline.sync.pipeline import combine_outcomes, prepare_mailchimp, push_customers, push_members
+from jde_mc_pipeline.mapping.payloads import CUSTOMER_COLUMNS, MEMBER_COLUMNS
+from jde_mc_pipeline.sync.pipeline import (
+    combine_outcomes,
+    failed_outcomes,
+    prepare_mailchimp,
+    push_customers,
+    push_members,
+    unavailable,
+)
 from jde_mc_pipeline.sync.recording import AuditRecorder
+from jde_mc_pipeline.sync.settings import SyncSettings
 
 MAILCHIMP_GROUP = "mailchimp"
 MAILCHIMP_POOL = "mailchimp"
@@ -48,10 +66,13 @@ SAMPLE_COLUMNS = ["an8", "target", "target_key", "outcome", "reason", PARTITION_
 Push = Callable[..., pd.DataFrame]
 
 
-def _sync_asset(target: str, key: dg.AssetKey, payload_key: dg.AssetKey, push: Push, what: str):
+def _sync_asset(
+    target: str, key: dg.AssetKey, payload_key: dg.AssetKey, push: Push, what: str, after: list[dg.AssetKey]
+):
     @dg.asset(
         key=key,
         ins={"payloads": dg.AssetIn(key=payload_key), "decided": dg.AssetIn(key=DECIDED_OUTCOMES)},
+        deps=after,
         partitions_def=upmj_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=MAILCHIMP_POOL,
@@ -76,8 +97,13 @@ def _sync_asset(target: str, key: dg.AssetKey, payload_key: dg.AssetKey, push: P
         decided = decided.loc[decided["target"] == target]
         view = _view(target, payloads.drop(columns=PARTITION_COLUMN), decided.drop(columns=PARTITION_COLUMN))
         with AuditRecorder(store, run_id) as recorder, mailchimp.client(recorder=recorder) as client:
-            prepared = prepare_mailchimp(client, settings)
-            pushed = push(client, view, settings)
+            trouble = _prepare(client, settings)
+            if trouble is None:
+                pushed = push(client, view, settings)
+            else:
+                context.log.warning(f"{trouble}: every {target} payload is recorded failed (replayable)")
+                pushed = failed_outcomes(view, trouble)
+                pushed = pushed.loc[pushed["target"] == target].reset_index(drop=True)
             requests = dict(client.stats)
         outcomes = combine_outcomes(view, pushed)
         outcomes[PARTITION_COLUMN] = _partition_keys(outcomes["an8"], payloads, decided, last)
@@ -102,7 +128,7 @@ def _sync_asset(target: str, key: dg.AssetKey, payload_key: dg.AssetKey, push: P
                 ),
                 "writes_recorded": recorder.recorded,
                 "synced_state_advanced": advanced,
-                "merge_fields_created": len(prepared.merge_fields.created),
+                "mailchimp_reachable": trouble is None,
                 "sample": dg.MetadataValue.md(sample(outcomes.loc[:, SAMPLE_COLUMNS])),
             },
         )
@@ -111,12 +137,24 @@ def _sync_asset(target: str, key: dg.AssetKey, payload_key: dg.AssetKey, push: P
     return sync
 
 
+def _prepare(client: MailchimpClient, settings: SyncSettings) -> str | None:
+    """Make the audience ready; the reason when Mailchimp cannot be reached (a configuration problem
+    raises: it must stop the run, not become failed outcomes)."""
+    try:
+        prepare_mailchimp(client, settings)
+    except MailchimpApiError as error:
+        if not unavailable(error):
+            raise
+        return f"Mailchimp unavailable before the first write: {error}"
+    return None
+
+
 def _view(target: str, payloads: pd.DataFrame, decided: pd.DataFrame) -> MappingResult:
     """A `MappingResult` holding what the sync functions read for one target (payloads and decided
     outcomes); the parts of the mapping not staged between steps are empty."""
     empty = pd.DataFrame()
-    members = payloads if target == LIST_MEMBER else empty
-    customers = payloads if target == ECOMMERCE_CUSTOMER else empty
+    members = payloads if target == LIST_MEMBER else pd.DataFrame(columns=list(MEMBER_COLUMNS))
+    customers = payloads if target == ECOMMERCE_CUSTOMER else pd.DataFrame(columns=list(CUSTOMER_COLUMNS))
     pulled = np.unique(
         np.concatenate([decided["an8"].to_numpy(np.int64), payloads["key"].to_numpy(np.int64)])
     )
@@ -158,8 +196,13 @@ def close_run_if_complete(store: AuditStore, run_id: str) -> None:
 
 
 mailchimp_list_member_sync = _sync_asset(
-    LIST_MEMBER, MEMBER_SYNC_KEY, MEMBER_PAYLOADS, push_members, "list-member payloads"
+    LIST_MEMBER, MEMBER_SYNC_KEY, MEMBER_PAYLOADS, push_members, "list-member payloads", after=[]
 )
 mailchimp_ecommerce_customer_sync = _sync_asset(
-    ECOMMERCE_CUSTOMER, CUSTOMER_SYNC_KEY, CUSTOMER_PAYLOADS, push_customers, "e-commerce customer payloads"
+    ECOMMERCE_CUSTOMER,
+    CUSTOMER_SYNC_KEY,
+    CUSTOMER_PAYLOADS,
+    push_customers,
+    "e-commerce customer payloads",
+    after=[MEMBER_SYNC_KEY],
 )
