@@ -1,0 +1,139 @@
+"""`jde-mc dry-run` as a subprocess against both emulators (JDE demo data): its counts equal what the
+emulators hold (computed independently, expected.py), and it writes nothing, to Mailchimp or to the
+audit database."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+
+import pytest
+
+from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.jde.client import AisClient
+from jde_mc_pipeline.jde.extract import extract_through, jde_now
+from jde_mc_pipeline.mailchimp.client import MailchimpClient
+from jde_mc_pipeline.sync.run import run_sync
+from jde_mc_pipeline.sync.settings import SyncSettings
+from jde_mc_pipeline_tests.sync import expected
+from jde_mc_pipeline_tests.sync.conftest import FAST_RETRY
+from jde_mc_pipeline_tests.sync.support import api, control, write_requests
+from jde_mc_pipeline_tests.sync.test_ping import command_env, jde_mc
+
+DEMO_PARTIES = 300
+COUNT_LINE = re.compile(r"^counts (\S+) (\S+) (\d+)$", re.MULTILINE)
+FLAG_LINE = re.compile(r"^  flag (\S+) (\d+):", re.MULTILINE)
+
+
+def counts(output: str) -> dict[tuple[str, str], int]:
+    return {(target, outcome): int(n) for target, outcome, n in COUNT_LINE.findall(output)}
+
+
+@pytest.fixture
+def systems(jde_emulator_factory, mailchimp_emulator, tmp_path):
+    jde = jde_emulator_factory(demo=DEMO_PARTIES, seed=5, username="MCSYNC", password="s3cret-Passw0rd")
+    env = command_env(jde, mailchimp_emulator, JDE_MC_AUDIT_DB=str(tmp_path / "data" / "audit_trail.duckdb"))
+    return jde, mailchimp_emulator, env
+
+
+def expected_counts(parties: dict[int, expected.Party], existing: int) -> dict[tuple[str, str], int]:
+    """Outcome counts per target as the contract says, for a first sync (no synced state)."""
+    in_scope = [p for p in parties.values() if p.in_scope]
+    emails = {p.email for p in in_scope if p.email}
+    found: dict[tuple[str, str], int] = {}
+    for target in ("list_member", "ecommerce_customer"):
+        found[(target, "created")] = len(emails) - (existing if target == "list_member" else 0)
+        found[(target, "updated")] = existing if target == "list_member" else 0
+        found[(target, "merged")] = sum(1 for p in in_scope if p.email) - len(emails)
+        found[(target, "quarantined:no_email")] = sum(1 for p in in_scope if p.email_problem == "no_email")
+        found[(target, "quarantined:invalid_email")] = sum(
+            1 for p in in_scope if p.email_problem == "invalid_email"
+        )
+        found[(target, "skipped:out_of_scope")] = len(parties) - len(in_scope)
+    return {key: n for key, n in found.items() if n}
+
+
+def test_dry_run_predicts_a_first_sync_from_what_the_emulators_hold(systems, tmp_path):
+    jde, mailchimp, env = systems
+    parties = expected.parties(jde.url, jde_now("UTC").day)
+    holders = sorted(expected.holders(parties))
+    existing = holders[:5]
+    for email in existing:
+        member_hash = hashlib.md5(email.encode()).hexdigest()
+        path = f"/lists/{mailchimp.list_id}/members/{member_hash}"
+        assert api(mailchimp, "PUT", path, {"email_address": email, "status_if_new": "subscribed"}).ok
+    for email in existing[:2]:
+        control(
+            mailchimp,
+            "POST",
+            f"lists/{mailchimp.list_id}/members/{hashlib.md5(email.encode()).hexdigest()}/unsubscribe",
+        )
+    archived_hash = hashlib.md5(existing[2].encode()).hexdigest()
+    assert api(mailchimp, "DELETE", f"/lists/{mailchimp.list_id}/members/{archived_hash}").status_code == 204
+    writes = write_requests(mailchimp)
+
+    done = jde_mc("dry-run", "--sample", "3", env=env)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert counts(done.stdout) == expected_counts(parties, existing=len(existing))
+    assert dict(Counter(FLAG_LINE.findall(done.stdout))) == {
+        ("archived", "1"): 1,
+        ("compliance:unsubscribed", "2"): 1,
+    }
+    assert "stays unsubscribed" in done.stdout and "not re-subscribed" in done.stdout
+    assert "merge fields a sync would create: COMPANY, JDEAN8" in done.stdout
+    assert "does not exist" in done.stdout
+    assert write_requests(mailchimp) == writes
+    assert not (tmp_path / "data").exists()
+
+
+def test_dry_run_reads_the_synced_state_without_writing_it(systems, tmp_path):
+    jde, mailchimp, env = systems
+    today = jde_now("UTC").day
+    store = AuditStore(env["JDE_MC_AUDIT_DB"])
+    with AisClient(jde.url, "MCSYNC", "s3cret-Passw0rd", environment="JDV920") as ais:
+        frames = extract_through(ais, today).frames
+    with MailchimpClient(mailchimp.api_key, api_url=mailchimp.api_url, retry=FAST_RETRY) as client:
+        run_sync(frames, client, store, SyncSettings(list_id=mailchimp.list_id), run_id="first", today=today)
+    writes = write_requests(mailchimp)
+    before = store.path.read_bytes()
+    parties = expected.parties(jde.url, today)
+    emails = {p.email for p in parties.values() if p.in_scope and p.email}
+
+    done = jde_mc("dry-run", "--end", today.isoformat(), env=env)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = counts(done.stdout)
+    assert found[("list_member", "unchanged")] == found[("ecommerce_customer", "unchanged")] == len(emails)
+    assert not {outcome for _, outcome in found} & {"created", "updated", "renamed"}
+    assert "(read-only)" in done.stdout and f"{len(emails)} list_member" in done.stdout
+    assert write_requests(mailchimp) == writes
+    assert store.path.read_bytes() == before
+
+
+def test_dry_run_of_a_window_and_its_errors(systems):
+    jde, _, env = systems
+    today = jde_now("UTC").day
+    rows = expected.raw_rows(jde.url)
+    days = sorted(expected.julian(r["UPMJ"]) for r in rows["F0101"] if r.get("UPMJ"))
+    start = days[len(days) // 2]
+    changed = {
+        r["AN8"]
+        for table in rows.values()
+        for r in table
+        if r.get("UPMJ") and expected.julian(r["UPMJ"]) >= start
+    }
+
+    window = jde_mc("dry-run", "--start", start.isoformat(), env=env)
+    backwards = jde_mc("dry-run", "--start", "2026-02-02", "--end", "2026-02-01", env=env)
+    unset = jde_mc("dry-run", env={**env, "MAILCHIMP_LIST_ID": ""})
+
+    assert window.returncode == 0, window.stdout + window.stderr
+    assert f"UPMJ in [{start}, {today}]: {len(changed)} parties pulled" in window.stdout
+    assert 0 < len(changed) < DEMO_PARTIES
+    assert sum(n for (target, _), n in counts(window.stdout).items() if target == "list_member") == len(
+        changed
+    )
+    assert backwards.returncode == 1 and "is after --end" in backwards.stdout
+    assert unset.returncode == 1 and "MAILCHIMP_LIST_ID is not set" in unset.stdout
