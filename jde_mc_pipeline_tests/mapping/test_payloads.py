@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from jde_mc_pipeline.mailchimp.records import CustomerWrite, MemberWrite
 from jde_mc_pipeline.mapping.batch import map_batch
 from jde_mc_pipeline.mapping.changes import payload_hash
 from jde_mc_pipeline.mapping.options import MappingOptions
@@ -299,3 +300,10 @@ def test_payload_hash_is_md5_of_the_canonical_json_of_the_desired_state():
     customer = customer_write_fields(result.customers.iloc[0].to_dict())
     fields = {k: v for k, v in customer.items() if k not in ("key", "previous_email") and v is not None}
     assert result.customers["payload_hash"][0] == payload_hash(fields)
+
+
+def test_payload_rows_build_the_clients_write_records():
+    result = map_batch(frames(**full_party()), today=TODAY)
+    member = MemberWrite(**member_write_fields(result.members.iloc[0].to_dict()))
+    customer = CustomerWrite(**customer_write_fields(result.customers.iloc[0].to_dict()))
+    assert (member.key, member.merge_fields["JDEAN8"], customer.customer_id) == ("42", "42", "42")
