@@ -11,6 +11,7 @@ Dagster's pool of 1 on the steps that touch it is the second line of defence.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -19,9 +20,19 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
+from tenacity import RetryCallState, retry, retry_if_exception, stop_after_delay, wait_random_exponential
 
 from jde_mc_pipeline.audit.schema import STATEMENTS
+
+log = logging.getLogger(__name__)
+
+
+def _log_lock_wait(state: RetryCallState) -> None:
+    """One INFO line per wait for another process's lock (dagster.yaml routes it to the run's logs)."""
+    pause = state.next_action.sleep if state.next_action else 0.0
+    log.info(
+        "audit database locked by another process: waiting %.2f s (attempt %d)", pause, state.attempt_number
+    )
 
 
 def _is_lock_conflict(error: BaseException) -> bool:
@@ -56,6 +67,7 @@ class AuditStore:
             retry=retry_if_exception(_is_lock_conflict),
             wait=wait_random_exponential(multiplier=0.05, max=2.0),
             stop=stop_after_delay(self._lock_wait_seconds),
+            before_sleep=_log_lock_wait,
             reraise=True,
         )(duckdb.connect)
         conn = opener(str(self.path), read_only=self.read_only)
