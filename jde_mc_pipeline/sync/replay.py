@@ -10,7 +10,8 @@ What the replay leaves behind: its HTTP attempts in `mailchimp_writes` and its o
 `sync_outcomes`, both under `replay_run_id`; the replayed rows get `resolved_by = replay_run_id` when
 the new attempt succeeded or was rejected for good (a new `failed` leaves them open, and the new row
 is the one a later replay sends); the synced state advances for the successes. A second replay finds
-nothing left to do.
+nothing left to do. A failure recorded without a payload (not written by the sync) cannot be re-sent
+and is left open for a person to look at.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def replay_failures(
     if record_run:
         store.start_run(replay_run_id, REPLAY_JOB)
     failures = store.unresolved_failures(run_id)
+    failures = failures.loc[failures["payload"].notna() | ~failures["is_latest"].astype(bool)]
     latest = failures.loc[failures["is_latest"].astype(bool)]
     superseded = failures.loc[~failures["is_latest"].astype(bool)]
     store.mark_resolved(superseded, replay_run_id)

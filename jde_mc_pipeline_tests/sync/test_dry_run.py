@@ -69,6 +69,8 @@ def test_dry_run_predicts_a_first_sync_from_what_the_emulators_hold(systems, tmp
             "POST",
             f"lists/{mailchimp.list_id}/members/{hashlib.md5(email.encode()).hexdigest()}/unsubscribe",
         )
+    conflict = {"tag": "COMPANY", "name": "Company", "type": "number"}
+    assert api(mailchimp, "POST", f"/lists/{mailchimp.list_id}/merge-fields", conflict).ok
     archived_hash = hashlib.md5(existing[2].encode()).hexdigest()
     assert api(mailchimp, "DELETE", f"/lists/{mailchimp.list_id}/members/{archived_hash}").status_code == 204
     writes = write_requests(mailchimp)
@@ -82,7 +84,9 @@ def test_dry_run_predicts_a_first_sync_from_what_the_emulators_hold(systems, tmp
         ("compliance:unsubscribed", "2"): 1,
     }
     assert "stays unsubscribed" in done.stdout and "not re-subscribed" in done.stdout
-    assert "merge fields a sync would create: COMPANY, JDEAN8" in done.stdout
+    assert "WOULD STOP: merge field COMPANY is of type 'number'" in done.stdout
+    assert "merge fields a sync would create: JDEAN8" in done.stdout
+    assert "the merge field conflict above stops the sync" in done.stdout
     assert "does not exist" in done.stdout
     assert write_requests(mailchimp) == writes
     assert not (tmp_path / "data").exists()
