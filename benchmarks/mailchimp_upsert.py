@@ -45,7 +45,7 @@ API_KEY = "0123456789abcdef0123456789abcdef-us7"
 LIST_ID = "b3nchl1st0"
 STORE_ID = "jde-e1"
 LIMIT = 10
-POLL = PollPolicy(first_wait_s=0.5, factor=1.5, max_wait_s=2.0)  # polls cost ~1 ms each on the emulator
+POLL = PollPolicy(first_wait_s=0.25, factor=1.5, max_wait_s=1.0)  # scaled like the emulator's batch steps
 
 
 def member_records(n: int, prefix: str) -> list[MemberWrite]:

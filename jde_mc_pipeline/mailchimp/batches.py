@@ -42,12 +42,14 @@ class PollPolicy:
 
 @dataclass(frozen=True)
 class Operation:
-    """One call inside a batch; `body` is sent as a JSON string, `operation_id` echoes in the results."""
+    """One call inside a batch; `body` is sent as a JSON string, `operation_id` echoes in the results,
+    `params` is the operation's query (e.g. `exclude_fields`, to keep the results archive small)."""
 
     method: str
     path: str
     operation_id: str
     body: Any = None
+    params: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     out: dict[str, Any] = {"method": op.method, "path": op.path, "operation_id": op.operation_id}
     if op.body is not None:
         out["body"] = json.dumps(op.body, separators=(",", ":"), ensure_ascii=False)
+    if op.params:
+        out["params"] = op.params
     return out
 
 

@@ -49,6 +49,7 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 URL_LIFETIME_SECONDS = 600
 RESULTS_PER_FILE = 500
 ARCHIVE_PATH = "/_emulator/batch-results/"
+_URL_SPECIALS = frozenset("?#\t\r\n")  # characters that make `urlsplit` do more than return the path
 
 
 @dataclass
@@ -183,11 +184,10 @@ class BatchRunner:
                 [{"field": "body", "message": "Schema describes string, object found instead"}]
             )
             return error.status, json.dumps(error.document(""))
-        parts = urlsplit(operation["path"])
-        query = parse_qs(parts.query, keep_blank_values=True)
+        path, query = _split(operation["path"])
         for name, value in (operation.get("params") or {}).items():
             query[name] = [_param_text(value)]
-        return self.app.execute(operation["method"], parts.path, query, (body or "").encode("utf-8"))
+        return self.app.execute(operation["method"], path, query, (body or "").encode("utf-8"))
 
     def signed_url(self, batch: Batch) -> str:
         expires = int(self.app.state.clock()) + URL_LIFETIME_SECONDS
@@ -211,6 +211,14 @@ class BatchRunner:
             return Response(403, body, "application/xml; charset=UTF-8")
         self.app.stats.incr("archive_downloads")
         return Response(200, batch.archive, "application/x-gzip")
+
+
+def _split(target: str) -> tuple[str, dict[str, list[str]]]:
+    """Path and query of an operation's `path`; a plain path (nearly all of them) skips `urlsplit`."""
+    if target.startswith("/") and not target.startswith("//") and not _URL_SPECIALS.intersection(target):
+        return target, {}
+    parts = urlsplit(target)
+    return parts.path, parse_qs(parts.query, keep_blank_values=True)
 
 
 def _param_text(value: Any) -> str:

@@ -7,6 +7,7 @@ Applied to every JSON answer, through arrays (`members.email_address` keeps that
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 Paths = list[tuple[str, ...]]
@@ -14,12 +15,12 @@ Paths = list[tuple[str, ...]]
 
 def select_fields(document: Any, query: dict[str, list[str]]) -> Any:
     """The document cut down as the query's `fields` / `exclude_fields` ask."""
-    included = _paths(query.get("fields"))
-    if included:
-        return _include(document, included)
-    excluded = _paths(query.get("exclude_fields"))
-    if excluded:
-        return _exclude(document, excluded)
+    included = query.get("fields")
+    if included and _paths(tuple(included)):
+        return _include(document, _tree_of(tuple(included)))
+    excluded = query.get("exclude_fields")
+    if excluded and _paths(tuple(excluded)):
+        return _exclude(document, _tree_of(tuple(excluded)))
     return document
 
 
@@ -28,7 +29,7 @@ def wanted_keys(query: dict[str, list[str]], member: str) -> frozenset[str] | No
 
     Lets a handler skip building what `fields` is about to cut away (an empty set: nothing at all).
     """
-    included = _paths(query.get("fields"))
+    included = _paths(tuple(query.get("fields") or ()))
     if not included:
         return None
     below = [p[1:] for p in included if p[0] == member]
@@ -37,9 +38,8 @@ def wanted_keys(query: dict[str, list[str]], member: str) -> frozenset[str] | No
     return frozenset(rest[0] for rest in below)
 
 
-def _paths(values: list[str] | None) -> Paths:
-    if not values:
-        return []
+@lru_cache(maxsize=256)  # a batch repeats one query thousands of times: parse it once
+def _paths(values: tuple[str, ...]) -> Paths:
     return [
         tuple(part for part in name.strip().split("."))
         for v in values
@@ -48,29 +48,50 @@ def _paths(values: list[str] | None) -> Paths:
     ]
 
 
-def _include(document: Any, paths: Paths) -> Any:
+# The paths as a tree, built once per request rather than regrouped for every object of every array:
+# key -> None when a path ends at that key (the whole value), else the tree of the paths below it.
+Tree = dict[str, "Tree | None"]
+
+
+@lru_cache(maxsize=256)
+def _tree_of(values: tuple[str, ...]) -> Tree:
+    return _tree(_paths(values))
+
+
+def _tree(paths: Paths) -> Tree:
+    below: dict[str, Paths] = {}
+    whole: set[str] = set()
+    for path in paths:
+        if len(path) == 1:
+            whole.add(path[0])
+        below.setdefault(path[0], []).append(path[1:])
+    return {key: None if key in whole else _tree(rest) for key, rest in below.items()}
+
+
+def _include(document: Any, tree: Tree) -> Any:
     if isinstance(document, list):
-        return [_include(item, paths) for item in document]
+        return [_include(item, tree) for item in document]
     if not isinstance(document, dict):
         return document
     kept: dict[str, Any] = {}
     for key, value in document.items():
-        rest = [p[1:] for p in paths if p[0] == key]
-        if not rest:
-            continue
-        kept[key] = value if any(not r for r in rest) else _include(value, rest)
+        if key in tree:
+            subtree = tree[key]
+            kept[key] = value if subtree is None else _include(value, subtree)
     return kept
 
 
-def _exclude(document: Any, paths: Paths) -> Any:
+def _exclude(document: Any, tree: Tree) -> Any:
     if isinstance(document, list):
-        return [_exclude(item, paths) for item in document]
+        return [_exclude(item, tree) for item in document]
     if not isinstance(document, dict):
         return document
     kept: dict[str, Any] = {}
     for key, value in document.items():
-        rest = [p[1:] for p in paths if p[0] == key]
-        if any(not r for r in rest):
+        if key not in tree:
+            kept[key] = value
             continue
-        kept[key] = _exclude(value, rest) if rest else value
+        subtree = tree[key]
+        if subtree is not None:
+            kept[key] = _exclude(value, subtree)
     return kept

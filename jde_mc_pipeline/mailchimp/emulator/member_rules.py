@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 WRITE_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional")
 PATCH_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending")
 ADMIN_UNSUBSCRIBE = "N/A (Unsubscribed by admin)"
+_PLAIN_FIELDS = ("email_type", "language", "vip", "ip_signup", "ip_opt", "timestamp_signup", "timestamp_opt")
+_PLAIN_KEYS = frozenset((*_PLAIN_FIELDS, "interests", "location"))
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "email_address": str, "status": str, "status_if_new": str, "email_type": str, "merge_fields": dict,
     "interests": dict, "language": str, "vip": bool, "location": dict, "marketing_permissions": list,
@@ -184,7 +186,9 @@ def add_tags(member: Member, names: list[str], now: str) -> None:
 
 
 def _apply_plain_fields(member: Member, body: dict[str, Any]) -> None:
-    for name in ("email_type", "language", "vip", "ip_signup", "ip_opt", "timestamp_signup", "timestamp_opt"):
+    if body.keys().isdisjoint(_PLAIN_KEYS):  # batch entries and customers' members rarely carry any
+        return
+    for name in _PLAIN_FIELDS:
         if body.get(name) is not None:
             setattr(member, name, body[name])
     if body.get("interests"):

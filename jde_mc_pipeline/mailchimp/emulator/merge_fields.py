@@ -53,6 +53,7 @@ ADDRESS_REQUIRED = ("addr1", "city", "state", "zip")
 TAG_LIMIT = 10
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d-%m-%Y", "%m/%d/%Y")
 _TAG_CHARS = re.compile(r"^[A-Z0-9_]+$")
+_PLAIN_TEXT = frozenset(("text", "phone"))  # types whose string values are only cut to length
 
 
 class _Drop(Exception):  # noqa: N818 - control flow: the value is discarded silently
@@ -79,6 +80,9 @@ def apply_merge_values(
             continue
         if value is None or value == "":
             result.pop(tag, None)
+            continue
+        if value.__class__ is str and definition.type in _PLAIN_TEXT:  # what _convert does, minus the tests
+            result[tag] = cut_text(value)
             continue
         try:
             result[tag] = _convert(definition, value, skip_validation)
@@ -146,18 +150,27 @@ def _parses(text: str, formats: tuple[str, ...]) -> bool:
 
 
 def _address(definition: MergeField, value: Any, skip_validation: bool) -> dict[str, str]:
-    complete = isinstance(value, dict) and all(
-        isinstance(value.get(part), str) and value[part].strip() for part in ADDRESS_REQUIRED
-    )
-    if not complete:
+    if not (isinstance(value, dict) and _complete(value)):
         if definition.required and not skip_validation:
             raise _Bad("Please enter a complete address")
         raise _Drop
-    parts = {
-        part: cut_text(str(value.get(part) or "")) for part in ("addr1", "addr2", "city", "state", "zip")
+    get = value.get
+    return {
+        "addr1": cut_text(str(get("addr1") or "")),
+        "addr2": cut_text(str(get("addr2") or "")),
+        "city": cut_text(str(get("city") or "")),
+        "state": cut_text(str(get("state") or "")),
+        "zip": cut_text(str(get("zip") or "")),
+        "country": cut_text(str(get("country") or "US")),
     }
-    parts["country"] = cut_text(str(value.get("country") or "US"))
-    return parts
+
+
+def _complete(value: dict[str, Any]) -> bool:
+    for part in ADDRESS_REQUIRED:
+        text = value.get(part)
+        if not (isinstance(text, str) and text.strip()):
+            return False
+    return True
 
 
 def merge_field_view(call: Call, audience: Audience, field: MergeField) -> dict[str, Any]:
