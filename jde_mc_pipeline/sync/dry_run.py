@@ -2,9 +2,9 @@
 
 Why: it is what a user runs first against their own JDE and Mailchimp, so it must be safe (no write to
 Mailchimp, none to the audit database) and say per outcome how many and which parties. It reads from
-Mailchimp only the audience's merge fields and the members the payloads target (one GET each, on the
-connection cap), and from the audit database only the last synced state, read-only (an absent file
-means an empty state: everything counts as new to the connector). Predictions and their limits are
+Mailchimp only the audience's merge fields and the members the payloads target (member_reads.py), and
+from the audit database only the last synced state, read-only (an absent file means an empty state:
+everything counts as new to the connector). Predictions and their limits are
 described in predict.py; the window follows interfaces.md §2: UPMJ in [start, end], no start = all
 history through end, no end = today in JDE's time zone.
 """
@@ -16,7 +16,6 @@ import os
 import sys
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TextIO
 
 import pandas as pd
@@ -32,8 +31,9 @@ from jde_mc_pipeline.mailchimp.merge_fields import list_merge_fields
 from jde_mc_pipeline.mapping.changes import InMemorySyncedState, SyncedState
 from jde_mc_pipeline.mapping.options import TARGETS
 from jde_mc_pipeline.sync.inspection import MergeFieldFindings, judge_merge_fields
+from jde_mc_pipeline.sync.member_reads import read_members
 from jde_mc_pipeline.sync.pipeline import map_frames
-from jde_mc_pipeline.sync.predict import Contact, hashes_needed, predict_customers, predict_members
+from jde_mc_pipeline.sync.predict import hashes_needed, predict_customers, predict_members
 from jde_mc_pipeline.sync.settings import SettingsError, SyncSettings
 
 OUTCOME_ORDER = (
@@ -92,7 +92,7 @@ def run_dry_run(
     with mailchimp:
         try:
             fields = judge_merge_fields(list_merge_fields(mailchimp, settings.list_id))
-            contacts = read_members(mailchimp, settings, hashes_needed(result.members))
+            contacts = read_members(mailchimp, settings.list_id, hashes_needed(result.members))
         except MailchimpError as error:
             print(f"dry-run: reading Mailchimp failed: {error}", file=out)
             return 1
@@ -139,29 +139,6 @@ def open_state(settings: SyncSettings) -> tuple[SyncedState, str]:
     counts = state.count()
     held = ", ".join(f"{n} {target}" for target, n in sorted(counts.items())) or "no records"
     return state, f"{path} (read-only): {held}"
-
-
-def read_members(
-    client: MailchimpClient, settings: SyncSettings, hashes: list[str]
-) -> dict[str, Contact | None]:
-    """GET each member by hash (in parallel on the connection cap); None for those not in the audience."""
-
-    def one(member_hash: str) -> tuple[str, Contact | None]:
-        answer = client.call(
-            "GET",
-            f"/lists/{settings.list_id}/members/{member_hash}",
-            params={"fields": "email_address,status"},
-        )
-        if answer.status == 404:
-            return member_hash, None
-        if not answer.ok or not isinstance(answer.body, dict):
-            raise MailchimpError(f"reading member {member_hash} failed: {answer.describe()}")
-        return member_hash, Contact(
-            str(answer.body.get("email_address", "")), str(answer.body.get("status", ""))
-        )
-
-    with ThreadPoolExecutor(max_workers=client.max_connections, thread_name_prefix="dry-run") as pool:
-        return dict(pool.map(one, hashes))
 
 
 def print_merge_fields(fields: MergeFieldFindings, out: TextIO) -> None:
