@@ -115,7 +115,8 @@ def run_dry_run(
     )
     print(f"synced state: {state_note}", file=out)
     print(
-        f"Mailchimp: read the audience's merge fields and {len(contacts)} member(s) ({reads} GET requests)",
+        f"Mailchimp: read the audience's merge fields and looked up the {len(contacts)} member(s) the "
+        f"payloads target, {sum(c is not None for c in contacts.values())} found ({reads} GET requests)",
         file=out,
     )
     print(
