@@ -72,6 +72,16 @@ class BatchRun:
     attempts: int = 0
 
 
+@dataclass(frozen=True)
+class SubmittedBatch:
+    """A batch Mailchimp accepted: its id, the first status answer, the operation ids, calls so far."""
+
+    batch_id: str
+    status: dict[str, Any]
+    keys: list[str]
+    attempts: int
+
+
 def run_batch(
     client: MailchimpClient,
     operations: Sequence[Operation],
@@ -79,15 +89,35 @@ def run_batch(
     sleep: Callable[[float], None] = time.sleep,
 ) -> BatchRun:
     """Submit, wait for, and read one batch. Never raises for API trouble: see `BatchRun.failure`."""
-    poll = poll or PollPolicy()
+    return await_batch(client, submit_batch(client, operations), poll, sleep)
+
+
+def submit_batch(client: MailchimpClient, operations: Sequence[Operation]) -> SubmittedBatch | BatchRun:
+    """`POST /batches`: the accepted batch, or a `BatchRun` whose `failure` says why it was not."""
     keys = [op.operation_id for op in operations]
     body = {"operations": [_operation(op) for op in operations]}
     start = client.call("POST", "/batches", body=body, record_keys=keys)
-    attempts = start.attempts
     if not start.ok or not isinstance(start.body, dict) or not start.body.get("id"):
-        return _failed(None, "starting the batch failed", start, attempts)
-    batch_id = str(start.body["id"])
-    status: dict[str, Any] = start.body
+        return _failed(None, "starting the batch failed", start, start.attempts)
+    return SubmittedBatch(str(start.body["id"]), start.body, keys, start.attempts)
+
+
+def await_batch(
+    client: MailchimpClient,
+    submitted: SubmittedBatch | BatchRun,
+    poll: PollPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BatchRun:
+    """Poll a submitted batch until it is finished, then read its results (a failed submission passes)."""
+    if isinstance(submitted, BatchRun):
+        return submitted
+    poll = poll or PollPolicy()
+    batch_id, status, keys, attempts = (
+        submitted.batch_id,
+        submitted.status,
+        submitted.keys,
+        submitted.attempts,
+    )
     deadline = time.monotonic() + poll.deadline_s
     wait = poll.first_wait_s
     while status.get("status") != "finished":

@@ -23,7 +23,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
-from jde_mc_pipeline.mailchimp.batches import Operation, PollPolicy, run_batch
+from jde_mc_pipeline.mailchimp.batches import (
+    BatchRun,
+    Operation,
+    PollPolicy,
+    SubmittedBatch,
+    await_batch,
+    submit_batch,
+)
 from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError, StoreConflictError
 from jde_mc_pipeline.mailchimp.records import CustomerWrite, WriteResult
@@ -122,9 +129,11 @@ def _through_batches(
             taken.update((record.key, record.customer_id))
             batched.append(index)
     groups = [batched[i : i + batch_size] for i in range(0, len(batched), batch_size)]
-    for group, run in zip(
-        groups, pool.map(lambda g: _run(client, store_id, records, g, poll), groups), strict=True
-    ):
+    # Every batch is submitted before any is awaited: Mailchimp runs them one after another, so a batch
+    # submitted only when an earlier one is read back would leave its queue idle meanwhile.
+    submitted = list(pool.map(lambda g: _submit(client, store_id, records, g), groups))
+    runs = pool.map(lambda s: await_batch(client, s, poll), submitted)
+    for group, run in zip(groups, runs, strict=True):
         for index in group:
             record = records[index]
             outcome = run.results.get(_op_id(record))
@@ -188,20 +197,16 @@ def _customer_page(client: MailchimpClient, store_id: str, offset: int) -> tuple
     return list(answer.body.get("customers") or []), int(answer.body.get("total_items") or 0)
 
 
-def _run(
-    client: MailchimpClient,
-    store_id: str,
-    records: Sequence[CustomerWrite],
-    group: list[int],
-    poll: PollPolicy | None,
-) -> Any:
+def _submit(
+    client: MailchimpClient, store_id: str, records: Sequence[CustomerWrite], group: list[int]
+) -> SubmittedBatch | BatchRun:
     operations = [
         Operation(
             "PUT", _path(store_id, records[i].customer_id), _op_id(records[i]), _body(records[i]), _TRIM
         )
         for i in group
     ]
-    return run_batch(client, operations, poll)
+    return submit_batch(client, operations)
 
 
 def _direct(
