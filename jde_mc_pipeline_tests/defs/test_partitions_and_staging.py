@@ -1,0 +1,131 @@
+"""The UPMJ partitions (window of a run, partition of a party) and the staged-frame IO manager."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from jde_mc_pipeline.defs.partitions import (
+    PartitionSettingsError,
+    extraction_window,
+    partition_of_parties,
+    start_date_from_env,
+    upmj_partitions,
+)
+from jde_mc_pipeline.defs.staging import StagedFrameIOManager, StagingError
+from jde_mc_pipeline.jde.extract import Watermark
+
+START = dt.date(2026, 3, 1)
+
+
+def day(n: int) -> dt.date:
+    return START + dt.timedelta(days=n)
+
+
+def test_start_date_errors_name_the_variable() -> None:
+    with pytest.raises(PartitionSettingsError, match="JDE_START_DATE is not set"):
+        start_date_from_env({})
+    with pytest.raises(PartitionSettingsError, match="JDE_START_DATE must be a date"):
+        start_date_from_env({"JDE_START_DATE": "1.3.2026"})
+    assert start_date_from_env({"JDE_START_DATE": " 2026-03-01 "}) == START
+
+
+def test_partitions_reach_today() -> None:
+    assert upmj_partitions.end_offset == 1
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    assert upmj_partitions.get_last_partition_key() >= today
+
+
+def test_the_first_partition_reads_all_history_others_their_days() -> None:
+    history = extraction_window(START.isoformat(), day(2).isoformat(), START)
+    assert history.start is None and history.end == Watermark(day(2), 235959)
+    days = extraction_window(day(1).isoformat(), day(2).isoformat(), START)
+    assert days.start == Watermark(day(1), 0) and days.end == Watermark(day(2), 235959)
+    with pytest.raises(ValueError, match="ends before it starts"):
+        extraction_window(day(2).isoformat(), day(1).isoformat(), START)
+
+
+def _frame(rows: list[tuple[int, dt.date | None]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "AN8": pd.array([an8 for an8, _ in rows], dtype="Int64"),
+            "UPMJ": pd.to_datetime([d for _, d in rows]),
+        }
+    )
+
+
+def test_a_party_belongs_to_its_latest_change_inside_the_window() -> None:
+    frames = {
+        "F0101": _frame([(1, dt.date(2009, 1, 5)), (2, day(1)), (3, day(0)), (4, day(5))]),
+        "F01151": _frame([(2, day(2)), (3, dt.date(2020, 1, 1)), (5, None)]),
+    }
+
+    first_run = partition_of_parties(frames, START.isoformat(), day(2).isoformat(), START)
+    assert first_run.to_dict() == {
+        1: START.isoformat(),  # all history counts as the first partition
+        2: day(2).isoformat(),  # the latest change over all tables
+        3: START.isoformat(),
+        4: day(2).isoformat(),  # stamped after the window (written while the run read): clamped in
+        5: day(2).isoformat(),
+    }
+    later_run = partition_of_parties(frames, day(1).isoformat(), day(1).isoformat(), START)
+    assert later_run[2] == day(1).isoformat()  # day(2) is outside this run's window
+    assert set(later_run) == {day(1).isoformat()}
+
+
+class _Manager:
+    """The IO manager driven through contexts built by Dagster's own test helpers."""
+
+    partitions = dg.DailyPartitionsDefinition(start_date=START.isoformat())
+
+    def __init__(self, tmp_path) -> None:
+        self.io = StagedFrameIOManager(base_dir=str(tmp_path))
+        self.key = dg.AssetKey(["jde", "F0101"])
+
+    def store(self, frame: pd.DataFrame, keys: list[str]) -> None:
+        context = dg.build_output_context(
+            asset_key=self.key,
+            asset_partitions_def=self.partitions,
+            asset_partition_key_range=dg.PartitionKeyRange(keys[0], keys[-1]),
+        )
+        self.io.handle_output(context, frame)
+
+    def load(self, keys: list[str]) -> pd.DataFrame:
+        context = dg.build_input_context(
+            asset_key=self.key,
+            asset_partitions_def=self.partitions,
+            asset_partition_key_range=dg.PartitionKeyRange(keys[0], keys[-1]),
+        )
+        return self.io.load_input(context)
+
+
+def test_frames_are_staged_per_partition_and_loaded_by_range(tmp_path) -> None:
+    manager = _Manager(tmp_path)
+    keys = [day(n).isoformat() for n in range(3)]
+    frame = pd.DataFrame(
+        {"AN8": pd.array([1, 2, 3], dtype="Int64"), "partition_key": [keys[0], keys[2], keys[0]]}
+    )
+
+    manager.store(frame, keys)
+
+    assert sorted(p.name for p in (tmp_path / "jde" / "F0101").iterdir()) == [f"{k}.pkl" for k in keys]
+    middle = manager.load([keys[1]])
+    assert middle.empty and list(middle.columns) == ["AN8", "partition_key"]
+    assert middle["AN8"].dtype == "Int64"
+    both = manager.load(keys)
+    assert sorted(both["AN8"].tolist()) == [1, 2, 3] and both["AN8"].dtype == "Int64"
+    assert manager.load([keys[2]])["AN8"].tolist() == [2]
+
+
+def test_staging_refuses_rows_of_other_partitions_and_reports_missing_files(tmp_path) -> None:
+    manager = _Manager(tmp_path)
+    stray = pd.DataFrame({"AN8": [1], "partition_key": [day(9).isoformat()]})
+    with pytest.raises(StagingError, match="outside this step"):
+        manager.store(stray, [day(0).isoformat()])
+    with pytest.raises(StagingError, match="no partition_key column"):
+        manager.store(pd.DataFrame({"AN8": [1]}), [day(0).isoformat()])
+    with pytest.raises(StagingError, match="materialize it for that partition first"):
+        manager.load([day(4).isoformat()])
