@@ -166,15 +166,13 @@ def unavailable(error: Exception) -> bool:
     return error.status is None or error.status == 429 or error.status >= 500
 
 
-def failed_outcomes(result: MappingResult, reason: str) -> pd.DataFrame:
-    """Every payload of both targets as `failed` with `reason`, carrying its record for replay: what a
+def failed_outcomes(result: MappingResult, reason: str, targets: Sequence[str] = TARGETS) -> pd.DataFrame:
+    """Every payload of these targets as `failed` with `reason`, carrying its record for replay: what a
     run records when Mailchimp is unreachable before the first write (so nothing is silently dropped)."""
-    parts = []
-    for target, records in (
-        (LIST_MEMBER, member_records(result.members)),
-        (ECOMMERCE_CUSTOMER, customer_records(result.customers)),
-    ):
+    parts = [_frame([])]
+    for target in targets:
         payloads = result.payloads(target)
+        records = member_records(payloads) if target == LIST_MEMBER else customer_records(payloads)
         rows = [
             {
                 "an8": int(record.key),
@@ -235,10 +233,8 @@ def reconcile(
     targets: Sequence[str] = TARGETS,
 ) -> Reconciliation:
     """Check that every pulled AN8 has exactly one outcome per target (mapping.md §5)."""
-    pulled = np.unique(
-        np.asarray(list(pulled_an8s) if not isinstance(pulled_an8s, np.ndarray) else pulled_an8s)
-    )
-    expected = pd.MultiIndex.from_product([pulled.astype(np.int64), list(targets)], names=["an8", "target"])
+    pulled = np.unique(np.fromiter(pulled_an8s, dtype=np.int64))
+    expected = pd.MultiIndex.from_product([pulled, list(targets)], names=["an8", "target"])
     counts = outcomes.groupby([outcomes["an8"].astype(np.int64), outcomes["target"]]).size()
     missing = expected.difference(counts.index)
     duplicated = counts[counts > 1]
