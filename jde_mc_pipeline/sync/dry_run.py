@@ -102,9 +102,8 @@ def run_dry_run(
         ignore_index=True,
     )
     decided = result.outcomes.rename(columns={"reason": "detail"})
-    decided["email"] = decided["an8"].map(
-        dict(zip(result.parties["an8"], result.parties["email"], strict=True))
-    )
+    emails = dict(zip(result.parties["an8"], result.parties["email"], strict=True))
+    decided["email"] = decided["an8"].map(emails).fillna("")  # AN8s without an F0101 row have none
     decided["flag"] = ""
     table = pd.concat([predicted, decided.loc[:, list(predicted.columns)]], ignore_index=True)
 
