@@ -9,6 +9,7 @@ import re
 from collections import Counter
 
 import pytest
+import requests
 
 from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.jde.client import AisClient
@@ -18,7 +19,7 @@ from jde_mc_pipeline.sync.run import run_sync
 from jde_mc_pipeline.sync.settings import SyncSettings
 from jde_mc_pipeline_tests.sync import expected
 from jde_mc_pipeline_tests.sync.conftest import FAST_RETRY
-from jde_mc_pipeline_tests.sync.support import api, control, write_requests
+from jde_mc_pipeline_tests.sync.support import api, control, jde_upsert, write_requests
 from jde_mc_pipeline_tests.sync.test_ping import command_env, jde_mc
 
 DEMO_PARTIES = 300
@@ -100,17 +101,37 @@ def test_dry_run_reads_the_synced_state_without_writing_it(systems, tmp_path):
         frames = extract_through(ais, today).frames
     with MailchimpClient(mailchimp.api_key, api_url=mailchimp.api_url, retry=FAST_RETRY) as client:
         run_sync(frames, client, store, SyncSettings(list_id=mailchimp.list_id), run_id="first", today=today)
-    writes = write_requests(mailchimp)
-    before = store.path.read_bytes()
     parties = expected.parties(jde.url, today)
     emails = {p.email for p in parties.values() if p.in_scope and p.email}
+    groups = expected.sharing(parties)
+    mover = min(
+        (p for p in parties.values() if p.in_scope and p.email and len(groups[p.email]) == 1),
+        key=lambda p: p.an8,
+    )
+    [row] = [
+        r
+        for r in requests.get(f"{jde.url}/_emulator/rows/F01151", timeout=30).json()["rows"]
+        if r["EAAN8"] == mover.an8 and r["EAIDLN"] == 0 and r["EAEMAL"].strip().lower() == mover.email
+    ]
+    jde_upsert(jde.url, "F01151", [{**row, "EAEMAL": "moved.on@newdomain.io"}])
+    control(
+        mailchimp,
+        "POST",
+        f"lists/{mailchimp.list_id}/members/{expected.subscriber_hash(mover.email)}/unsubscribe",
+    )
+    writes = write_requests(mailchimp)
+    before = store.path.read_bytes()
 
     done = jde_mc("dry-run", "--end", today.isoformat(), env=env)
 
     assert done.returncode == 0, done.stdout + done.stderr
     found = counts(done.stdout)
-    assert found[("list_member", "unchanged")] == found[("ecommerce_customer", "unchanged")] == len(emails)
-    assert not {outcome for _, outcome in found} & {"created", "updated", "renamed"}
+    assert (
+        found[("list_member", "unchanged")] == found[("ecommerce_customer", "unchanged")] == len(emails) - 1
+    )
+    assert found[("list_member", "renamed")] == found[("ecommerce_customer", "renamed")] == 1
+    assert not {outcome for _, outcome in found} & {"created", "updated"}
+    assert f"AN8 {mover.an8} moved.on@newdomain.io  compliance:unsubscribed" in done.stdout
     assert "(read-only)" in done.stdout and f"{len(emails)} list_member" in done.stdout
     assert write_requests(mailchimp) == writes
     assert store.path.read_bytes() == before
