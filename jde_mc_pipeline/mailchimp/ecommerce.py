@@ -200,9 +200,14 @@ def _customer_page(client: MailchimpClient, store_id: str, offset: int) -> tuple
 def _submit(
     client: MailchimpClient, store_id: str, records: Sequence[CustomerWrite], group: list[int]
 ) -> SubmittedBatch | BatchRun:
+    prefix = _path(store_id, "")  # quoted once, not once per record
     operations = [
         Operation(
-            "PUT", _path(store_id, records[i].customer_id), _op_id(records[i]), _body(records[i]), _TRIM
+            "PUT",
+            prefix + quote(records[i].customer_id, safe=""),
+            _op_id(records[i]),
+            _body(records[i]),
+            _TRIM,
         )
         for i in group
     ]

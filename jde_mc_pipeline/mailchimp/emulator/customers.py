@@ -205,7 +205,9 @@ def _sync_member(call: Call, store: Store, customer: Customer, was_opted_in: boo
     opted_in = customer.opt_in_status
     if member is None:
         status = "subscribed" if opted_in else "transactional"
-        create_member(call.app, audience, customer.email_address, status, {}, skip_merge=True)
+        create_member(
+            call.app, audience, customer.email_address, status, {}, skip_merge=True, member_hash=member_hash
+        )
     elif member.status == "archived":
         set_status(
             audience, member, "subscribed" if opted_in and not member.compliance else "transactional", now

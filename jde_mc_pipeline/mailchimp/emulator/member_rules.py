@@ -39,6 +39,9 @@ PATCH_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending")
 ADMIN_UNSUBSCRIBE = "N/A (Unsubscribed by admin)"
 _PLAIN_FIELDS = ("email_type", "language", "vip", "ip_signup", "ip_opt", "timestamp_signup", "timestamp_opt")
 _PLAIN_KEYS = frozenset((*_PLAIN_FIELDS, "interests", "location"))
+_CHECKED_KEYS = frozenset(
+    ("ip_signup", "ip_opt", "timestamp_signup", "timestamp_opt", "marketing_permissions", "tags")
+)
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "email_address": str, "status": str, "status_if_new": str, "email_type": str, "merge_fields": dict,
     "interests": dict, "language": str, "vip": bool, "location": dict, "marketing_permissions": list,
@@ -52,6 +55,8 @@ def validate_body(body: dict[str, Any], statuses: tuple[str, ...]) -> None:
     check_enum(body, "status", statuses)
     check_enum(body, "status_if_new", statuses)
     check_enum(body, "email_type", ("html", "text"))
+    if body.keys().isdisjoint(_CHECKED_KEYS):  # nothing below applies (most batch entries)
+        return
     problems = []
     for name in ("ip_signup", "ip_opt"):
         if body.get(name):

@@ -21,6 +21,7 @@ from jde_mc_pipeline.mailchimp.emulator import errors
 
 DEFAULT_FAKE_EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
 TEXT_LIMIT_BYTES = 255
+_DOMAIN_CACHE_SIZE = 4096
 
 
 # The plain addresses that make up nearly all traffic, accepted without the full parser: a strict
@@ -57,6 +58,7 @@ class EmailRules:
 
     def __init__(self, fake_domains: Iterable[str] = DEFAULT_FAKE_EMAIL_DOMAINS) -> None:
         self.fake_domains = frozenset(d.lower().strip(".") for d in fake_domains)
+        self._fake_by_domain: dict[str, bool] = {}  # a bulk load repeats a handful of domains
 
     def check_syntax(self, email: object) -> str:
         """The address trimmed, or 400 `Please provide a valid email address.`"""
@@ -65,9 +67,15 @@ class EmailRules:
         return email.strip()
 
     def looks_fake(self, email: str) -> bool:
-        domain = email.rpartition("@")[2].lower()
-        labels = domain.split(".")
-        return any(".".join(labels[i:]) in self.fake_domains for i in range(len(labels)))
+        domain = email.rpartition("@")[2]
+        fake = self._fake_by_domain.get(domain)
+        if fake is None:
+            labels = domain.lower().split(".")
+            fake = any(".".join(labels[i:]) in self.fake_domains for i in range(len(labels)))
+            if len(self._fake_by_domain) >= _DOMAIN_CACHE_SIZE:
+                self._fake_by_domain.clear()
+            self._fake_by_domain[domain] = fake
+        return fake
 
     def check(self, email: object) -> str:
         """Syntax, then the fake rule; returns the trimmed address."""
