@@ -14,6 +14,16 @@ the put after the delete fails, the detail says the old record is gone.
 Operations that a batch answers with 429/5xx, or does not answer at all, are written again one by one,
 where the client's retries apply; a batch that failed as a whole is written one by one too only if
 it is small, otherwise its records are `failed` with the reason.
+
+Large sets are split into batches of `batch_size` (5,000: a few MB of request each) and *all* are
+submitted before any is awaited, up to the connection cap at a time. Mailchimp runs one batch at a time
+per account, so splitting does not make it execute faster; what it buys is a pipeline: the first batch
+starts while the client is still encoding the others, and each batch's results are downloaded and read
+while the next one runs, so only the last archive is read after Mailchimp is done. (Waiting for a batch
+before submitting the next would leave Mailchimp's queue idle in between.) Polling follows `PollPolicy`
+(production: from 2 s, growing 1.5x, at most 30 s, since real batches take minutes); every thread polls
+its own batch, one cheap GET per wait. Batched PUTs ask `exclude_fields=_links,address`: the answer is
+judged by status, title and detail only, and the archive shrinks to a third.
 """
 
 from __future__ import annotations
