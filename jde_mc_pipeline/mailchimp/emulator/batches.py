@@ -6,7 +6,8 @@ Each submitted batch moves through `pending` → `preprocessing` (total_operatio
 (0 = as fast as possible). Only one batch is *run* at a time, as the spec says ("only one batch request
 is run at a time"): the `started` stage holds the single run slot, granted in the order batches become
 ready. [unconfirmed] The other stages are bookkeeping, not running, so they overlap: a batch can be
-preprocessing or finalizing while another runs (each batch has a small thread for its timed stages).
+preprocessing or finalizing while another runs (each batch has a small thread for its timed stages),
+and a batch waiting for the run slot shows `preprocessing`.
 Serialising the waits too would charge every queued batch four steps of idle time on top of its run,
 which no real fleet does and which made the emulator, not the client, the bottleneck of many batches.
 
