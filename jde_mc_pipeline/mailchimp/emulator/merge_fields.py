@@ -26,7 +26,7 @@ from typing import Any
 from jde_mc_pipeline.mailchimp.emulator import errors
 from jde_mc_pipeline.mailchimp.emulator.routing import Call, Reply
 from jde_mc_pipeline.mailchimp.emulator.state import Audience, MergeField
-from jde_mc_pipeline.mailchimp.emulator.validation import cut_text
+from jde_mc_pipeline.mailchimp.emulator.validation import TEXT_LIMIT_BYTES, cut_text
 from jde_mc_pipeline.mailchimp.emulator.views import (
     audience_of,
     check_enum,
@@ -54,6 +54,7 @@ TAG_LIMIT = 10
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d-%m-%Y", "%m/%d/%Y")
 _TAG_CHARS = re.compile(r"^[A-Z0-9_]+$")
 _PLAIN_TEXT = frozenset(("text", "phone"))  # types whose string values are only cut to length
+_SURELY_SHORT = TEXT_LIMIT_BYTES // 4  # characters that fit the limit whatever their UTF-8 length
 
 
 class _Drop(Exception):  # noqa: N818 - control flow: the value is discarded silently
@@ -74,15 +75,20 @@ def apply_merge_values(
         raise errors.schema_error([{"field": "merge_fields", "message": "Schema describes object"}])
     result = dict(current)
     problems: list[dict[str, str]] = []
+    definitions = audience.merge_fields
     for tag, value in incoming.items():
-        definition = audience.merge_fields.get(tag)
+        definition = definitions.get(tag)
         if definition is None:
             continue
-        if value is None or value == "":
+        if value.__class__ is str:
+            if not value:
+                result.pop(tag, None)
+                continue
+            if definition.type in _PLAIN_TEXT:  # what _convert does, minus the tests that cannot fail
+                result[tag] = value if len(value) <= _SURELY_SHORT else cut_text(value)
+                continue
+        elif value is None:
             result.pop(tag, None)
-            continue
-        if value.__class__ is str and definition.type in _PLAIN_TEXT:  # what _convert does, minus the tests
-            result[tag] = cut_text(value)
             continue
         try:
             result[tag] = _convert(definition, value, skip_validation)
