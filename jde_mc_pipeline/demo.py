@@ -231,8 +231,8 @@ jde-mc demo is running (ready in {seconds:.1f} s).
   settings            {paths.env_file}  (`. {paths.env_file}` in another shell to use the dagster CLI)
 What to look at in the UI:
   - Automation: jde_change_sensor and jde_to_mailchimp_schedule are running. The sensor's first tick
-    requests the initial load (partition {settings["JDE_START_DATE"]}, which holds all history), later
-    ticks the UPMJ days the churn changes.
+    requests the initial load: one run from partition {settings["JDE_START_DATE"]} (which holds all
+    history) to the last changed day; later ticks request the UPMJ days the churn changes.
   - Runs: each jde_to_mailchimp_sync run, its steps, logs and asset checks.
   - Assets → Lineage: JDE tables → parties → payloads → Mailchimp sync results, with their metadata.
   - Emulator counters: {jde.url}/_emulator/stats and {mailchimp.url}/_emulator/stats
