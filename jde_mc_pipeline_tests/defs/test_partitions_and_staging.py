@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 
 import dagster as dg
 import pandas as pd
@@ -85,16 +87,19 @@ class _Manager:
         self.io = StagedFrameIOManager(base_dir=str(tmp_path))
         self.key = dg.AssetKey(["jde", "F0101"])
 
-    def store(self, frame: pd.DataFrame, keys: list[str]) -> None:
+    def store(self, frame: pd.DataFrame, keys: list[str], run_id: str = "run-1") -> None:
         context = dg.build_output_context(
+            run_id=run_id,
             asset_key=self.key,
             asset_partitions_def=self.partitions,
             asset_partition_key_range=dg.PartitionKeyRange(keys[0], keys[-1]),
         )
         self.io.handle_output(context, frame)
 
-    def load(self, keys: list[str]) -> pd.DataFrame:
+    def load(self, keys: list[str], producer: str | None = None) -> pd.DataFrame:
+        upstream = None if producer is None else dg.build_output_context(run_id=producer, asset_key=self.key)
         context = dg.build_input_context(
+            upstream_output=upstream,
             asset_key=self.key,
             asset_partitions_def=self.partitions,
             asset_partition_key_range=dg.PartitionKeyRange(keys[0], keys[-1]),
@@ -111,7 +116,8 @@ def test_frames_are_staged_per_partition_and_loaded_by_range(tmp_path) -> None:
 
     manager.store(frame, keys)
 
-    assert sorted(p.name for p in (tmp_path / "jde" / "F0101").iterdir()) == [f"{k}.pkl" for k in keys]
+    staged = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.pkl"))
+    assert staged == [f"jde/F0101/{k}/run-1.pkl" for k in keys]
     middle = manager.load([keys[1]])
     assert middle.empty and list(middle.columns) == ["AN8", "partition_key"]
     assert middle["AN8"].dtype == "Int64"
@@ -129,3 +135,29 @@ def test_staging_refuses_rows_of_other_partitions_and_reports_missing_files(tmp_
         manager.store(pd.DataFrame({"AN8": [1]}), [day(0).isoformat()])
     with pytest.raises(StagingError, match="materialize it for that partition first"):
         manager.load([day(4).isoformat()])
+
+
+def test_a_run_reads_its_own_frames_while_another_run_stages_the_same_partition(tmp_path) -> None:
+    manager = _Manager(tmp_path)
+    key = [day(0).isoformat()]
+    manager.store(pd.DataFrame({"AN8": [1], "partition_key": key}), key, run_id="sensor-run")
+    manager.store(pd.DataFrame({"AN8": [2], "partition_key": key}), key, run_id="schedule-run")
+
+    assert manager.load(key, producer="sensor-run")["AN8"].tolist() == [1]
+    assert manager.load(key, producer="schedule-run")["AN8"].tolist() == [2]
+    assert manager.load(key, producer="a-run-that-staged-nothing")["AN8"].tolist() == [2]  # the newest
+
+
+def test_old_runs_files_are_pruned_when_the_partition_is_written_again(tmp_path) -> None:
+    manager = _Manager(tmp_path)
+    manager.io = StagedFrameIOManager(base_dir=str(tmp_path), keep_hours=1)
+    key = [day(0).isoformat()]
+    manager.store(pd.DataFrame({"AN8": [1], "partition_key": key}), key, run_id="old")
+    manager.store(pd.DataFrame({"AN8": [2], "partition_key": key}), key, run_id="recent")
+    folder = tmp_path / "jde" / "F0101" / key[0]
+    two_hours_ago = time.time() - 7200
+    os.utime(folder / "old.pkl", (two_hours_ago, two_hours_ago))
+
+    manager.store(pd.DataFrame({"AN8": [3], "partition_key": key}), key, run_id="new")
+
+    assert sorted(p.name for p in folder.iterdir()) == ["new.pkl", "recent.pkl"]

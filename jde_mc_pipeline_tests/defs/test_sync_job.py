@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections import Counter
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -57,6 +59,10 @@ def test_initial_load_over_a_partition_range(sync_world: SyncWorld) -> None:
     for asset in ("parties", "mailchimp_list_member_sync", "mailchimp_ecommerce_customer_sync"):
         done = {m.partition for m in result.asset_materializations_for_node(_node_of(asset))}
         assert done == keys, asset
+
+    staged = Path(os.environ["JDE_MC_STAGING_DIR"])
+    for asset in ("jde/F0101", "parties", "decided_outcomes", "mailchimp_list_member_sync"):
+        assert {p.parent.name for p in staged.joinpath(asset).glob(f"*/{result.run_id}.pkl")} == keys, asset
 
     holders = expected_holders(sync_world)
     members = support.all_members(sync_world.mailchimp)
