@@ -34,6 +34,7 @@ def test_definitions_load_and_hold_the_job_assets_and_checks() -> None:
 
     dg.Definitions.validate_loadable(defs)
     job = defs.resolve_job_def("jde_to_mailchimp_sync")
+    assert defs.resolve_job_def("mailchimp_replay").name == "mailchimp_replay"
     graph = defs.resolve_asset_graph()
     assert {key.to_user_string() for key in graph.get_all_asset_keys()} == EXPECTED_ASSETS
     assert {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys} == {
