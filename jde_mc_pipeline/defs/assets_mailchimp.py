@@ -112,14 +112,14 @@ def _sync_asset(
         advanced = DuckDBSyncedState(store).record_outcomes(pushed, run_id=run_id)
         close_run_if_complete(store, run_id)
         context.log.info(
-            f"{target}: {len(pushed)} sent, {requests.get('requests', 0)} Mailchimp requests, "
+            f"{target}: {len(pushed)} payloads, {requests.get('requests', 0)} Mailchimp requests, "
             f"{len(outcomes)} outcomes recorded, synced state advanced for {advanced}"
         )
         yield dg.Output(
             outcomes,
             metadata={
                 "rows": len(outcomes),
-                "sent": len(pushed),
+                "payloads": len(pushed),
                 "outcomes": dg.MetadataValue.json(counts_of(outcomes, ["outcome"])),
                 "mailchimp_requests": int(requests.get("requests", 0)),
                 "mailchimp_retries": int(requests.get("retries", 0)),
