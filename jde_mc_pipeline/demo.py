@@ -246,7 +246,10 @@ def run_demo(options: DemoOptions) -> int:
     paths = DemoPaths(options.root.resolve())
     timezone = os.environ.get("JDE_TIMEZONE") or "UTC"
     prepare_state(paths)
-    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # SIGINT too: a shell starting the demo in the background leaves SIGINT ignored, and Python then
+    # never turns it into KeyboardInterrupt.
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in signals}
     jde = mailchimp = process = None
     try:
         jde, mailchimp = start_emulators(options, timezone)
@@ -277,7 +280,6 @@ def run_demo(options: DemoOptions) -> int:
                 server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
         print("jde-mc demo stopped.", flush=True)
 
 
