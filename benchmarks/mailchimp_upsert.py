@@ -155,7 +155,26 @@ class Phase:
     max_concurrent: int = 0
     emulator_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
+    client_gc_s: float = 0.0
     outcomes: dict[str, int] = field(default_factory=dict)
+
+
+class GcClock:
+    """Seconds this process spent in garbage collections (a `gc.callbacks` hook)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+
+GC_CLOCK = GcClock()
+gc.callbacks.append(GC_CLOCK)
 
 
 @contextmanager
@@ -163,10 +182,11 @@ def measured(server: Emulator, client: MailchimpClient | None, phase: Phase) -> 
     gc.collect()  # do not charge the timed phase for garbage left by earlier ones
     stats, cpu = server.stats(), server.cpu_s()
     counts = client.stats.copy() if client else Counter()
-    started, cpu_here = time.perf_counter(), time.process_time()
+    started, cpu_here, gc_here = time.perf_counter(), time.process_time(), GC_CLOCK.seconds
     yield
     phase.seconds = time.perf_counter() - started
     phase.client_cpu_s = time.process_time() - cpu_here
+    phase.client_gc_s = GC_CLOCK.seconds - gc_here
     phase.emulator_cpu_s = server.cpu_s() - cpu
     after = server.stats()
     phase.emulator_requests = after["total_requests"] - stats["total_requests"]
@@ -246,7 +266,8 @@ def describe(phase: Phase) -> str:
     return (
         f"{phase.seconds:8.2f} s  requests {phase.requests:6d}  429s {phase.client_429:4d} "
         f"(emulator sent {phase.emulator_429})  CPU: emulator {phase.emulator_cpu_s:5.2f} s, "
-        f"client {phase.client_cpu_s:5.2f} s  outcomes {phase.outcomes}"
+        f"client {phase.client_cpu_s:5.2f} s (of which GC {phase.client_gc_s:4.2f} s)  "
+        f"outcomes {phase.outcomes}"
     )
 
 
