@@ -5,8 +5,9 @@
   the new watermark, so a second change on a day already synced is a new run, not a duplicate Dagster
   skips. The first tick (no cursor) requests the initial load: one run from the first partition
   (which holds all history) through the last changed day; so does a tick that finds more than
-  `MAX_RUNS_PER_TICK` changed days (after downtime). The sensor never opens the DuckDB audit file (a sensor tick beside a writing run would meet
-  its lock, reference/dagster.md §2.3): everything it needs is in its cursor.
+  `MAX_RUNS_PER_TICK` changed days (after downtime). The sensor never opens the DuckDB audit file
+  (a sensor tick beside a writing run would meet its lock, reference/dagster.md §2.3): everything it
+  needs is in its cursor.
 - `jde_to_mailchimp_schedule` is the safety net: every `JDE_MC_SCHEDULE_CRON` (default every 15
   minutes, in JDE's time zone) it requests today's partition, and the first tick at or after
   `JDE_MC_NIGHTLY_HOUR` (default 1) also requests yesterday's, catching late writers and any change
@@ -23,6 +24,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterable
+from contextlib import closing
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -31,8 +33,8 @@ from dagster._utils.schedules import is_valid_cron_string, reverse_cron_string_i
 from jde_mc_pipeline.defs.partitions import JDE_TIMEZONE, START_DATE
 from jde_mc_pipeline.defs.resources import JdeAisResource
 from jde_mc_pipeline.jde.extract import Watermark, jde_now, probe_changes
+from jde_mc_pipeline.sync.run import SYNC_JOB
 
-SYNC_JOB = "jde_to_mailchimp_sync"
 TRIGGER_TAG = "jde_mc/trigger"
 WATERMARK_TAG = "jde_mc/watermark"
 
@@ -140,7 +142,8 @@ def jde_change_sensor(
     context: dg.SensorEvaluationContext, jde: JdeAisResource
 ) -> dg.SensorResult | dg.SkipReason:
     initial_done, watermark = decode_cursor(context.cursor)
-    with jde.client() as client:
+    # closing(): the tick's HTTP pool is released (the daemon ticks for weeks); `client`: log in and out.
+    with closing(jde.client()) as client, client:
         probe = probe_changes(client, watermark, floor=START_DATE)
         today = jde_now(client.timezone).day
     days = set(probe.dates)
