@@ -83,7 +83,7 @@ def upsert_members(
     """Write every record; returns one `WriteResult` per record, in the order given."""
     chunk_size = max(1, min(chunk_size, BATCH_SUBSCRIBE_MAX))
     results: dict[int, WriteResult] = {}
-    members: dict[int, tuple[Any, bool]] = {}  # member object as returned, and whether tags were sent with it
+    follow_ups: list[tuple[int, list[str], list[str]]] = []  # (index, tags to activate, to deactivate)
     to_upsert: list[_Pending] = []
     renames: list[_Pending] = []
     for index, record in enumerate(records):
@@ -99,26 +99,23 @@ def upsert_members(
             to_upsert.append(_Pending(index, record))
 
     with ThreadPoolExecutor(max_workers=client.max_connections, thread_name_prefix="mc-members") as pool:
+        # Tag follow-ups are judged as each answer arrives, so that the member objects are dropped with
+        # their answer: kept for all records, they made the garbage collector walk them again and again.
         for pending, outcome in zip(
             renames, pool.map(lambda p: _rename(client, list_id, p), renames), strict=True
         ):
             if isinstance(outcome, _Pending):
                 to_upsert.append(outcome)
             else:
-                results[pending.index], members[pending.index] = outcome[0], (outcome[1], False)
+                results[pending.index] = outcome[0]
+                _follow_up(follow_ups, pending.index, records[pending.index], outcome[0], outcome[1], False)
         for round_ in _rounds(to_upsert):
             chunks = [round_[i : i + chunk_size] for i in range(0, len(round_), chunk_size)]
             for done in pool.map(lambda c: _subscribe(client, list_id, c, trim_response), chunks):
                 for index, result, member in done:
                     results[index] = result
                     if member is not None:
-                        members[index] = (member, True)
-        follow_ups = []
-        for index, (member, sent) in members.items():
-            if results[index].outcome in ("created", "updated", "renamed"):
-                activate, deactivate = tag_changes(records[index], member, sent)
-                if activate or deactivate:
-                    follow_ups.append((index, activate, deactivate))
+                        _follow_up(follow_ups, index, records[index], result, member, True)
         for (index, *_), result in zip(
             follow_ups,
             pool.map(lambda f: _tags(client, list_id, records[f[0]], results[f[0]], f[1], f[2]), follow_ups),
@@ -126,6 +123,21 @@ def upsert_members(
         ):
             results[index] = result
     return [results[i] for i in range(len(records))]
+
+
+def _follow_up(
+    follow_ups: list[tuple[int, list[str], list[str]]],
+    index: int,
+    record: MemberWrite,
+    result: WriteResult,
+    member: Any,
+    sent: bool,
+) -> None:
+    """Note the `/tags` call a written member still needs (`sent`: its tags rode with the write)."""
+    if result.outcome in ("created", "updated", "renamed"):
+        activate, deactivate = tag_changes(record, member, sent)
+        if activate or deactivate:
+            follow_ups.append((index, activate, deactivate))
 
 
 def _invalid(record: MemberWrite) -> str | None:
@@ -219,7 +231,9 @@ def subscribe_entry(record: MemberWrite) -> dict[str, Any]:
         "merge_fields": record.merge_fields,
     }
     if record.tags_active:
-        member["tags"] = list(record.tags_active)
+        # The record's own tuple (sent as a JSON array): no new list per member, so the entry holds only
+        # untracked values and costs the garbage collector nothing while the call is in flight.
+        member["tags"] = record.tags_active
     return member
 
 
