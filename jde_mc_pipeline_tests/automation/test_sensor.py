@@ -164,3 +164,8 @@ def test_changes_on_several_days_request_each_day(
 def test_a_malformed_cursor_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="jde_change_sensor cursor"):
         decode_cursor('{"upmj": "yesterday"}')
+
+
+def test_the_sensor_needs_only_jde() -> None:
+    # no audit resource: a tick can never open the DuckDB file beside a writing run
+    assert jde_change_sensor.required_resource_keys == {"jde"}
