@@ -23,7 +23,7 @@ import tarfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
 
@@ -40,10 +40,13 @@ class PollPolicy:
     deadline_s: float = 1800.0
 
 
-@dataclass(frozen=True)
-class Operation:
-    """One call inside a batch; `body` is sent as a JSON string, `operation_id` echoes in the results,
-    `params` is the operation's query (e.g. `exclude_fields`, to keep the results archive small)."""
+# Operations and results are named tuples, not dataclasses: a bulk run holds 100,000s of them, and a
+# tuple of untracked values leaves the garbage collector's watch after its first pass, where a dataclass
+# instance would be walked again by every full collection while it lives.
+class Operation(NamedTuple):
+    """One call inside a batch; `body` is sent as a JSON string (a `str` is taken as JSON text already),
+    `operation_id` echoes in the results, `params` is the operation's query (e.g. `exclude_fields`, to
+    keep the results archive small)."""
 
     method: str
     path: str
@@ -52,8 +55,7 @@ class Operation:
     params: dict[str, str] | None = None
 
 
-@dataclass(frozen=True)
-class OperationResult:
+class OperationResult(NamedTuple):
     """One entry of the results archive, with `response` parsed (None for an empty one)."""
 
     operation_id: str
@@ -175,11 +177,18 @@ def read_archive(data: bytes) -> dict[str, OperationResult]:
 
 def _operation(op: Operation) -> dict[str, Any]:
     out: dict[str, Any] = {"method": op.method, "path": op.path, "operation_id": op.operation_id}
-    if op.body is not None:
-        out["body"] = json.dumps(op.body, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(op.body, str):
+        out["body"] = op.body
+    elif op.body is not None:
+        out["body"] = encode_body(op.body)
     if op.params:
         out["params"] = op.params
     return out
+
+
+def encode_body(body: Any) -> str:
+    """An operation body as the JSON text `/batches` wants (what `Operation.body` may hold ready-made)."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 def _parse(response: Any) -> Any:

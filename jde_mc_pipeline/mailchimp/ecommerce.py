@@ -39,6 +39,7 @@ from jde_mc_pipeline.mailchimp.batches import (
     PollPolicy,
     SubmittedBatch,
     await_batch,
+    encode_body,
     submit_batch,
 )
 from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
@@ -211,12 +212,14 @@ def _submit(
     client: MailchimpClient, store_id: str, records: Sequence[CustomerWrite], group: list[int]
 ) -> SubmittedBatch | BatchRun:
     prefix = _path(store_id, "")  # quoted once, not once per record
+    # Bodies go in as JSON text: as dicts (holding the address dict) they would be 5,000 objects per
+    # batch for the garbage collector to walk while the batch is being sent.
     operations = [
         Operation(
             "PUT",
             prefix + quote(records[i].customer_id, safe=""),
             _op_id(records[i]),
-            _body(records[i]),
+            encode_body(_body(records[i])),
             _TRIM,
         )
         for i in group
