@@ -3,11 +3,12 @@
 Why: a submitted batch holds no connection while it runs, so tens of thousands of customer PUTs cost
 one POST, a few status polls and one download instead of one connection-slot each.
 
-The flow: `POST /batches` with operations whose `body` is a JSON *string*; poll `GET /batches/{id}`
-with growing waits until `status` is `finished` (guidance: start at a few seconds, grow, give up at a
-deadline); download `response_body_url` (a gzipped tar of JSON arrays of `{status_code, operation_id,
-response}`, where `response` is JSON text again), walking every file since the layout is not
-documented. The download goes without credentials: the URL is pre-signed storage.
+The flow: `POST /batches` with operations whose `body` is a JSON *string*; poll `GET /batches/{id}` with
+growing waits until `status` is `finished` (guidance: start at a few seconds, grow, give up at a
+deadline; a batch seen `started` or `finalizing` is polled at the first wait again); download
+`response_body_url` (a gzipped tar of JSON arrays of `{status_code, operation_id, response}`, where
+`response` is JSON text again), walking every file since the layout is not documented. The download goes
+without credentials: the URL is pre-signed storage.
 
 Retrying `POST /batches` after a lost connection can submit the batch twice. Only idempotent
 operations (PUT upserts) are sent this way, so a double run changes nothing, and the caller does not
@@ -28,6 +29,9 @@ from typing import Any, NamedTuple
 from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
 
 log = logging.getLogger(__name__)
+
+
+RUNNING_STATUSES = ("started", "finalizing")
 
 
 @dataclass(frozen=True)
@@ -131,12 +135,15 @@ def await_batch(
                 attempts=attempts,
             )
         sleep(wait)
-        wait = min(wait * poll.factor, poll.max_wait_s)
         answer = client.call("GET", f"/batches/{batch_id}")
         attempts += answer.attempts
         if not answer.ok or not isinstance(answer.body, dict):
             return _failed(batch_id, f"polling batch {batch_id} failed", answer, attempts)
         status = answer.body
+        # A queued batch is waited for with growing pauses; one that runs or is being finalized is near
+        # its end (and only one runs at a time), so it is polled at the first, shortest wait.
+        running = status.get("status") in RUNNING_STATUSES
+        wait = poll.first_wait_s if running else min(wait * poll.factor, poll.max_wait_s)
     archive = client.download(str(status.get("response_body_url") or ""), record_keys=keys)
     if not archive.ok:  # the link lives 10 minutes: a fresh status carries a new one
         fresh = client.call("GET", f"/batches/{batch_id}")

@@ -22,8 +22,9 @@ starts while the client is still encoding the others, and each batch's results a
 while the next one runs, so only the last archive is read after Mailchimp is done. (Waiting for a batch
 before submitting the next would leave Mailchimp's queue idle in between.) Polling follows `PollPolicy`
 (production: from 2 s, growing 1.5x, at most 30 s, since real batches take minutes); every thread polls
-its own batch, one cheap GET per wait. Batched PUTs ask `exclude_fields=_links,address`: the answer is
-judged by status, title and detail only, and the archive shrinks to a third.
+its own batch, one cheap GET per wait, and at the first wait again once its batch runs. Batched PUTs
+ask `exclude_fields=_links,address`: the answer is judged by status, title and detail only, and the
+archive shrinks to a third.
 """
 
 from __future__ import annotations
