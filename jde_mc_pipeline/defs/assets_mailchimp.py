@@ -46,7 +46,7 @@ from jde_mc_pipeline.defs.staging import PARTITION_COLUMN
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
 from jde_mc_pipeline.mapping.batch import MappingResult
-from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS
+from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
 from jde_mc_pipeline.mapping.payloads import CUSTOMER_COLUMNS, MEMBER_COLUMNS
 from jde_mc_pipeline.sync.pipeline import (
     combine_outcomes,
@@ -110,7 +110,7 @@ def _sync_asset(
         for partition_key, rows in outcomes.groupby(PARTITION_COLUMN, sort=True):
             store.record_outcomes(run_id, str(partition_key), rows.drop(columns=PARTITION_COLUMN))
         advanced = DuckDBSyncedState(store).record_outcomes(pushed, run_id=run_id)
-        close_run_if_complete(store, run_id)
+        close_run_if_complete(context, store, target, audit.keep_raw_days())
         context.log.info(
             f"{target}: {len(pushed)} payloads, {requests.get('requests', 0)} Mailchimp requests, "
             f"{len(outcomes)} outcomes recorded, synced state advanced for {advanced}"
@@ -187,12 +187,24 @@ def _partition_keys(
     return found.where(found.notna(), fallback).astype(object)
 
 
-def close_run_if_complete(store: AuditStore, run_id: str) -> None:
-    """Mark the run `succeeded` in `sync_runs` with its counts once every target has its outcomes."""
-    counts = run_outcome_counts(store, run_id)
-    done = {name.split(":", 1)[0] for name in counts}
-    if done >= set(TARGETS):
-        store.finish_run(run_id, "succeeded", counts)
+def close_run_if_complete(
+    context: dg.AssetExecutionContext, store: AuditStore, target: str, keep_raw_days: int | None
+) -> None:
+    """Mark the run `succeeded` in `sync_runs` when its last Mailchimp step is done, then apply retention.
+
+    The customer step runs after the member step (`deps`), so the run is complete after the customer
+    step, or after the member step when the run did not select the customers. Judging by steps and not
+    by outcome counts also closes a run that pulled no party (it has no outcomes at all).
+    """
+    selected = context.run.asset_selection
+    customers_follow = target == LIST_MEMBER and (selected is None or CUSTOMER_SYNC_KEY in selected)
+    if customers_follow:
+        return
+    run_id = context.run.run_id
+    store.finish_run(run_id, "succeeded", run_outcome_counts(store, run_id))
+    if keep_raw_days is not None:
+        pruned = store.prune(keep_raw_days)
+        context.log.info(f"audit retention ({keep_raw_days} days of raw rows): pruned {pruned}")
 
 
 mailchimp_list_member_sync = _sync_asset(

@@ -10,7 +10,8 @@ extraction and recording shows. It is blocking, so a failure fails the run (and 
 `sync_runs` says `failed`). Its config `run_id` checks another run (default: this one), which is also
 how a person re-checks an old run from the launchpad.
 
-Thresholds: `JDE_MC_MAX_QUARANTINE_RATE` and `JDE_MC_MAX_REJECTION_RATE` (default 0.05 each), see
+Thresholds: `JDE_MC_MAX_QUARANTINE_RATE` (default 0.10: a real address book has a few
+per cent of parties without a usable e-mail) and `JDE_MC_MAX_REJECTION_RATE` (default 0.05), see
 `SyncSettingsResource`.
 """
 

@@ -131,6 +131,15 @@ class AuditStoreResource(dg.ConfigurableResource):
     def store(self) -> AuditStore:
         return AuditStore(self.path or _env("JDE_MC_AUDIT_DB") or DEFAULT_AUDIT_DB)
 
+    def keep_raw_days(self) -> int | None:
+        """Days of raw pulls and mapped values kept (JDE_MC_AUDIT_KEEP_RAW_DAYS; unset: kept forever).
+
+        Outcomes, writes and runs are never pruned: they are what explains a contact's history.
+        """
+        if _env("JDE_MC_AUDIT_KEEP_RAW_DAYS") is None:
+            return None
+        return int(_env_number("JDE_MC_AUDIT_KEEP_RAW_DAYS", 0, int, 1))
+
 
 class SyncSettingsResource(dg.ConfigurableResource):
     """The sync's knobs (`SyncSettings.from_env`) and the thresholds of the WARN asset checks."""
@@ -138,7 +147,7 @@ class SyncSettingsResource(dg.ConfigurableResource):
     max_quarantine_rate: float | None = Field(
         default=None,
         description="share of pulled parties that may be quarantined before the check warns "
-        "(JDE_MC_MAX_QUARANTINE_RATE, default 0.05)",
+        "(JDE_MC_MAX_QUARANTINE_RATE, default 0.10)",
     )
     max_rejection_rate: float | None = Field(
         default=None,
@@ -152,7 +161,7 @@ class SyncSettingsResource(dg.ConfigurableResource):
     def quarantine_threshold(self) -> float:
         if self.max_quarantine_rate is not None:
             return self.max_quarantine_rate
-        return _env_number("JDE_MC_MAX_QUARANTINE_RATE", 0.05)
+        return _env_number("JDE_MC_MAX_QUARANTINE_RATE", 0.10)
 
     def rejection_threshold(self) -> float:
         if self.max_rejection_rate is not None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pytest
 
 from jde_mc_pipeline.defs.checks import RECONCILIATION, REJECTION_RATE
 from jde_mc_pipeline.defs.partitions import START_DATE
@@ -229,3 +230,26 @@ def _node_of(asset: str) -> str:
         "mailchimp_list_member_sync": "mailchimp_list_member_sync",
         "mailchimp_ecommerce_customer_sync": "mailchimp_ecommerce_customer_sync",
     }[asset]
+
+
+def test_a_run_that_pulls_no_party_is_closed_and_applies_retention(
+    sync_world: SyncWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quiet day still ends `succeeded` in `sync_runs`, and closing a run prunes old raw rows only."""
+    first = sync_world.run(START_DATE, SYNC_DAY)
+    assert first.success
+    store = sync_world.store
+    with store.connect() as conn:
+        conn.execute("UPDATE jde_pulls SET pulled_at = pulled_at - INTERVAL 3 DAY")
+    outcomes_before = support.rows(store, "SELECT count(*) FROM sync_outcomes")
+    monkeypatch.setenv("JDE_MC_AUDIT_KEEP_RAW_DAYS", "2")
+    quiet_day = SYNC_DAY + dt.timedelta(days=2)  # after the JDE clock: nothing changed on it
+
+    quiet = sync_world.run(quiet_day, quiet_day)
+
+    assert quiet.success
+    assert support.rows(store, "SELECT status FROM sync_runs WHERE run_id = ?", [quiet.run_id]) == [
+        ("succeeded",)
+    ]
+    assert support.rows(store, "SELECT count(*) FROM jde_pulls") == [(0,)]
+    assert support.rows(store, "SELECT count(*) FROM sync_outcomes") == outcomes_before
