@@ -7,6 +7,11 @@ is not the insertion order need an ART index to stay fast as the history grows.
 `synced_state` is the last successful write per (target, AN8) (mapping/changes.py): its primary key
 is the upsert key, and nothing else is indexed on it, because a second index on an upserted table costs
 more in DuckDB than the `holders_of` e-mail lookups (a join with the wanted e-mails) it would save.
+`synced_rejections` is the payload Mailchimp last refused for good per (target, AN8) (mapping.md §5:
+not retried). It is its own relation rather than nullable columns of `synced_state` because most
+refused parties were never written at all (a fake e-mail on the first sync): they have no target key,
+e-mail or hash in Mailchimp, and a `synced_state` row for them would make `last_synced` and
+`holders_of` claim a record that does not exist. `CREATE TABLE IF NOT EXISTS` adds it to older files.
 
 The file must not be called `audit.duckdb` while it has a schema called `audit` (reference/dagster.md
 §3.2: ambiguous catalog reference), so every relation lives in the default `main` schema.
@@ -90,6 +95,17 @@ STATEMENTS: tuple[str, ...] = (
         tags         VARCHAR[] NOT NULL,
         run_id       VARCHAR,
         synced_at    TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (target, an8)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS synced_rejections (
+        target       VARCHAR NOT NULL,
+        an8          BIGINT NOT NULL,
+        payload_hash VARCHAR NOT NULL,
+        title        VARCHAR NOT NULL,
+        run_id       VARCHAR,
+        rejected_at  TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (target, an8)
     )
     """,

@@ -1,8 +1,9 @@
 """The entry point: map one batch of JDE frames to parties, payloads, outcomes, events and trail.
 
 Every AN8 pulled (present in any of the six frames) ends, per target, either in `outcomes` (decided
-here: quarantined, merged, unchanged, skipped) or as the holder (`key`) of exactly one payload row,
-never both and never neither; the sync adds the API outcome of each payload row.
+here: quarantined, merged, unchanged, skipped, or rejected again without a call) or as the holder
+(`key`) of exactly one payload row, never both and never neither; the sync adds the API outcome of
+each payload row.
 """
 
 from __future__ import annotations
@@ -266,8 +267,8 @@ def _map_target(
         built, more_events, more_trail = member_payloads(holders, options, roles, with_trail)
     else:
         built, more_events, more_trail = customer_payloads(holders, options, with_trail)
-    sent, unchanged, state_events = apply_state(target, built, state, options, roles, parties["email"])
-    decided.append(unchanged)
-    if with_trail and len(unchanged):
-        more_trail = [part.without(unchanged["an8"]) for part in more_trail]
+    sent, not_sent, state_events = apply_state(target, built, state, options, roles, parties["email"])
+    decided.append(not_sent)
+    if with_trail and len(not_sent):
+        more_trail = [part.without(not_sent["an8"]) for part in more_trail]
     return decided, sent, [*events, more_events, state_events], [*trail, *more_trail]

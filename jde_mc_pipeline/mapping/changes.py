@@ -9,6 +9,11 @@ another have none, so they can never trigger a rename of someone else's member.
 in DuckDB. The hash is the MD5 of the payload's canonical JSON (sorted keys, no blanks, UTF-8), over
 the fields that describe the desired state (for members: email_address, merge_fields, status_if_new,
 tags_active; tags_inactive and previous_email are derived from the state, so they stay out).
+
+The state also remembers, per (target, AN8), the hash and title of the last payload Mailchimp refused
+for good (`last_rejected`): the same payload would be refused again, so the mapping decides
+`rejected:<title>` for it without an API call (mapping.md §5: not retried), while a changed payload is
+sent again (the JDE fix may cure it). A later successful write of the AN8 forgets the refusal.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import pandas as pd
 from jde_mc_pipeline.mapping.canonical import canonical
 
 STATE_COLUMNS: tuple[str, ...] = ("an8", "target_key", "email", "payload_hash", "tags")
+REJECTION_COLUMNS: tuple[str, ...] = ("an8", "payload_hash", "title", "run_id")
 
 
 def payload_hash(record: dict) -> str:
@@ -51,10 +57,26 @@ class SyncedState(Protocol):
         """Rows (STATE_COLUMNS) whose last synced e-mail is one of these (who holds that member now)."""
         ...
 
+    def last_rejected(self, target: str, an8s: Sequence[int] | np.ndarray) -> pd.DataFrame:
+        """Rows (REJECTION_COLUMNS) for those of these AN8s whose last payload of this target Mailchimp
+        refused for good and that no successful write has followed since.
+
+        `an8` int64; `payload_hash` the refused payload's hash; `title` Mailchimp's title (the part
+        after `rejected:`); `run_id` the run that was refused (None when unknown).
+        """
+        ...
+
 
 def empty_state_frame() -> pd.DataFrame:
     """A state frame with no rows and the right dtypes."""
     frame = pd.DataFrame({column: pd.Series([], dtype=object) for column in STATE_COLUMNS})
+    frame["an8"] = frame["an8"].astype(np.int64)
+    return frame
+
+
+def empty_rejection_frame() -> pd.DataFrame:
+    """A rejection frame with no rows and the right dtypes."""
+    frame = pd.DataFrame({column: pd.Series([], dtype=object) for column in REJECTION_COLUMNS})
     frame["an8"] = frame["an8"].astype(np.int64)
     return frame
 
@@ -64,12 +86,21 @@ class InMemorySyncedState:
 
     def __init__(self) -> None:
         self._rows: dict[tuple[str, int], tuple[str, str, str, tuple[str, ...]]] = {}
+        self._rejected: dict[tuple[str, int], tuple[str, str, str | None]] = {}
 
     def record(
         self, target: str, an8: int, target_key: str, email: str, payload_hash: str, tags: Sequence[str] = ()
     ) -> None:
-        """Remember one successful write (the sync calls this for `created`, `updated` and `renamed`)."""
+        """Remember one successful write (the sync calls this for `created`, `updated` and `renamed`);
+        it forgets a refusal remembered for the AN8."""
         self._rows[(target, int(an8))] = (target_key, email, payload_hash, tuple(tags))
+        self._rejected.pop((target, int(an8)), None)
+
+    def record_rejected(
+        self, target: str, an8: int, payload_hash: str, title: str, run_id: str | None = None
+    ) -> None:
+        """Remember that Mailchimp refused this payload of the AN8 for good (`rejected:<title>`)."""
+        self._rejected[(target, int(an8))] = (payload_hash, title, run_id)
 
     def record_written(self, target: str, payloads: pd.DataFrame) -> None:
         """Remember every row of a payload frame as written successfully (what a clean sync does)."""
@@ -105,3 +136,15 @@ class InMemorySyncedState:
             if tgt == target and values[1] in wanted
         ]
         return self._frame(target, rows)
+
+    def last_rejected(self, target: str, an8s: Sequence[int] | np.ndarray) -> pd.DataFrame:
+        rows = [
+            (int(an8), *self._rejected[(target, int(an8))])
+            for an8 in pd.unique(np.asarray(an8s, dtype=np.int64))
+            if (target, int(an8)) in self._rejected
+        ]
+        if not rows:
+            return empty_rejection_frame()
+        frame = pd.DataFrame(rows, columns=list(REJECTION_COLUMNS))
+        frame["an8"] = frame["an8"].astype(np.int64)
+        return frame

@@ -5,6 +5,8 @@ API outcomes for the rows it sends. `skipped:out_of_scope` and `quarantined:inva
 mapping.md says a party without a routed role is "never sent", and the reconciliation needs every
 pulled party to end in exactly one outcome per target, so it gets a named one; a party with a JDE row
 that breaks its pandera contract is held back whole rather than sent half-mapped (docs/mapping.md).
+`rejected:<title>` is decided here too when the payload is the very one Mailchimp refused for good
+before (mapping/changes.py `last_rejected`): it is not retried, so it is not re-sent either.
 
 Events (`EVENT_*`) are facts recorded in the audit next to a payload that is sent anyway (an omitted
 address, an e-mail shared by several AN8s, a rename that could not happen, …).
@@ -32,6 +34,7 @@ OUTCOMES_DECIDED_HERE: tuple[str, ...] = (
     UNCHANGED,
     MERGED,
     SKIPPED_OUT_OF_SCOPE,
+    REJECTED_PREFIX + "<Mailchimp title>",
 )
 """Outcomes the mapping decides before any API call."""
 
@@ -53,6 +56,8 @@ REASON_NO_ADDRESS_BOOK_ROW = "no_address_book_row"
 """skipped:out_of_scope: rows were pulled for an AN8 that has no F0101 row."""
 REASON_HOLDER_PREFIX = "holder:"
 """merged: followed by the AN8 that holds the member / customer record."""
+REASON_REFUSED_BEFORE = "refused before in run {run_id}; not re-sent until its JDE data changes"
+"""rejected:<title> decided here: the payload is the one Mailchimp refused for good in that run."""
 
 # Events recorded next to a payload (or an outcome).
 EVENT_ADDRESS_INCOMPLETE = "address_incomplete"

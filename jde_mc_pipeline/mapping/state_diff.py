@@ -7,7 +7,9 @@ batch uses it, or another AN8 holds it in the state: `old_email_shared`, no rena
 holder's synced record had active and the party no longer earns are sent inactive (`role_lost`).
 Customers: an e-mail change sets `previous_email` (delete and re-create under the same id); a new e-mail
 another AN8's customer holds is recorded as `email_taken` (Mailchimp will refuse it; see docs).
-A row whose hash equals the synced one (same e-mail, no tag to remove) is `unchanged` and not sent.
+A row whose hash equals the synced one (same e-mail, no tag to remove) is `unchanged` and not sent;
+a row whose hash equals the one Mailchimp last refused for good is `rejected:<title>` and not sent
+either (mapping.md §5: not retried; any change of the payload sends it again).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from jde_mc_pipeline.mapping.outcomes import (
     EVENT_OLD_EMAIL_SHARED,
     EVENT_OLD_MEMBER_LEFT,
     EVENT_ROLE_LOST,
+    REASON_REFUSED_BEFORE,
+    REJECTED_PREFIX,
     UNCHANGED,
 )
 from jde_mc_pipeline.mapping.payloads import object_lookup, tag_sets
@@ -55,7 +59,8 @@ def apply_state(
     roles: tuple[str, ...],
     batch_emails: pd.Series,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(payloads to send, `unchanged` outcomes, events); `batch_emails` = e-mails of all parties pulled."""
+    """(payloads to send, `unchanged` and `rejected:<title>` outcomes, events); `batch_emails` = e-mails
+    of all parties pulled."""
     an8 = payloads["key"].astype(np.int64).to_numpy()
     synced = state.last_synced(target, an8)
     merged = pd.DataFrame({"an8": an8}).merge(synced, on="an8", how="left")
@@ -90,17 +95,49 @@ def apply_state(
     ) & ~changed
     if target == LIST_MEMBER:
         same &= payloads["tags_inactive"].map(len).to_numpy() == 0
+    digest = payloads["payload_hash"].to_numpy(dtype=object)
+    target_key = payloads["target_key"].to_numpy(dtype=object)
     unchanged = pd.DataFrame(
         {
             "an8": an8[same],
             "target": target,
             "outcome": UNCHANGED,
             "reason": "",
-            "target_key": payloads["target_key"].to_numpy(dtype=object)[same],
-            "payload_hash": payloads["payload_hash"].to_numpy(dtype=object)[same],
+            "target_key": target_key[same],
+            "payload_hash": digest[same],
         }
     )
-    return renumbered(payloads.loc[~same]), unchanged, pd.concat(events, ignore_index=True)
+    again, refused = _refused_before(state, target, an8, digest, target_key, ~same)
+    decided = pd.concat([unchanged, refused], ignore_index=True)
+    return renumbered(payloads.loc[~same & ~again]), decided, pd.concat(events, ignore_index=True)
+
+
+def _refused_before(
+    state: SyncedState,
+    target: str,
+    an8: np.ndarray,
+    digest: np.ndarray,
+    target_key: np.ndarray,
+    candidates: np.ndarray,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """(mask of the rows whose payload Mailchimp refused for good last time, their outcome rows)."""
+    remembered = state.last_rejected(target, an8[candidates])
+    on_row = pd.DataFrame({"an8": an8}).merge(remembered, on="an8", how="left")
+    again = candidates & (on_row["payload_hash"].to_numpy(dtype=object) == digest)
+    runs = on_row["run_id"].to_numpy(dtype=object)[again]
+    refused = pd.DataFrame(
+        {
+            "an8": an8[again],
+            "target": target,
+            "outcome": REJECTED_PREFIX + on_row["title"].to_numpy(dtype=object)[again],
+            "reason": [
+                REASON_REFUSED_BEFORE.format(run_id=run if isinstance(run, str) else "?") for run in runs
+            ],
+            "target_key": target_key[again],
+            "payload_hash": digest[again],
+        }
+    )
+    return again, refused
 
 
 def _lost_tags(payloads, merged, carries, options, roles, events, an8) -> pd.DataFrame:

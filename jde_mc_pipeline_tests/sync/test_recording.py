@@ -6,7 +6,15 @@ from jde_mc_pipeline.sync.pipeline import prepare_mailchimp
 from jde_mc_pipeline.sync.recording import AuditRecorder
 from jde_mc_pipeline_tests.sync.support import rows, write_requests
 
-RELATIONS = ("sync_runs", "jde_pulls", "mapped_values", "mailchimp_writes", "sync_outcomes", "synced_state")
+RELATIONS = (
+    "sync_runs",
+    "jde_pulls",
+    "mapped_values",
+    "mailchimp_writes",
+    "sync_outcomes",
+    "synced_state",
+    "synced_rejections",
+)
 
 
 def test_writes_reach_the_file_before_the_recorder_is_closed(store, settings, mc_server, mc_client):
