@@ -84,6 +84,7 @@ def test_a_read_only_store_never_writes_and_reads_an_old_file_as_empty_state(tmp
     duckdb.connect(str(old)).close()  # an audit file from before synced_state existed
     state = DuckDBSyncedState(AuditStore(old, read_only=True))
     assert state.last_synced("list_member", [1]).empty
+    assert state.last_rejected("list_member", [1]).empty
     assert state.record_outcomes(_pushed([(1, "list_member", "h", "created", "p", "a@x.io", ())])) == 0
     with duckdb.connect(str(old), read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM information_schema.tables").fetchone() == (0,)
@@ -110,3 +111,75 @@ def test_unresolved_failures_know_when_a_later_run_superseded_them(tmp_path):
 
     assert store.mark_resolved(found.reset_index().loc[lambda f: f["an8"] == 1], "replay") == 1
     assert store.unresolved_failures()["an8"].tolist() == [2]
+
+
+def test_refusals_for_good_are_remembered_until_a_success_and_failures_never(tmp_path):
+    state = DuckDBSyncedState(AuditStore(tmp_path / "a.duckdb"))
+    pushed = _pushed(
+        [
+            (1, "list_member", "h1", "rejected:Member In Compliance State", "p1", "a@x.io", ()),
+            (2, "list_member", "h2", "failed", "p2", "b@x.io", ()),
+            (3, "ecommerce_customer", "3", "rejected:Invalid Resource", "c3", "c@x.io", ()),
+            (4, "ecommerce_customer", "4", "rejected:Invalid Resource", "c4", "d@x.io", ()),
+            (5, "list_member", "h5", "rejected:Invalid Resource", "p5", "e@x.io", ()),
+        ]
+    )
+    pushed.loc[pushed["an8"] == 4, "reason"] = "This customer email already exists"
+
+    assert state.record_outcomes(pushed, run_id="r1") == 0  # nothing advanced
+    assert state.last_synced("list_member", [1, 2, 5]).empty  # a refused party holds no record
+
+    members = state.last_rejected("list_member", np.array([1, 2, 5, 9], dtype=np.int64))
+    assert members.to_dict("records") == [
+        {"an8": 1, "payload_hash": "p1", "title": "Member In Compliance State", "run_id": "r1"},
+        {"an8": 5, "payload_hash": "p5", "title": "Invalid Resource", "run_id": "r1"},
+    ]
+    customers = state.last_rejected("ecommerce_customer", [3, 4])
+    assert customers[["an8", "payload_hash"]].values.tolist() == [[3, "c3"]]  # 4: held elsewhere
+
+    state.record_outcomes(
+        _pushed(
+            [
+                (1, "list_member", "h1", "created", "p1b", "a2@x.io", ()),
+                (5, "list_member", "h5", "rejected:Forgotten Email Not Subscribed", "p5b", "e@x.io", ()),
+            ]
+        ),
+        run_id="r2",
+    )
+    assert state.last_rejected("list_member", [1, 5]).to_dict("records") == [
+        {"an8": 5, "payload_hash": "p5b", "title": "Forgotten Email Not Subscribed", "run_id": "r2"}
+    ]
+    assert state.last_synced("list_member", [1])["payload_hash"].tolist() == ["p1b"]
+
+
+def test_the_duckdb_refusals_answer_like_the_in_memory_ones(tmp_path):
+    duck = DuckDBSyncedState(AuditStore(tmp_path / "a.duckdb"))
+    memory = InMemorySyncedState()
+    data = [
+        (an8, "list_member", f"h{an8}", "rejected:Invalid Resource", f"p{an8}", "x@x.io", ())
+        for an8 in range(1, 9)
+    ]
+    duck.record_outcomes(_pushed(data))  # no run id: None, as in memory
+    for an8, target, _, outcome, digest, _, _ in data:
+        memory.record_rejected(target, an8, digest, outcome.removeprefix("rejected:"))
+
+    wanted = [2, 7, 99]
+    left = duck.last_rejected("list_member", wanted)
+    right = memory.last_rejected("list_member", wanted).sort_values("an8", ignore_index=True)
+    pd.testing.assert_frame_equal(left, right)
+
+
+def test_an_audit_file_from_before_the_refusals_gets_their_relation(tmp_path):
+    path = tmp_path / "old.duckdb"
+    AuditStore(path)
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("DROP TABLE synced_rejections")
+        conn.execute(
+            "INSERT INTO synced_state VALUES ('list_member', 1, 'h', 'a@x.io', 'p', [], 'r0', now())"
+        )
+
+    state = DuckDBSyncedState(AuditStore(path))
+    assert state.last_rejected("list_member", [1]).empty
+    state.record_outcomes(_pushed([(1, "list_member", "h", "rejected:Invalid Resource", "q", "a@x.io", ())]))
+    assert state.last_rejected("list_member", [1])["payload_hash"].tolist() == ["q"]
+    assert state.last_synced("list_member", [1])["payload_hash"].tolist() == ["p"]
