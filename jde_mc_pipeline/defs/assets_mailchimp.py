@@ -3,7 +3,8 @@
 Each step makes the audience ready (idempotent: audience check, merge fields, store), sends the payloads
 of its target with every HTTP attempt recorded in `mailchimp_writes` as it goes (AuditRecorder), then
 records one outcome per party (decided ∪ sent) in `sync_outcomes` and advances the synced state for
-the successful writes only. Its output is that outcome frame.
+the successful writes only (remembering the payloads refused for good, which the mapping then decides
+`rejected:<title>` again without sending them). Its output is that outcome frame.
 
 Why a write that failed does not fail the step: a failure is an answer about one record (after the
 client's retries), recorded as `failed` with its payload so `mailchimp_replay` can send it again. The

@@ -9,7 +9,8 @@ would undo newer data, so such a failure is only marked resolved (`superseded` i
 What the replay leaves behind: its HTTP attempts in `mailchimp_writes` and its outcomes in
 `sync_outcomes`, both under `replay_run_id`; the replayed rows get `resolved_by = replay_run_id` when
 the new attempt succeeded or was rejected for good (a new `failed` leaves them open, and the new row
-is the one a later replay sends); the synced state advances for the successes. A second replay finds
+is the one a later replay sends); the synced state advances for the successes and remembers the
+refusals for good (audit/state.py: that payload is then not sent again). A second replay finds
 nothing left to do. A failure recorded without a payload (not written by the sync) cannot be re-sent
 and is left open for a person to look at.
 """
