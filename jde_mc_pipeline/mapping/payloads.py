@@ -106,7 +106,8 @@ def member_payloads(holders: pd.DataFrame, options: MappingOptions, roles: tuple
     )
     if with_trail:
         an8 = holders["an8"].to_numpy(dtype=np.int64)
-        roles_text = np.array(
+        # An object lookup, so the trail rows share one str per role set (a str array would make one each).
+        roles_text = object_lookup(
             [",".join(r for i, r in enumerate(roles) if m >> i & 1) for m in range(len(sets))]
         )
         trail.insert(

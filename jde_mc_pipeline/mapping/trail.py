@@ -51,12 +51,17 @@ def build_trail(parts: list[TrailPart]) -> pd.DataFrame:
     """The long trail frame; target, field and source are categoricals (a million rows per field).
 
     Consumes `parts` (the list is emptied while its arrays are copied in), so that the parts and the
-    frame are never both held in full: at a million parties the trail has twelve million rows.
+    frame are never both held in full: at a million parties the trail has twelve million rows. The
+    label codes are repeated straight into small integers and the frame takes the filled arrays
+    without copying or consolidating them, so the only new memory is the trail itself.
     """
-    sizes = [len(part.an8) for part in parts]
+    sizes = np.array([len(part.an8) for part in parts], dtype=np.int64)
     labels = {name: [getattr(part, name) for part in parts] for name in ("target", "field", "source")}
-    total = sum(sizes)
-    an8 = np.empty(total, dtype=np.int64)
+    total = int(sizes.sum())
+    # JDE address numbers have at most 8 digits: int32 halves the column (int64 if one ever does not fit).
+    small = np.iinfo(np.int32)
+    fits = all(not len(p.an8) or (small.min <= p.an8.min() and p.an8.max() <= small.max) for p in parts)
+    an8 = np.empty(total, dtype=np.int32 if fits else np.int64)
     source_value = np.empty(total, dtype=object)
     mapped_value = np.empty(total, dtype=object)
     start = 0
@@ -69,12 +74,12 @@ def build_trail(parts: list[TrailPart]) -> pd.DataFrame:
             part.mapped_value,
         )
         start = end
-    which = np.repeat(np.arange(len(sizes)), sizes)
+        del part
 
     def categorical(values: list[str]) -> pd.Categorical:
         categories = list(dict.fromkeys(values))
         codes = np.array([categories.index(value) for value in values], dtype=np.int16)
-        return pd.Categorical.from_codes(codes[which] if len(values) else [], categories=categories)
+        return pd.Categorical.from_codes(np.repeat(codes, sizes), categories=categories)
 
     columns = {
         "an8": an8,
@@ -84,7 +89,7 @@ def build_trail(parts: list[TrailPart]) -> pd.DataFrame:
         "source_value": source_value,
         "mapped_value": mapped_value,
     }
-    return pd.DataFrame({name: columns[name] for name in TRAIL_COLUMNS})
+    return pd.DataFrame({name: columns[name] for name in TRAIL_COLUMNS}, copy=False)
 
 
 def events_frame(an8, target: str, event: str, detail) -> pd.DataFrame:
