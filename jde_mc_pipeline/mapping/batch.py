@@ -170,9 +170,10 @@ def map_batch(
         payloads[target] = sent
         clock.lap(f"map {target}")
     folds.clear()  # the folded copies are not needed any more: free them before the frames are collected
-    members = MemberPayloadFrame.validate(payloads[LIST_MEMBER][list(MEMBER_COLUMNS)], inplace=True)
+    # pop: the column selection is a copy, so the frames selected from are dropped right away.
+    members = MemberPayloadFrame.validate(payloads.pop(LIST_MEMBER)[list(MEMBER_COLUMNS)], inplace=True)
     customers = CustomerPayloadFrame.validate(
-        payloads[ECOMMERCE_CUSTOMER][list(CUSTOMER_COLUMNS)], inplace=True
+        payloads.pop(ECOMMERCE_CUSTOMER)[list(CUSTOMER_COLUMNS)], inplace=True
     )
     result_outcomes = OutcomeFrame.validate(concat_frames(outcomes, OUTCOME_COLUMNS), inplace=True)
     clock.lap("validate payloads, outcomes")
