@@ -82,6 +82,35 @@ def _columns(fields: Sequence[tuple[str, np.ndarray | QuotedText, np.ndarray | N
     return columns
 
 
+_CHUNK_ROWS = 65536
+"""Rows joined per chunk: the per-field opener/value/closer columns exist for one chunk at a time
+(for a whole million-row batch they would be some 20 object arrays of 8 MB each at once)."""
+
+
+def _chunks(fields: Sequence[tuple[str, np.ndarray | QuotedText, np.ndarray | None]], length: int):
+    """(start, stop, columns of `_columns`) per chunk of rows."""
+    fields = [
+        (
+            key,
+            encoded.content if isinstance(encoded, QuotedText) else np.asarray(encoded, dtype=object),
+            isinstance(encoded, QuotedText),
+            None if present is None else np.asarray(present, dtype=bool),
+        )
+        for key, encoded, present in fields
+    ]
+    for start in range(0, length, _CHUNK_ROWS):
+        stop = min(start + _CHUNK_ROWS, length)
+        chunk = [
+            (
+                key,
+                QuotedText(values[start:stop]) if quoted else values[start:stop],
+                None if present is None else present[start:stop],
+            )
+            for key, values, quoted, present in fields
+        ]
+        yield start, stop, _columns(chunk, stop - start)
+
+
 def json_object(
     fields: Sequence[tuple[str, np.ndarray | QuotedText, np.ndarray | None]], length: int
 ) -> np.ndarray:
@@ -90,24 +119,25 @@ def json_object(
     The columns are prepared column-wise; each row is then joined by one `str.join` (a C call per row:
     numpy object additions field by field cost several times more, one temporary string per step).
     """
-    columns = _columns(fields, length)
-    if not columns:
+    if not fields:
         return np.full(length, "{}", dtype=object)
-    return np.array(["{" + "".join(row)[1:] + "}" for row in zip(*columns, strict=True)], dtype=object)
+    result = np.empty(length, dtype=object)
+    for start, stop, columns in _chunks(fields, length):
+        result[start:stop] = ["{" + "".join(row)[1:] + "}" for row in zip(*columns, strict=True)]
+    return result
 
 
 def json_object_hashes(
     fields: Sequence[tuple[str, np.ndarray | QuotedText, np.ndarray | None]], length: int
 ) -> np.ndarray:
     """MD5 hex of each row's canonical JSON object, without keeping the texts (one C pass per row)."""
-    columns = _columns(fields, length)
-    return np.array(
-        [
+    result = np.empty(length, dtype=object)
+    for start, stop, columns in _chunks(fields, length):
+        result[start:stop] = [
             hashlib.md5(("{" + "".join(row)[1:] + "}").encode("utf-8")).hexdigest()
             for row in zip(*columns, strict=True)
-        ],
-        dtype=object,
-    )
+        ]
+    return result
 
 
 def json_list(items: Sequence[str]) -> str:
