@@ -6,8 +6,9 @@ The frames are synthetic but shaped like a real address book and generated colum
 has an F0101 and an F0111 row; ~60% have F03012 rows (customers), 20% are vendors by AT1, 10% are
 employees (out of scope); 1.1 e-mail rows per party on average (2% invalid, 3% missing, 1% shared);
 1.5 phone rows (some FAX); 1.2 address rows (some in the future, some incomplete, a few odd countries).
-Prints seconds per stage and the peak resident memory (ru_maxrss). The machine is shared: run it alone
-when the numbers matter.
+Prints seconds per stage, the resident memory sampled during each stage and the peak resident memory
+of the process (ru_maxrss, input frames included). The machine is shared: run it alone when the
+numbers matter.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import resource
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -161,10 +163,17 @@ def main() -> None:
         f"resident memory with the frames: {_memory('VmRSS'):.2f} GiB, peak so far {_memory('VmHWM'):.2f} GiB"
     )
     timings: dict[str, float] = {}
+    sampler = _ResidentSampler()
+    mapping_started = time.perf_counter()
     result = map_batch(frames, MappingOptions(), today=TODAY, with_trail=not args.no_trail, timings=timings)
+    samples = sampler.stop()
     total = time.perf_counter() - generated
+    print(f"  {'stage':<28} {'seconds':>8}  resident GiB: max during, at end (sampled every 10 ms)")
+    stage_start = mapping_started
     for stage, seconds in timings.items():
-        print(f"  {stage:<28} {seconds:6.2f} s")
+        during = [gib for at, gib in samples if stage_start <= at <= stage_start + seconds] or [float("nan")]
+        print(f"  {stage:<28} {seconds:6.2f} s  {max(during):6.2f} {during[-1]:6.2f}")
+        stage_start += seconds
     print(f"map_batch total               {total:6.2f} s for {args.parties:,} parties")
     print(
         f"members {len(result.members):,}  customers {len(result.customers):,}  decided outcomes "
@@ -173,6 +182,25 @@ def main() -> None:
     print(result.outcomes.groupby(["target", "outcome"]).size().to_string())
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"peak resident memory {peak_kib / 1024 / 1024:.2f} GiB (ru_maxrss; includes the input frames)")
+
+
+class _ResidentSampler:
+    """VmRSS every 10 ms in a thread: which stage the peak belongs to (ru_maxrss only has the peak)."""
+
+    def __init__(self) -> None:
+        self._samples: list[tuple[float, float]] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._done.wait(0.01):
+            self._samples.append((time.perf_counter(), _memory("VmRSS")))
+
+    def stop(self) -> list[tuple[float, float]]:
+        self._done.set()
+        self._thread.join()
+        return self._samples
 
 
 def _memory(field: str) -> float:
