@@ -126,17 +126,21 @@ class AuditStore:
         return written
 
     def record_mapped_values(self, run_id: str, trail: pd.DataFrame) -> int:
-        """Keep the field-level trail: an8, target, field, source_value, mapped_value."""
+        """Keep the field-level trail: an8, target, field, source_value, mapped_value.
+
+        DuckDB reads the frame in place and casts in SQL: a million parties make a trail of ~12M rows,
+        and converting its columns in pandas first would cost more memory than the mapping itself.
+        """
         if trail.empty:
             return 0
-        batch = trail.loc[:, ["an8", "target", "field", "source_value", "mapped_value"]].astype(
-            {"source_value": "string", "mapped_value": "string"}
-        )
-        batch.insert(0, "run_id", run_id)
-        batch["mapped_at"] = _now()
         with self.connect() as conn:
-            conn.execute("INSERT INTO mapped_values SELECT * FROM batch")
-        return len(batch)
+            conn.register("trail", trail)
+            conn.execute(
+                "INSERT INTO mapped_values SELECT ?, an8, target::VARCHAR, field::VARCHAR, "
+                "source_value::VARCHAR, mapped_value::VARCHAR, ? FROM trail",
+                [run_id, _now()],
+            )
+        return len(trail)
 
     # -- what was written to Mailchimp --------------------------------------------------------------
 

@@ -123,3 +123,25 @@ def test_prune_drops_old_raw_rows_and_keeps_outcomes(tmp_path):
     assert store.prune(keep_raw_days=30) == {"jde_pulls": 1, "mapped_values": 0}
     assert _rows(store, "SELECT count(*) FROM sync_outcomes") == [(1,)]
     assert isinstance(duckdb.__version__, str)
+
+
+def test_mapped_values_keep_categorical_labels_and_unsent_values(tmp_path):
+    """The mapping hands over a compact trail (categorical labels, int32 AN8s, None = not sent)."""
+    store = AuditStore(tmp_path / "a.duckdb")
+    trail = pd.DataFrame(
+        {
+            "an8": pd.array([1001, 1002], dtype="int32"),
+            "target": pd.Categorical(["list_member", "ecommerce_customer"]),
+            "field": pd.Categorical(["merge_fields.FNAME", "company"]),
+            "source": pd.Categorical(["F0111.GNNM", "F0101.ALPH"]),
+            "source_value": ["Jürgen ", "Société Générale"],
+            "mapped_value": ["Jürgen", None],
+        }
+    )
+    assert store.record_mapped_values("r1", trail) == 2
+    assert _rows(
+        store, "SELECT an8, target, field, source_value, mapped_value FROM mapped_values ORDER BY an8"
+    ) == [
+        (1001, "list_member", "merge_fields.FNAME", "Jürgen ", "Jürgen"),
+        (1002, "ecommerce_customer", "company", "Société Générale", None),
+    ]
