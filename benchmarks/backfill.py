@@ -37,6 +37,7 @@ import dagster as dg
 import duckdb
 import requests
 
+from jde_mc_pipeline.defs import set_pool_limits
 from jde_mc_pipeline.jde.emulator.server import build_server as build_jde
 from jde_mc_pipeline.mailchimp.emulator.server import build_server as build_mailchimp
 
@@ -111,8 +112,8 @@ def run_backfill(
     shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
     # Create the instance's SQLite storage once: processes that all find a fresh home race to create
     # the same tables ("table run_tags already exists").
-    with dg.DagsterInstance.from_config(str(home)):
-        pass
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        set_pool_limits(instance)
     today = dt.datetime.now(dt.UTC).date()
     start = today - dt.timedelta(days=partitions - 1)
     keys = [(start + dt.timedelta(days=i)).isoformat() for i in range(partitions)]

@@ -34,8 +34,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import dagster as dg
 import requests
 
+from jde_mc_pipeline.defs import set_pool_limits
 from jde_mc_pipeline.jde.emulator.server import JdeEmulatorServer
 from jde_mc_pipeline.jde.emulator.server import build_server as build_jde
 from jde_mc_pipeline.mailchimp.emulator.server import MailchimpEmulatorServer
@@ -108,6 +110,8 @@ def prepare_state(paths: DemoPaths) -> None:
         folder.mkdir(parents=True)
     shutil.copyfile(instance_config, paths.dagster_home / "dagster.yaml")
     (paths.dagster_home / "workspace.yaml").write_text(WORKSPACE_YAML, encoding="utf-8")
+    with dg.DagsterInstance.from_config(str(paths.dagster_home)) as instance:
+        set_pool_limits(instance)
 
 
 def start_emulators(options: DemoOptions, timezone: str) -> tuple[JdeEmulatorServer, MailchimpEmulatorServer]:

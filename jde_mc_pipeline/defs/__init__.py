@@ -12,3 +12,17 @@ import dagster as dg
 # one run). The warning repeats for each asset in every process that loads the code, drowning the logs
 # the operator reads; the pin in pyproject.toml is what guards against a breaking change.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+
+MAILCHIMP_POOL = "mailchimp"
+"""The concurrency pool of every step that talks to Mailchimp (limit 1: one such step at a time)."""
+
+
+def set_pool_limits(instance: dg.DagsterInstance) -> None:
+    """Store the Mailchimp pool's limit in the instance before any run starts.
+
+    dagster.yaml's `pools.default_limit` is applied lazily, by the first step that meets the pool. When
+    several run processes meet it at the same moment, each allocates the default slot (seen here: 4
+    parallel runs, 2 Mailchimp steps at once on a fresh instance). Setting the limit once up front, as
+    `dagster instance concurrency set mailchimp 1` does, leaves nothing to race.
+    """
+    instance.event_log_storage.set_concurrency_slots(MAILCHIMP_POOL, 1)

@@ -31,6 +31,7 @@ import pandas as pd
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.defs import MAILCHIMP_POOL
 from jde_mc_pipeline.defs.assets_mapping import CUSTOMER_PAYLOADS, DECIDED_OUTCOMES, MEMBER_PAYLOADS
 from jde_mc_pipeline.defs.checks import (
     CUSTOMER_SYNC_KEY,
@@ -61,7 +62,6 @@ from jde_mc_pipeline.sync.recording import AuditRecorder
 from jde_mc_pipeline.sync.settings import SyncSettings
 
 MAILCHIMP_GROUP = "mailchimp"
-MAILCHIMP_POOL = "mailchimp"
 SAMPLE_COLUMNS = ["an8", "target", "target_key", "outcome", "reason", PARTITION_COLUMN]
 
 Push = Callable[..., pd.DataFrame]

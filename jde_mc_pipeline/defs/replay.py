@@ -16,6 +16,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from jde_mc_pipeline.defs import MAILCHIMP_POOL
 from jde_mc_pipeline.defs.checks import sample
 from jde_mc_pipeline.defs.resources import AuditStoreResource, MailchimpResource, SyncSettingsResource
 from jde_mc_pipeline.sync.replay import REPLAY_JOB, replay_failures
@@ -45,7 +46,7 @@ def summary(replayed: pd.DataFrame) -> dict[str, dg.MetadataValue]:
 
 
 @dg.op(
-    pool="mailchimp",
+    pool=MAILCHIMP_POOL,
     out=dg.Out(dg.Nothing),
     description="Re-sends the recorded payloads of unresolved failed writes and marks the ones it fixed.",
 )
