@@ -32,7 +32,10 @@ def _date(text: str) -> dt.date:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jde-mc", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="jde-mc",
+        description="Keeps Mailchimp in step with JD Edwards EnterpriseOne: emulators, checks, demo.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     emulate = commands.add_parser("emulate", help="serve an emulator of JDE AIS or Mailchimp on 127.0.0.1")
