@@ -44,21 +44,28 @@ def faults(server: Any, **settings: Any) -> None:
 
 
 def api(server: Any, method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
-    """A plain authenticated call, independent of the client under test."""
+    """A plain authenticated call (path relative to /3.0) with the server's own key, independent of the
+    client under test."""
+    dc = server.api_key.rpartition("-")[2]
     return requests.request(
-        method, f"{server.url}/us7/3.0{path}", json=body, params=params, auth=("test", API_KEY), timeout=10
+        method,
+        server.api_url.format(dc=dc) + path,
+        json=body,
+        params=params,
+        auth=("test", server.api_key),
+        timeout=30,
     )
 
 
 def member(server: Any, subscriber_hash: str) -> dict[str, Any] | None:
-    reply = api(server, "GET", f"/lists/{LIST_ID}/members/{subscriber_hash}")
+    reply = api(server, "GET", f"/lists/{server.list_id}/members/{subscriber_hash}")
     return reply.json() if reply.status_code == 200 else None
 
 
 def all_members(server: Any) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     while True:
-        page = api(server, "GET", f"/lists/{LIST_ID}/members", count=1000, offset=len(found)).json()
+        page = api(server, "GET", f"/lists/{server.list_id}/members", count=1000, offset=len(found)).json()
         found.extend(page["members"])
         if not page["members"] or len(found) >= page["total_items"]:
             return found
@@ -76,5 +83,5 @@ def all_customers(server: Any, store_id: str = STORE_ID) -> list[dict[str, Any]]
 
 
 def tag_names(server: Any, subscriber_hash: str) -> set[str]:
-    reply = api(server, "GET", f"/lists/{LIST_ID}/members/{subscriber_hash}/tags", count=1000)
+    reply = api(server, "GET", f"/lists/{server.list_id}/members/{subscriber_hash}/tags", count=1000)
     return {t["name"] for t in reply.json()["tags"]}

@@ -9,43 +9,14 @@ import requests
 
 from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.jde.emulator.formats import to_julian
+from jde_mc_pipeline_tests.mailchimp.client_support import all_members, api, member, tag_names
 
-
-def api(server: Any, method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
-    """An authenticated Mailchimp API call (path relative to /3.0)."""
-    dc = server.api_key.rpartition("-")[2]
-    return requests.request(
-        method,
-        server.api_url.format(dc=dc) + path,
-        json=body,
-        params=params,
-        auth=("test", server.api_key),
-        timeout=30,
-    )
-
-
-def member(server: Any, member_hash: str) -> dict[str, Any] | None:
-    reply = api(server, "GET", f"/lists/{server.list_id}/members/{member_hash}")
-    return reply.json() if reply.status_code == 200 else None
+__all__ = ["all_members", "api", "member", "tag_names"]
 
 
 def customer(server: Any, customer_id: str, store_id: str = "jde-e1") -> dict[str, Any] | None:
     reply = api(server, "GET", f"/ecommerce/stores/{store_id}/customers/{customer_id}")
     return reply.json() if reply.status_code == 200 else None
-
-
-def all_members(server: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    while True:
-        page = api(server, "GET", f"/lists/{server.list_id}/members", count=1000, offset=len(found)).json()
-        found.extend(page["members"])
-        if not page["members"] or len(found) >= page["total_items"]:
-            return found
-
-
-def tag_names(server: Any, member_hash: str) -> set[str]:
-    reply = api(server, "GET", f"/lists/{server.list_id}/members/{member_hash}/tags", count=1000)
-    return {t["name"] for t in reply.json()["tags"]}
 
 
 def control(server: Any, method: str, path: str, body: Any = None) -> Any:
