@@ -99,26 +99,35 @@ def describe_window(first_key: str, last_key: str, start: dt.date = START_DATE) 
     return f"UPMJ {first_key} .. {last_key}"
 
 
+_CHANGE_DATES = {"F0116": ("UPMJ", "EFTB")}
+"""Per table, the date columns that mark a change of the party on that day (UPMJ for the others)."""
+
+
 def partition_of_parties(
     frames: Mapping[str, pd.DataFrame], first_key: str, last_key: str, start: dt.date = START_DATE
 ) -> pd.Series:
     """AN8 → partition key (ISO date) for every party in `frames`.
 
     A party belongs to the partition of its latest change date inside the run's window, over the rows
-    of all six tables. Dates before the first partition count as the first partition (it holds all
-    history); a party whose stamps all fall outside the window (written while the run read it) is
-    clamped into the run's range, so every party pulled by a run gets one of the run's keys.
+    of all six tables; an F0116 EFTB inside the window counts as a change on that day (the address takes
+    effect then with no UPMJ change, jde/extract.py), so a party pulled for it lands in that day. Dates
+    before the first partition count as the first partition (it holds all history); a party whose stamps
+    all fall outside the window (written while the run read it) is clamped into the run's range, so every
+    party pulled by a run gets one of the run's keys.
     """
     first, last = dt.date.fromisoformat(first_key), dt.date.fromisoformat(last_key)
     floor = max(first, start)
     low = pd.Timestamp.min if first <= start else pd.Timestamp(first)
     high = pd.Timestamp(last)
     parts = []
-    for frame in frames.values():
-        if frame.empty or "AN8" not in frame.columns or "UPMJ" not in frame.columns:
+    for name, frame in frames.items():
+        if frame.empty or "AN8" not in frame.columns:
             continue
-        rows = frame[["AN8", "UPMJ"]].dropna(subset=["AN8"])
-        parts.append(rows.assign(UPMJ=rows["UPMJ"].where(rows["UPMJ"].between(low, high))))
+        for column in _CHANGE_DATES.get(name, ("UPMJ",)):
+            if column not in frame.columns:
+                continue
+            rows = frame[["AN8", column]].rename(columns={column: "UPMJ"}).dropna(subset=["AN8"])
+            parts.append(rows.assign(UPMJ=rows["UPMJ"].where(rows["UPMJ"].between(low, high))))
     if not parts:
         return pd.Series(
             [], dtype=object, index=pd.Index([], dtype="int64", name="an8"), name="partition_key"

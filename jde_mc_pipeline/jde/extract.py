@@ -16,6 +16,15 @@ Windows compare (UPMJ, UPMT) pairs, because UPMJ alone has day resolution (§6.9
 These are the three uses: changes since a watermark (`extract_window`), the first daily partition that
 holds all history (`extract_through`: UPMJ on or before D) and a range of days (`extract_days`).
 
+Effective-dated addresses (§6.4, §6.9 pitfall 5): an F0116 row with a future beginning date EFTB becomes
+the current address on that day without any UPMJ change, so no update stamp would ever reveal it. A window
+with both a start and an end also reads the AN8s of the F0116 rows with EFTB between the start and end
+*days* (one more small BROWSE, reported as `changed_by_table["F0116.EFTB"]`), so a party whose address
+takes effect on day D counts as changed on D. The open "all history" window (no start) skips it: every
+current address is read then anyway. EFTB never moves the watermark (it is not an update stamp), and the
+probe stays UPMJ-only, so the sensor does not see an address taking effect: the schedule's runs of today's
+partition do.
+
 The probe for the sensor reads only UPMJ/UPMT, newest first, one small page per table: with no change
 that is one empty call per table plus the token request (and the logout of the cycle).
 
@@ -43,6 +52,8 @@ from jde_mc_pipeline.jde.session import ClientStats
 from jde_mc_pipeline.jde.tables import TABLES
 
 _END_OF_DAY = 235959
+EFFECTIVE_DATE_KEY = "F0116.EFTB"
+"""The `changed_by_table` key of the parties whose F0116 address takes effect in the window."""
 
 
 @dataclass(frozen=True, order=True)
@@ -80,6 +91,13 @@ class Window:
         """Every change with UPMJ in [first, last] (one day when `last` is omitted)."""
         return cls(start=Watermark(first, 0), end=Watermark(last or first, _END_OF_DAY))
 
+    @property
+    def effective_days(self) -> tuple[dt.date, dt.date] | None:
+        """The days [first, last] whose F0116 EFTB counts as a change, or None for an open window."""
+        if self.start is None or self.end is None:
+            return None
+        return self.start.day, self.end.day
+
     def query(self) -> Query:
         """The window as AIS conditions: an OR of AND-groups (see query.py)."""
         return Query.any_of(*(a + b for a, b in product(self._start_groups(), self._end_groups())))
@@ -112,9 +130,9 @@ class Window:
 class Extraction:
     """What an extraction read: the six typed frames (frames contract), keyed by table name.
 
-    `an8s` is the union of changed parties, `changed_by_table` says which table revealed each, and
-    `watermark` is the greatest (UPMJ, UPMT) seen in the window, at most `jde_now` (None when nothing
-    changed).
+    `an8s` is the union of changed parties, `changed_by_table` says which table revealed each (plus
+    `"F0116.EFTB"`: addresses taking effect in the window, see the module doc), and `watermark` is the
+    greatest (UPMJ, UPMT) seen in the window, at most `jde_now` (None when nothing changed).
     """
 
     window: Window
@@ -141,7 +159,9 @@ class Probe:
 def changed_an8s(client: AisClient, window: Window) -> tuple[dict[str, frozenset[int]], Watermark | None]:
     """Per table, the AN8s with an update stamp in the window, and the greatest stamp seen.
 
-    Reads AN8, UPMJ and UPMT (plus the key columns that make paging resumable), nothing else.
+    Reads AN8, UPMJ and UPMT (plus the key columns that make paging resumable), nothing else. A window
+    with a start and an end also reports, under `EFFECTIVE_DATE_KEY`, the AN8s of the F0116 rows taking
+    effect on one of its days (module doc).
     """
     query = window.query()
     found: dict[str, frozenset[int]] = {}
@@ -155,7 +175,17 @@ def changed_an8s(client: AisClient, window: Window) -> tuple[dict[str, frozenset
             if stamps:
                 best = max(stamps) if best is None else max(best, *stamps)
         found[name] = frozenset(an8s)
+    if window.effective_days is not None:
+        found[EFFECTIVE_DATE_KEY] = _addresses_taking_effect(client, *window.effective_days)
     return found, _watermark(best)
+
+
+def _addresses_taking_effect(client: AisClient, first: dt.date, last: dt.date) -> frozenset[int]:
+    """AN8s of the F0116 rows with EFTB in [first, last]: they become current with no UPMJ change."""
+    an8_key = TABLES["F0116"].output_key("AN8")
+    query = Query.all_of(Condition("EFTB", "BETWEEN", (first, last)))
+    pages = client.iter_pages("F0116", query, columns=["AN8", "EFTB"])
+    return frozenset(int(row[an8_key]) for rows in pages for row in rows)
 
 
 def read_parties(
@@ -169,7 +199,10 @@ def read_parties(
 
 
 def extract_window(client: AisClient, window: Window, chunk_size: int | None = None) -> Extraction:
-    """Parties changed in `window` (in any of the six tables) with their full current rows."""
+    """Parties changed in `window` with their full current rows.
+
+    Changed: an update stamp in any of the six tables, or an F0116 address taking effect (module doc).
+    """
     before = client.stats.copy()
     by_table, watermark = changed_an8s(client, window)
     union = frozenset().union(*by_table.values())
@@ -193,7 +226,7 @@ def extract_through(client: AisClient, day: dt.date, chunk_size: int | None = No
 def extract_days(
     client: AisClient, first: dt.date, last: dt.date | None = None, chunk_size: int | None = None
 ) -> Extraction:
-    """Parties with a change whose UPMJ is in [first, last] (one day when `last` is omitted)."""
+    """Parties with a change whose UPMJ (or whose F0116 EFTB) is in [first, last] (one day if no `last`)."""
     return extract_window(client, Window.days(first, last), chunk_size)
 
 

@@ -78,6 +78,30 @@ def test_a_party_belongs_to_its_latest_change_inside_the_window() -> None:
     assert set(later_run) == {day(1).isoformat()}
 
 
+def test_an_address_taking_effect_in_the_window_counts_as_a_change_on_that_day() -> None:
+    old = dt.date(2025, 1, 5)
+    f0116 = _frame([(7, old), (7, old), (8, old), (9, day(4)), (10, old)]).assign(
+        EFTB=pd.to_datetime([dt.date(2020, 1, 1), day(3), day(5), day(3), None])
+    )
+    f0101 = _frame([(7, old), (8, day(2)), (9, old), (10, day(2)), (11, day(2))]).assign(
+        EFTB=pd.to_datetime([None, None, None, None, day(3)])  # F0101's own EFTB is no address change
+    )
+    frames = {"F0101": f0101, "F0116": f0116}
+
+    run = partition_of_parties(frames, day(2).isoformat(), day(4).isoformat(), START)
+    assert run.to_dict() == {
+        7: day(3).isoformat(),  # the address taking effect on day 3, UPMJ long before
+        8: day(2).isoformat(),  # EFTB after the window: not yet a change
+        9: day(4).isoformat(),  # a later update stamp wins
+        10: day(2).isoformat(),
+        11: day(2).isoformat(),
+    }
+    one_day = partition_of_parties(frames, day(3).isoformat(), day(3).isoformat(), START)
+    assert one_day[7] == day(3).isoformat()
+    history = partition_of_parties(frames, START.isoformat(), day(4).isoformat(), START)
+    assert history[7] == day(3).isoformat() and history[10] == day(2).isoformat()
+
+
 class _Manager:
     """The IO manager driven through contexts built by Dagster's own test helpers."""
 

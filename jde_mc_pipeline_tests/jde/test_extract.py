@@ -21,6 +21,7 @@ from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.dates import date_to_julian
 from jde_mc_pipeline.jde.emulator.clock import ManualClock
 from jde_mc_pipeline.jde.extract import (
+    EFFECTIVE_DATE_KEY,
     Watermark,
     Window,
     extract_days,
@@ -97,6 +98,60 @@ def test_history_through_a_day_and_a_range_of_days(jde_emulator: Any) -> None:
     assert sorted(through.frames["F0116"]["AN8"]) == [1001, 1001, 1002, 1003, 1004]
     assert days.an8s == {1005, 1029, 1030}
     assert one_day.an8s == {1005}
+
+
+def future_address(an8: int, takes_effect: dt.date, street: str) -> dict[str, Any]:
+    """An F0116 row taking effect on `takes_effect`, written long before (UPMJ 2025-02-01)."""
+    return {
+        "ALAN8": an8,
+        "ALEFTB": date_to_julian(takes_effect),
+        "ALADD1": street,
+        "ALCTY1": "Denver",
+        "ALADDS": "CO",
+        "ALCTR": "US",
+        "ALUPMJ": date_to_julian(dt.date(2025, 2, 1)),
+        "ALUPMT": 80000,
+    }
+
+
+def test_an_address_taking_effect_counts_as_a_change_on_its_day(jde_emulator: Any) -> None:
+    """§6.9 pitfall 5: the row becomes current on its EFTB day with no UPMJ change."""
+    upsert(
+        jde_emulator.url,
+        "F0116",
+        [future_address(1012, NOV[22], "12 Future Street"), future_address(1013, NOV[23], "13 Later Lane")],
+    )
+    with make_client(jde_emulator.url) as client:
+        on_the_day = extract_days(client, NOV[22])
+        next_day = extract_days(client, NOV[23])
+        week = extract_days(client, NOV[20], NOV[25])
+    assert on_the_day.an8s == {1012}
+    assert on_the_day.changed_by_table[EFFECTIVE_DATE_KEY] == {1012}
+    assert all(not on_the_day.changed_by_table[name] for name in TABLES)  # no update stamp in the window
+    assert on_the_day.watermark is None  # EFTB is not an update stamp
+    f0116 = on_the_day.frames["F0116"]
+    assert sorted(f0116["ADD1"]) == ["12 Future Street", "12 Main Street"]  # the whole party
+    assert set(f0116["UPMJ"]) == {
+        pd.Timestamp("2025-02-01"),
+        pd.Timestamp("2025-01-01") + pd.Timedelta(days=110),
+    }
+    assert list(on_the_day.frames["F0101"]["AN8"]) == [1012]
+    # 6 UPMJ windows + 1 EFTB BETWEEN, then one LIST chunk per table
+    assert on_the_day.stats.data_calls == 7 + 6
+    assert next_day.an8s == {1013} and next_day.changed_by_table[EFFECTIVE_DATE_KEY] == {1013}
+    assert week.an8s == {1005, 1012, 1013, 1029, 1030}
+    assert week.changed_by_table[EFFECTIVE_DATE_KEY] == {1012, 1013}
+    assert week.watermark == Watermark(NOV[25], 101500)
+
+
+def test_the_history_window_reads_no_effective_dates(jde_emulator: Any) -> None:
+    upsert(jde_emulator.url, "F0116", [future_address(1002, dt.date(2025, 1, 5), "2 Future Street")])
+    with make_client(jde_emulator.url) as client:
+        through = extract_through(client, dt.date(2025, 1, 31))
+    assert through.an8s == {1001, 1002, 1003, 1004}
+    assert EFFECTIVE_DATE_KEY not in through.changed_by_table
+    assert through.stats.data_calls == 6 + 6  # the UPMJ windows and one LIST chunk per table, as before
+    assert sorted(through.frames["F0116"]["AN8"]) == [1001, 1001, 1002, 1002, 1003, 1004]
 
 
 def test_a_change_posted_now_is_extracted(jde_emulator: Any) -> None:
@@ -242,9 +297,10 @@ def test_date_literals_follow_the_users_date_format(
     server = jde_emulator_factory(simple_date_format=pattern)
     for table, rows in jde_dataset.items():
         upsert(server.url, table, rows)
+    upsert(server.url, "F0116", [future_address(1012, NOV[21], "12 Future Street")])
     with make_client(server.url) as client:
         result = extract_days(client, NOV[20], NOV[21])
         probe = probe_changes(client, Watermark(NOV[20], 93000))
         assert client.date_pattern == pattern
-    assert result.an8s == {1029, 1030}
+    assert result.an8s == {1012, 1029, 1030}  # 1012: the EFTB condition is written in the user's format too
     assert probe.dates == (NOV[20], NOV[25])
