@@ -63,41 +63,45 @@ CUSTOMER_PAYLOADS = dg.AssetKey("mailchimp_customer_payloads")
 DECIDED_OUTCOMES = dg.AssetKey("decided_outcomes")
 
 
+def _staged_out(key: dg.AssetKey, dagster_type: dg.DagsterType, description: str) -> dg.AssetOut:
+    """An output of the mapping step: a pandera-typed frame staged per partition."""
+    return dg.AssetOut(
+        key=key,
+        dagster_type=dagster_type,
+        description=description,
+        io_manager_key="staging",
+        kinds={"pandas", "pandera"},
+    )
+
+
 @dg.multi_asset(
     name="map_parties",
     ins={name.lower(): dg.AssetIn(key=jde_asset_key(name)) for name in TABLES},
     outs={
-        "parties": dg.AssetOut(
-            key=PARTIES,
-            dagster_type=PARTY_TYPE,
-            description="The assembled, validated parties: identity, roles (customer/vendor), the chosen "
+        "parties": _staged_out(
+            PARTIES,
+            PARTY_TYPE,
+            "The assembled, validated parties: identity, roles (customer/vendor), the chosen "
             "e-mail, phone and current address, one row per AN8 (PartyFrame).",
-            io_manager_key="staging",
-            kinds={"pandas", "pandera"},
         ),
-        "mailchimp_member_payloads": dg.AssetOut(
-            key=MEMBER_PAYLOADS,
-            dagster_type=MEMBER_TYPE,
-            description="List-member payloads that differ from the last synced state: e-mail, merge "
+        "mailchimp_member_payloads": _staged_out(
+            MEMBER_PAYLOADS,
+            MEMBER_TYPE,
+            "List-member payloads that differ from the last synced state: e-mail, merge "
             "fields, tags, status for new contacts (MemberPayloadFrame).",
-            io_manager_key="staging",
-            kinds={"pandas", "pandera"},
         ),
-        "mailchimp_customer_payloads": dg.AssetOut(
-            key=CUSTOMER_PAYLOADS,
-            dagster_type=CUSTOMER_TYPE,
-            description="E-commerce customer payloads that differ from the last synced state: id, e-mail, "
+        "mailchimp_customer_payloads": _staged_out(
+            CUSTOMER_PAYLOADS,
+            CUSTOMER_TYPE,
+            "E-commerce customer payloads that differ from the last synced state: id, e-mail, "
             "names, company, address (CustomerPayloadFrame).",
-            io_manager_key="staging",
-            kinds={"pandas", "pandera"},
         ),
-        "decided_outcomes": dg.AssetOut(
-            key=DECIDED_OUTCOMES,
-            dagster_type=OUTCOME_TYPE,
-            description="Outcomes decided before any API call, one per (AN8 × target) not sent: "
-            "unchanged, merged, quarantined:*, skipped:out_of_scope (OutcomeFrame).",
-            io_manager_key="staging",
-            kinds={"pandas", "pandera"},
+        "decided_outcomes": _staged_out(
+            DECIDED_OUTCOMES,
+            OUTCOME_TYPE,
+            "Outcomes decided before any API call, one per (AN8 × target) not sent: "
+            "unchanged, merged, quarantined:*, skipped:out_of_scope, rejected:* refused before "
+            "(OutcomeFrame).",
         ),
     },
     check_specs=[schema_spec(PARTIES), quarantine_spec(DECIDED_OUTCOMES)],
