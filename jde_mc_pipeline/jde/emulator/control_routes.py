@@ -4,6 +4,10 @@
   upserted by primary key (a partial row updates only the columns it gives), UPMJ/UPMT stamped with the
   clock unless given. Answers `{"table", "inserted", "updated", "upmj", "upmt"}` (the stamp used);
   400 names the bad row and column, 404 an unknown table.
+- `DELETE /_emulator/tables/{TABLE}/rows`: JSON list of primary keys, each an object of exactly the key
+  columns (`{"ABAN8": 4242}`), deleted without a trace (no stamp on other rows); a key matching no row is
+  a no-op, counted. Answers `{"table", "deleted", "not_found"}`; all or nothing like the upsert: 400 names
+  the bad row and column, 404 an unknown table.
 - `GET /_emulator/rows/{TABLE}`: `{"table", "rows": [...]}` in database form (debugging).
 - `POST /_emulator/tokens/expire`: every token gone → `{"expired": n}`.
 - `POST /_emulator/resultsets/expire`: every paging result set gone (next → JAS_MSG347) → `{"expired": n}`.
@@ -43,6 +47,8 @@ class ControlRoutes:
         try:
             if method == "POST" and len(parts) == 3 and parts[0] == "tables" and parts[2] == "rows":
                 return self._upsert(parts[1], request)
+            if method == "DELETE" and len(parts) == 3 and parts[0] == "tables" and parts[2] == "rows":
+                return self._delete(parts[1], request)
             if method == "GET" and len(parts) == 2 and parts[0] == "rows":
                 return self._rows(parts[1])
             if method == "POST" and parts == ["tokens", "expire"]:
@@ -74,6 +80,15 @@ class ControlRoutes:
         counts = self._app.store.upsert(table_name, rows, stamp=True, strict=True)
         body = {"table": table_name.upper(), **counts, "upmj": to_julian(now.date()), "upmt": to_hhmmss(now)}
         return Response.json(200, body)
+
+    def _delete(self, table_name: str, request: Request) -> Response:
+        if table_name.upper() not in TABLES:
+            return Response.json(404, {"error": f"unknown table {table_name!r}; known: {', '.join(TABLES)}"})
+        keys = _json(request)
+        if not isinstance(keys, list):
+            raise ValueError('expected a JSON list of primary keys such as [{"ABAN8": 4242}]')
+        counts = self._app.store.delete(table_name, keys)
+        return Response.json(200, {"table": table_name.upper(), **counts})
 
     def _rows(self, table_name: str) -> Response:
         if table_name.upper() not in TABLES:

@@ -10,13 +10,18 @@ dicts cost about three times the memory. Short codes and date/time numbers are i
 reason (values.converter). `position(spec, alias)` gives a column's index; `as_dicts` turns rows back
 into database form.
 
-Rows are never mutated in place: an upsert stores a new tuple. A query therefore holds a consistent
-snapshot of the rows it matched (a paged result set keeps serving the rows as they were at query time,
-as a JAS result set does), and readers need the lock only to take that snapshot.
+Rows are never mutated in place: an upsert stores a new tuple and a delete only drops the table's
+reference to one. A query therefore holds a consistent snapshot of the rows it matched (a paged result
+set keeps serving the rows as they were at query time, deleted ones included, as a JAS result set does),
+and readers need the lock only to take that snapshot.
 
 Stamping: like a JDE program, an upsert writes UPMJ (Julian date) and UPMT (HHMMSS) from the clock,
 each unless the row gives it. Upserting an existing key merges the given columns into the stored row
 (a partial update); a new key starts from blank/0 for the columns not given.
+
+Deleting by primary key leaves no trace, as a row deleted in JDE leaves none (no tombstone, no stamp on
+the rows that remain): the row leaves the table, the AN8 index and the cached key order, so scans, LIST
+reads and UPMJ windows all stop seeing it. A key that matches nothing is a no-op, only counted.
 """
 
 from __future__ import annotations
@@ -66,6 +71,20 @@ class _TableData:
             self._order = None
         return new
 
+    def remove(self, key: Row) -> bool:
+        """Forget the row with this key everywhere it is indexed; False when there is none."""
+        row = self.rows.pop(key, None)
+        if row is None:
+            return False
+        an8 = row[self.an8]
+        same_an8 = self.by_an8.get(an8)
+        if same_an8 is not None:
+            same_an8.discard(key)
+            if not same_an8:  # an AN8 with no rows left must not linger as an empty entry
+                del self.by_an8[an8]
+        self._order = None  # re-sorted on the next scan, as after an insert
+        return True
+
     def order(self) -> list[Row]:
         if self._order is None:
             self._order = sorted(self.rows)
@@ -109,6 +128,26 @@ class Store:
                 else:
                     updated += 1
         return {"inserted": inserted, "updated": updated}
+
+    def delete(self, table_name: str, keys: Iterable[dict[str, Any]]) -> dict[str, int]:
+        """Delete rows by primary key given with database column names; all or nothing.
+
+        Every key is checked before anything is deleted, so a bad one (RowError naming the row and
+        column) leaves the table as it was. A key object holds exactly the key columns: a column outside
+        the key is refused rather than ignored, as it would read like a filter that is not applied. A key
+        matching no row (or one already deleted earlier in the same list) is counted as not found, as
+        deleting a missing row is a no-op in JDE. Returns `{"deleted": n, "not_found": m}`.
+        """
+        data = self._data(table_name)
+        wanted = [self._key(data, index, key) for index, key in enumerate(keys, start=1)]
+        deleted = not_found = 0
+        with self._lock:
+            for key in wanted:
+                if data.remove(key):
+                    deleted += 1
+                else:
+                    not_found += 1
+        return {"deleted": deleted, "not_found": not_found}
 
     def scan(self, table_name: str) -> list[Row]:
         """Every row, in primary-key order."""
@@ -169,3 +208,32 @@ class Store:
         if missing:
             raise RowError(f"{name} row {index}: missing key column(s) {', '.join(missing)}")
         return values
+
+    @staticmethod
+    def _key(data: _TableData, index: int, key: Any) -> Row:
+        """The stored form of one primary key, converted like an upserted row so that it compares equal."""
+        name = data.spec.name
+        key_names = ", ".join(data.names[i] for i in data.key_positions)
+        if not isinstance(key, dict):
+            raise RowError(
+                f"{name} row {index}: expected an object of key columns ({key_names}), got {key!r}"
+            )
+        values: dict[int, Any] = {}
+        for raw_name, raw_value in key.items():
+            column_name = str(raw_name).strip().upper()
+            found = data.columns.get(raw_name) or data.columns.get(column_name)
+            if found is None:
+                raise RowError(f"{name} row {index}: unknown column {raw_name!r} (key columns: {key_names})")
+            at, convert = found
+            if at not in data.key_positions:
+                raise RowError(
+                    f"{name} row {index}: column {column_name} is not a key column (key columns: {key_names})"
+                )
+            try:
+                values[at] = convert(raw_value)
+            except ValueError as error:
+                raise RowError(f"{name} row {index}, column {column_name}: {error}") from None
+        missing = [data.names[i] for i in data.key_positions if i not in values]
+        if missing:
+            raise RowError(f"{name} row {index}: missing key column(s) {', '.join(missing)}")
+        return tuple(values[i] for i in data.key_positions)
