@@ -8,7 +8,9 @@ growing waits until `status` is `finished` (guidance: start at a few seconds, gr
 deadline; a batch seen `started` or `finalizing` is polled at the first wait again); download
 `response_body_url` (a gzipped tar of JSON arrays of `{status_code, operation_id, response}`, where
 `response` is JSON text again), walking every file since the layout is not documented. The download goes
-without credentials: the URL is pre-signed storage.
+without credentials: the URL is pre-signed storage, and its query is itself a credential (valid for minutes,
+it reads an archive of contacts' data), so every failure text built here goes through `cut_signed_urls`:
+those texts become outcome reasons and log lines.
 
 Retrying `POST /batches` after a lost connection can submit the batch twice. Only idempotent
 operations (PUT upserts) are sent this way, so a double run changes nothing, and the caller does not
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
+from jde_mc_pipeline.redaction import cut_signed_urls
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +157,8 @@ def await_batch(
     try:
         results = read_archive(archive.body)
     except (tarfile.TarError, OSError, EOFError) as exc:
-        return BatchRun(
-            batch_id, failure=f"results archive of batch {batch_id} is unreadable: {exc}", attempts=attempts
-        )
+        failure = cut_signed_urls(f"results archive of batch {batch_id} is unreadable: {exc}")
+        return BatchRun(batch_id, failure=failure, attempts=attempts)
     return BatchRun(batch_id, results, attempts=attempts)
 
 
@@ -208,6 +210,7 @@ def _parse(response: Any) -> Any:
 
 
 def _failed(batch_id: str | None, what: str, answer: ApiResponse, attempts: int) -> BatchRun:
-    return BatchRun(
-        batch_id, failure=f"{what}: {answer.describe()}", failure_status=answer.status, attempts=attempts
-    )
+    """A failure quoting the answer, cut: it becomes an outcome reason, and an error text or a storage body
+    may quote the signed URL (the client cuts its own transport errors already; this holds for any answer)."""
+    failure = cut_signed_urls(f"{what}: {answer.describe()}")
+    return BatchRun(batch_id, failure=failure, failure_status=answer.status, attempts=attempts)

@@ -13,7 +13,10 @@ A retried write is not always harmless: after a reset or a time-out the server m
 first attempt. `ApiResponse.ambiguous` says so, and the operations put it in the result's detail.
 
 The API key only ever lives in the session's auth; it is never recorded, logged, or part of an error
-text (`_scrub` removes it from transport error texts as a last line of defence).
+text (`_scrub` removes it from transport error texts as a last line of defence). The query of a signed
+archive URL is a credential too: `download` records only the path, and `_scrub` cuts the URL that
+`requests` quotes in its exception texts (jde_mc_pipeline/redaction.py), before the text becomes the
+answer's `error`, the recorded event's error, a log line or an outcome reason.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from jde_mc_pipeline.mailchimp.limits import (
     checked_cap,
     connection_cap_for,
 )
+from jde_mc_pipeline.redaction import cut_signed_urls
 
 log = logging.getLogger(__name__)
 
@@ -377,7 +381,8 @@ class MailchimpClient:
             self.stats[name] += 1
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
+        """A transport error text without the API key nor the query of a signed URL (both credentials)."""
+        return cut_signed_urls(text.replace(self._secret, "***") if self._secret else text)
 
 
 def _replace(answer: ApiResponse, **changes: Any) -> ApiResponse:
