@@ -4,14 +4,20 @@ Why these indexes: the two questions operators ask are "the history of AN8 X" an
 failed in run R". DuckDB's zone maps already make range scans cheap, but point lookups on a column that
 is not the insertion order need an ART index to stay fast as the history grows.
 
-`synced_state` is the last successful write per (target, AN8) (mapping/changes.py): its primary key
-is the upsert key, and nothing else is indexed on it, because a second index on an upserted table costs
-more in DuckDB than the `holders_of` e-mail lookups (a join with the wanted e-mails) it would save.
+`synced_state` is the last successful write per record (mapping/changes.py), one row per record held by
+its holder AN8, with `an8s`, every AN8 folded into the record: its primary key (target, holder) is the
+upsert key, and nothing else is indexed on it, because a second index on an upserted table costs more in
+DuckDB than the e-mail and group look-ups (joins with the wanted keys) it would save. `an8s` was added
+after the first release: `ALTER TABLE ... ADD COLUMN IF NOT EXISTS` brings older files along, and their
+rows get the holder alone as group (merged AN8s were not recorded then; they are found by e-mail).
 `synced_rejections` is the payload Mailchimp last refused for good per (target, AN8) (mapping.md §5:
 not retried). It is its own relation rather than nullable columns of `synced_state` because most
 refused parties were never written at all (a fake e-mail on the first sync): they have no target key,
-e-mail or hash in Mailchimp, and a `synced_state` row for them would make `last_synced` and
-`holders_of` claim a record that does not exist. `CREATE TABLE IF NOT EXISTS` adds it to older files.
+e-mail or hash in Mailchimp, and a `synced_state` row for them would claim a record that does not exist.
+`synced_departures` keeps the AN8s whose leaving scope was applied (mapping.md §3), so that a party
+pulled again while still out of scope is not sent anything twice. `mapping_events` keeps the facts the
+mapping found per party (an incomplete address, a shared e-mail, a taken e-mail, …) next to the outcomes.
+`CREATE TABLE IF NOT EXISTS` adds the later relations to older files.
 
 The file must not be called `audit.duckdb` while it has a schema called `audit` (reference/dagster.md
 §3.2: ambiguous catalog reference), so every relation lives in the default `main` schema.
@@ -98,6 +104,8 @@ STATEMENTS: tuple[str, ...] = (
         PRIMARY KEY (target, an8)
     )
     """,
+    "ALTER TABLE synced_state ADD COLUMN IF NOT EXISTS an8s BIGINT[]",
+    "UPDATE synced_state SET an8s = [an8] WHERE an8s IS NULL",
     """
     CREATE TABLE IF NOT EXISTS synced_rejections (
         target       VARCHAR NOT NULL,
@@ -109,8 +117,32 @@ STATEMENTS: tuple[str, ...] = (
         PRIMARY KEY (target, an8)
     )
     """,
+    """
+    CREATE TABLE IF NOT EXISTS synced_departures (
+        target      VARCHAR NOT NULL,
+        an8         BIGINT NOT NULL,
+        reason      VARCHAR NOT NULL,
+        action      VARCHAR NOT NULL,
+        target_key  VARCHAR,
+        run_id      VARCHAR,
+        left_at     TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (target, an8)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS mapping_events (
+        run_id        VARCHAR NOT NULL,
+        partition_key VARCHAR,
+        an8           BIGINT NOT NULL,
+        target        VARCHAR NOT NULL,
+        event         VARCHAR NOT NULL,
+        detail        VARCHAR,
+        noted_at      TIMESTAMPTZ NOT NULL
+    )
+    """,
     "CREATE INDEX IF NOT EXISTS jde_pulls_an8 ON jde_pulls (an8)",
     "CREATE INDEX IF NOT EXISTS mapped_values_an8 ON mapped_values (an8)",
+    "CREATE INDEX IF NOT EXISTS mapping_events_an8 ON mapping_events (an8)",
     "CREATE INDEX IF NOT EXISTS mailchimp_writes_run ON mailchimp_writes (run_id)",
     "CREATE INDEX IF NOT EXISTS mailchimp_writes_key ON mailchimp_writes (target_key)",
     "CREATE INDEX IF NOT EXISTS sync_outcomes_an8 ON sync_outcomes (an8)",

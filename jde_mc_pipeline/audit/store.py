@@ -25,6 +25,7 @@ from tenacity import RetryCallState, retry, retry_if_exception, stop_after_delay
 from jde_mc_pipeline.audit.schema import STATEMENTS
 
 log = logging.getLogger(__name__)
+MEMORY = ":memory:"
 
 
 def _log_lock_wait(state: RetryCallState) -> None:
@@ -46,10 +47,19 @@ class AuditStore:
         self, path: str | Path, lock_wait_seconds: float = 120.0, *, read_only: bool = False
     ) -> None:
         """Open (and create, unless `read_only`) the store. A read-only store never creates the file or
-        its relations: `jde-mc dry-run` reads the synced state and must leave the file as it was."""
+        its relations: `jde-mc dry-run` reads the synced state and must leave the file as it was.
+
+        `":memory:"` keeps the store in one DuckDB connection of this process (dry runs without an audit
+        file, tests): the same SQL, nothing on disk.
+        """
         self.path = Path(path)
         self.read_only = read_only
         self._lock_wait_seconds = lock_wait_seconds
+        self._memory = duckdb.connect(":memory:") if str(path) == MEMORY else None
+        if self._memory is not None:
+            for statement in STATEMENTS:
+                self._memory.execute(statement)
+            return
         if read_only:
             if not self.path.exists():
                 raise FileNotFoundError(f"audit database {self.path} does not exist")
@@ -63,6 +73,10 @@ class AuditStore:
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection (read-write unless the store is read-only) that is always closed, retried while
         another process holds the lock."""
+        if self._memory is not None:
+            with self._memory.cursor() as cursor:
+                yield cursor
+            return
         opener = retry(
             retry=retry_if_exception(_is_lock_conflict),
             wait=wait_random_exponential(multiplier=0.05, max=2.0),
@@ -141,6 +155,25 @@ class AuditStore:
                 [run_id, _now()],
             )
         return len(trail)
+
+    def record_events(self, run_id: str, events: pd.DataFrame) -> int:
+        """Keep the mapping's events (an8, target, event, detail, and `partition_key` when known)."""
+        if events.empty:
+            return 0
+        batch = pd.DataFrame(
+            {
+                "run_id": run_id,
+                "partition_key": _column(events, "partition_key"),
+                "an8": events["an8"].astype("int64").to_numpy(),
+                "target": events["target"].astype(str).to_numpy(),
+                "event": events["event"].astype(str).to_numpy(),
+                "detail": [None if v is None else str(v) for v in _column(events, "detail")],
+                "noted_at": _now(),
+            }
+        )
+        with self.connect() as conn:
+            conn.execute("INSERT INTO mapping_events SELECT * FROM batch")
+        return len(batch)
 
     # -- what was written to Mailchimp --------------------------------------------------------------
 

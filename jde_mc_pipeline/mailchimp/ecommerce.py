@@ -1,59 +1,79 @@
 """The e-commerce store and its customers (mapping.md §4).
 
-Customers are upserted with `PUT /ecommerce/stores/{store}/customers/{id}`: one by one for small sets,
-through `/batches` for large ones (`batch_threshold`), where a batch costs no connection while it runs.
+Customers are upserted with `PUT /ecommerce/stores/{store}/customers/{id}`, the id being the MD5 of the
+e-mail: one by one for small sets, through `/batches` for large ones (`batch_threshold`), where a batch
+costs no connection while it runs.
 
 Created or updated? The PUT answer does not say, and `/batches` may run an operation twice when its
 POST is retried, so the client looks before it writes: one `GET` per customer on the direct path, one
-paged read of the store's customers (id and e-mail only) on the batch path. That read also shows a
-changed e-mail. Mailchimp refuses to change a customer's e-mail ("An email address may not be changed
-once a customer is created"), so a customer whose stored e-mail differs from the record (or whose
-record names a `previous_email`) is deleted and put again under the same id: outcome `renamed`. If
-the put after the delete fails, the detail says the old record is gone.
+paged read of the store's customers (id and e-mail only) on the batch path.
 
-Operations that a batch answers with 429/5xx, or does not answer at all, are written again one by one,
-where the client's retries apply; a batch that failed as a whole is written one by one too only if
-it is small, otherwise its records are `failed` with the reason.
+Replacing a customer (`retires`: the old e-mail's customer after an e-mail change, or a customer kept
+under a legacy AN8 id) never destroys first: the new customer is written, and only when that
+succeeded are the retired ids deleted (a 404 means already gone). A failure in between leaves both
+records and the outcome is `failed`: a replay or the next run finishes the move. One exception is forced
+by Mailchimp's rule of one customer per e-mail: a legacy id holding the *same* e-mail blocks the new
+id ("This customer email already exists"). Only then, and only after reading that the retired customer
+holds exactly this e-mail, it is deleted before the new one is written; if that write fails the
+outcome is `failed` with the record, and the replay writes it again.
+
+Operations that a batch answers with 429/5xx, or does not answer at all, are sent again one by one,
+where the client's retries apply; a batch that failed as a whole is sent one by one too only if it is
+small, otherwise its records are `failed` with the reason.
 
 Large sets are split into batches of `batch_size` (5,000: a few MB of request each) and *all* are
 submitted before any is awaited, up to the connection cap at a time. Mailchimp runs one batch at a time
 per account, so splitting does not make it execute faster; what it buys is a pipeline: the first batch
 starts while the client is still encoding the others, and each batch's results are downloaded and read
-while the next one runs, so only the last archive is read after Mailchimp is done. (Waiting for a batch
-before submitting the next would leave Mailchimp's queue idle in between.) Polling follows `PollPolicy`
-(production: from 2 s, growing 1.5x, at most 30 s, since real batches take minutes); every thread polls
-its own batch, one cheap GET per wait, and at the first wait again once its batch runs. Batched PUTs
-ask `exclude_fields=_links,address`: the answer is judged by status, title and detail only, and the
-archive shrinks to a third.
+while the next one runs. Polling follows `PollPolicy` (production: from 2 s, growing 1.5x, at most
+30 s, since real batches take minutes). Batched PUTs ask `exclude_fields=_links,address`: the answer
+is judged by status, title and detail only, and the archive shrinks to a third.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
-from jde_mc_pipeline.mailchimp.batches import (
-    BatchRun,
-    Operation,
-    PollPolicy,
-    SubmittedBatch,
-    await_batch,
-    encode_body,
-    submit_batch,
-)
+from jde_mc_pipeline.mailchimp.batches import Operation, PollPolicy, await_batch, encode_body, submit_batch
 from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError, StoreConflictError
 from jde_mc_pipeline.mailchimp.records import CustomerWrite, WriteResult
 
 PAGE = 1000
-EMAIL_CHANGE_REFUSED = "may not be changed"
+EMAIL_EXISTS = "already exists"
+"""In the detail of a refusal: another customer of the store holds the e-mail."""
 _ABSENT = ""  # "looked, and there is no such customer"
 # Batched PUTs are judged by status, title and detail only: the links and the address are two thirds
 # of each customer document in the results archive. Excluded rather than `fields=id`, so that a problem
 # document keeps its title and detail whatever the server makes of `fields` on an error.
 _TRIM = {"exclude_fields": "_links,address"}
+SMALL_FAILED_BATCH = 100
+"""A batch that failed as a whole is sent again one by one when it is no larger than this."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """The answer to one call, whether it went direct or inside a batch."""
+
+    status: int | None
+    title: str | None
+    detail: str | None
+    attempts: int
+    transient: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def gone(self) -> bool:
+        """A DELETE's success: deleted now (2xx) or already (404)."""
+        return self.ok or self.status == 404
 
 
 def ensure_store(
@@ -109,76 +129,163 @@ def upsert_customers(
             ):
                 results[index] = result
         else:
-            results.update(_through_batches(client, store_id, records, valid, batch_size, poll, pool))
+            calls = _Calls(client, pool, batch_size, poll)
+            results.update(_through_batches(calls, store_id, records, valid))
     return [results[i] for i in range(len(records))]
 
 
+def delete_customer(client: MailchimpClient, store_id: str, customer_id: str, key: str) -> ApiResponse:
+    """`DELETE` one customer (a 404 means it is already gone)."""
+    return _call(client, "DELETE", _path(store_id, customer_id), customer_id, key)
+
+
+# -- one by one ------------------------------------------------------------------------------------
+
+
+def _direct(client: MailchimpClient, store_id: str, record: CustomerWrite) -> WriteResult:
+    """Look, PUT, then delete what the record retires (module doc)."""
+    path = _path(store_id, record.customer_id)
+    look = _call(client, "GET", path, record.customer_id, record.key, params={"fields": "id,email_address"})
+    attempts = look.attempts
+    if look.status == 404:
+        stored = _ABSENT
+    elif look.ok and isinstance(look.body, dict):
+        stored = str(look.body.get("email_address") or "")
+    else:
+        return _from_answer(record, _answer(look), attempts, "reading the customer failed")
+    put = _answer(_call(client, "PUT", path, record.customer_id, record.key, body=_body(record)))
+    attempts += put.attempts
+    retired: list[str] = []
+    if not put.ok and EMAIL_EXISTS in (put.detail or "") and record.retires:
+        freed, more, why = _free_email(client, store_id, record)
+        attempts += more
+        if why:
+            return _from_answer(record, put, attempts, why)
+        retired += freed
+        put = _answer(_call(client, "PUT", path, record.customer_id, record.key, body=_body(record)))
+        attempts += put.attempts
+        if not put.ok:
+            note = f"customer {', '.join(freed)} (same e-mail, legacy id) was deleted to free the e-mail"
+            return _from_answer(record, put, attempts, f"{note}; writing {record.customer_id} failed")
+    if not put.ok:
+        return _from_answer(record, put, attempts)
+    for key in record.retires:
+        if key in retired:
+            continue
+        gone = _answer(_call(client, "DELETE", _path(store_id, key), key, record.key))
+        attempts += gone.attempts
+        if not gone.gone:
+            return _from_answer(
+                record, gone, attempts, f"customer written; deleting the old customer {key} failed"
+            )
+        retired.append(key)
+    return _written(record, bool(stored), put.status, attempts, retired)
+
+
+def _free_email(client: MailchimpClient, store_id: str, record: CustomerWrite) -> tuple[list[str], int, str]:
+    """Delete the retired customers that hold exactly this e-mail: (ids deleted, calls, why not)."""
+    attempts, freed = 0, []
+    for key in record.retires:
+        look = _call(client, "GET", _path(store_id, key), key, record.key, params={"fields": "email_address"})
+        attempts += look.attempts
+        if look.ok and isinstance(look.body, dict) and _same(look.body.get("email_address"), record):
+            gone = _answer(_call(client, "DELETE", _path(store_id, key), key, record.key))
+            attempts += gone.attempts
+            if not gone.gone:
+                return freed, attempts, f"deleting customer {key}, which holds this e-mail, failed"
+            freed.append(key)
+    if not freed:
+        return freed, attempts, "the e-mail belongs to a customer this record does not replace"
+    return freed, attempts, ""
+
+
+# -- through /batches ------------------------------------------------------------------------------
+
+
+class _Calls:
+    """Many calls at once: direct (with the client's retries) when few, through `/batches` when many,
+    and the batch operations Mailchimp answered with 429/5xx (or not at all) again one by one."""
+
+    def __init__(
+        self, client: MailchimpClient, pool: ThreadPoolExecutor, batch_size: int, poll: PollPolicy | None
+    ) -> None:
+        self.client, self.pool, self.batch_size, self.poll = client, pool, batch_size, poll
+
+    def run(self, operations: list[Operation], record_keys: dict[str, str]) -> dict[str, _Answer]:
+        """Answers by operation id; `record_keys` maps each operation to the AN8 it is written for."""
+        groups = [operations[i : i + self.batch_size] for i in range(0, len(operations), self.batch_size)]
+        # Every batch is submitted before any is awaited: Mailchimp runs them one after another, so a
+        # batch submitted only when an earlier one is read back would leave its queue idle meanwhile.
+        submitted = list(self.pool.map(lambda g: submit_batch(self.client, g), groups))
+        runs = self.pool.map(lambda s: await_batch(self.client, s, self.poll), submitted)
+        answers: dict[str, _Answer] = {}
+        again: list[Operation] = []
+        for group, run in zip(groups, runs, strict=True):
+            for op in group:
+                result = run.results.get(op.operation_id)
+                if result is not None and result.status_code != 429 and result.status_code < 500:
+                    status, response = result.status_code, result.response
+                    title = _text(response, "title") or (f"HTTP {status}" if status >= 400 else None)
+                    answers[op.operation_id] = _Answer(
+                        status, title, _text(response, "detail") or None, 1, False
+                    )
+                elif run.failure and len(group) > SMALL_FAILED_BATCH:
+                    answers[op.operation_id] = _Answer(run.failure_status, "Batch Failed", run.failure,
+                                                       run.attempts, True)  # fmt: skip
+                else:
+                    again.append(op)
+        direct = self.pool.map(lambda op: self._one(op, record_keys[op.operation_id]), again)
+        answers.update(zip((op.operation_id for op in again), direct, strict=True))
+        return answers
+
+    def _one(self, op: Operation, key: str) -> _Answer:
+        """A batch operation sent on its own, with the client's retries."""
+        body = json.loads(op.body) if isinstance(op.body, str) else op.body
+        customer_id = unquote(op.path.rsplit("/", 1)[1])
+        return _answer(_call(self.client, op.method, op.path, customer_id, key, body=body))
+
+
 def _through_batches(
-    client: MailchimpClient,
-    store_id: str,
-    records: Sequence[CustomerWrite],
-    valid: list[int],
-    batch_size: int,
-    poll: PollPolicy | None,
-    pool: ThreadPoolExecutor,
+    calls: _Calls, store_id: str, records: Sequence[CustomerWrite], valid: list[int]
 ) -> dict[int, WriteResult]:
+    """PUT every record through batches, then delete what they retire (module doc).
+
+    Three rounds at most: the PUTs; the DELETEs of the retired ids (of the records written, and the
+    legacy ids that hold a record's own e-mail); the PUTs of the records those legacy ids blocked.
+    """
     try:
-        known = existing_customers(client, store_id, pool)
+        known = existing_customers(calls.client, store_id, calls.pool)
     except MailchimpApiError as exc:
         return {i: _result(records[i], "failed", exc.status, exc.title, str(exc), 0) for i in valid}
+    blocking = {i: [k for k in records[i].retires if _same(known.get(k), records[i])] for i in valid}
+    first = [i for i in valid if not blocking[i]]
+    puts = calls.run([_put_op(store_id, records[i], f"put-{i}") for i in first], _keys(records, first))
+    doomed = {k: records[i].key for i in valid if blocking[i] for k in blocking[i]}
+    doomed.update({k: records[i].key for i in first if puts[f"put-{i}"].ok for k in records[i].retires})
+    gone = calls.run([Operation("DELETE", _path(store_id, k), f"delete-{k}") for k in doomed],
+                     {f"delete-{k}": key for k, key in doomed.items()})  # fmt: skip
+    freed = [i for i in valid if blocking[i] and all(gone[f"delete-{k}"].gone for k in blocking[i])]
+    puts.update(calls.run([_put_op(store_id, records[i], f"put-{i}") for i in freed], _keys(records, freed)))
     results: dict[int, WriteResult] = {}
-    one_by_one: list[tuple[int, str | None]] = []
-    batched: list[int] = []
-    taken: set[str] = set()
-    for index in valid:
-        record = records[index]
-        stored = known.get(record.customer_id, _ABSENT)
-        if _email_changed(record, stored):
-            one_by_one.append((index, stored))
-        elif record.key in taken or record.customer_id in taken:  # a repeat: written after the batches
-            one_by_one.append((index, None))
+    for i in valid:
+        record, moved = records[i], blocking[i]
+        put = puts.get(f"put-{i}")
+        if put is None:  # a legacy customer holding the e-mail could not be deleted: nothing written
+            bad = next(gone[f"delete-{k}"] for k in moved if not gone[f"delete-{k}"].gone)
+            what = "deleting the legacy customer that holds this e-mail failed"
+            results[i] = _from_answer(record, bad, bad.attempts, what)
+        elif not put.ok:
+            what = (f"customer {', '.join(moved)} (same e-mail, legacy id) was deleted to free the e-mail; "
+                    f"writing {record.customer_id} failed") if moved else None  # fmt: skip
+            results[i] = _from_answer(record, put, put.attempts, what)
         else:
-            taken.update((record.key, record.customer_id))
-            batched.append(index)
-    groups = [batched[i : i + batch_size] for i in range(0, len(batched), batch_size)]
-    # Every batch is submitted before any is awaited: Mailchimp runs them one after another, so a batch
-    # submitted only when an earlier one is read back would leave its queue idle meanwhile.
-    submitted = list(pool.map(lambda g: _submit(client, store_id, records, g), groups))
-    runs = pool.map(lambda s: await_batch(client, s, poll), submitted)
-    for group, run in zip(groups, runs, strict=True):
-        for index in group:
-            record = records[index]
-            outcome = run.results.get(_op_id(record))
-            stored = known.get(record.customer_id, _ABSENT)
-            if outcome is None or outcome.status_code == 429 or outcome.status_code >= 500:
-                if run.failure and len(group) > 100:
-                    results[index] = _result(
-                        record, "failed", run.failure_status, "Batch Failed", run.failure, run.attempts
-                    )
-                else:
-                    one_by_one.append((index, None))
-            elif 200 <= outcome.status_code < 300:
-                results[index] = _result(
-                    record, "updated" if stored else "created", outcome.status_code, None, None, 1
-                )
-            elif EMAIL_CHANGE_REFUSED in _text(outcome.response, "detail"):
-                one_by_one.append((index, None))
+            bad_key = next((k for k in record.retires if not gone[f"delete-{k}"].gone), None)
+            if bad_key is None:
+                existed = bool(known.get(record.customer_id))
+                results[i] = _written(record, existed, put.status, put.attempts, list(record.retires))
             else:
-                title = _text(outcome.response, "title") or f"HTTP {outcome.status_code}"
-                results[index] = _result(
-                    record,
-                    "rejected",
-                    outcome.status_code,
-                    title,
-                    _text(outcome.response, "detail") or None,
-                    1,
-                )
-    for (index, _stored), result in zip(
-        one_by_one,
-        pool.map(lambda item: _direct(client, store_id, records[item[0]], item[1]), one_by_one),
-        strict=True,
-    ):
-        results[index] = result
+                what = f"customer written; deleting the old customer {bad_key} failed"
+                results[i] = _from_answer(record, gone[f"delete-{bad_key}"], put.attempts, what)
     return results
 
 
@@ -209,97 +316,59 @@ def _customer_page(client: MailchimpClient, store_id: str, offset: int) -> tuple
     return list(answer.body.get("customers") or []), int(answer.body.get("total_items") or 0)
 
 
-def _submit(
-    client: MailchimpClient, store_id: str, records: Sequence[CustomerWrite], group: list[int]
-) -> SubmittedBatch | BatchRun:
-    prefix = _path(store_id, "")  # quoted once, not once per record
+def _put_op(store_id: str, record: CustomerWrite, op_id: str) -> Operation:
     # Bodies go in as JSON text: as dicts (holding the address dict) they would be 5,000 objects per
     # batch for the garbage collector to walk while the batch is being sent.
-    operations = [
-        Operation(
-            "PUT",
-            prefix + quote(records[i].customer_id, safe=""),
-            _op_id(records[i]),
-            encode_body(_body(records[i])),
-            _TRIM,
-        )
-        for i in group
-    ]
-    return submit_batch(client, operations)
+    return Operation("PUT", _path(store_id, record.customer_id), op_id, encode_body(_body(record)), _TRIM)
 
 
-def _direct(
-    client: MailchimpClient, store_id: str, record: CustomerWrite, stored: str | None = None
-) -> WriteResult:
-    """Look, then PUT (or DELETE and PUT when the e-mail changed). `stored` skips the look when known."""
-    path = _path(store_id, record.customer_id)
-    attempts = 0
-    if stored is None:
-        look = _call(client, "GET", path, record, params={"fields": "id,email_address"})
-        attempts += look.attempts
-        if look.status == 404:
-            stored = _ABSENT
-        elif look.ok and isinstance(look.body, dict):
-            stored = str(look.body.get("email_address") or "")
-        else:
-            return _from_answer(record, look, attempts, "reading the customer failed")
-    if _email_changed(record, stored):
-        return _recreate(client, path, record, stored, attempts)
-    put = _call(client, "PUT", path, record, body=_body(record))
-    attempts += put.attempts
-    if put.ok:
-        return _result(record, "updated" if stored else "created", put.status, None, None, attempts)
-    if put.status == 400 and EMAIL_CHANGE_REFUSED in (put.detail or ""):
-        return _recreate(client, path, record, stored or "(unknown)", attempts)
-    return _from_answer(record, put, attempts)
+def _keys(records: Sequence[CustomerWrite], indexes: list[int]) -> dict[str, str]:
+    return {f"put-{i}": records[i].key for i in indexes}
 
 
-def _recreate(
-    client: MailchimpClient, path: str, record: CustomerWrite, stored: str | None, attempts: int
-) -> WriteResult:
-    gone = _call(client, "DELETE", path, record)
-    attempts += gone.attempts
-    if not gone.ok and gone.status != 404:
-        return _from_answer(record, gone, attempts, "deleting the customer to change its e-mail failed")
-    put = _call(client, "PUT", path, record, body=_body(record))
-    attempts += put.attempts
-    if put.ok:
-        before = stored or record.previous_email or "(none)"
-        return _result(
-            record, "renamed", put.status, None, f"customer re-created: e-mail was {before}", attempts
-        )
-    return _from_answer(
-        record, put, attempts, "the customer with the old e-mail was deleted; re-creating it failed"
-    )
+# -- shared ----------------------------------------------------------------------------------------
 
 
 def _call(
-    client: MailchimpClient, method: str, path: str, record: CustomerWrite, **kwargs: Any
+    client: MailchimpClient, method: str, path: str, customer_id: str, key: str, **kwargs: Any
 ) -> ApiResponse:
     return client.call(
-        method,
-        path,
-        target="ecommerce_customer",
-        target_key=record.customer_id,
-        record_keys=(record.key,),
-        **kwargs,
+        method, path, target="ecommerce_customer", target_key=customer_id, record_keys=(key,), **kwargs
     )
 
 
+def _answer(response: ApiResponse) -> _Answer:
+    return _Answer(response.status, response.title, response.detail, response.attempts, response.transient)
+
+
+def _written(
+    record: CustomerWrite, existed: bool, status: int | None, attempts: int, retired: list[str]
+) -> WriteResult:
+    """The result of a customer written, with what it replaced."""
+    gone = f"old customer {', '.join(retired)} deleted" if retired else None
+    if (
+        record.previous_email
+        and record.previous_email.strip().lower() != record.email_address.strip().lower()
+    ):
+        detail = f"customer of {record.previous_email} replaced" + (f"; {gone}" if gone else "")
+        return _result(record, "renamed", status, None, detail, attempts)
+    return _result(record, "updated" if existed else "created", status, None, gone, attempts)
+
+
 def _from_answer(
-    record: CustomerWrite, answer: ApiResponse, attempts: int, what: str | None = None
+    record: CustomerWrite, answer: _Answer, attempts: int, what: str | None = None
 ) -> WriteResult:
     outcome = "failed" if answer.transient else "rejected"
     detail = "; ".join(p for p in (what, answer.detail) if p) or None
     return _result(record, outcome, answer.status, answer.title, detail, attempts)
 
 
-def _email_changed(record: CustomerWrite, stored: str | None) -> bool:
-    """True when a customer with this id exists (or is said to) under another e-mail."""
-    if stored is None:  # not looked up yet: trust the record's own account of a change
-        previous = (record.previous_email or "").strip().lower()
-        return bool(previous) and previous != record.email_address.strip().lower()
-    return bool(stored) and stored.strip().lower() != record.email_address.strip().lower()
+def _same(email: Any, record: CustomerWrite) -> bool:
+    return (
+        isinstance(email, str)
+        and bool(email)
+        and email.strip().lower() == record.email_address.strip().lower()
+    )
 
 
 def _invalid(record: CustomerWrite) -> str | None:
@@ -313,6 +382,7 @@ def _invalid(record: CustomerWrite) -> str | None:
 
 
 def _body(record: CustomerWrite) -> dict[str, Any]:
+    """The PUT body: None fields are left out, an empty string is sent (it clears, `blank_clears`)."""
     body: dict[str, Any] = {
         "id": record.customer_id,
         "email_address": record.email_address,
@@ -320,20 +390,15 @@ def _body(record: CustomerWrite) -> dict[str, Any]:
     }
     for name in ("company", "first_name", "last_name"):
         value = getattr(record, name)
-        if value:
+        if value is not None:
             body[name] = value
-    address = {k: v for k, v in (record.address or {}).items() if v}
-    if address:
-        body["address"] = address
+    if record.address is not None:
+        body["address"] = dict(record.address)
     return body
 
 
 def _path(store_id: str, customer_id: str) -> str:
     return f"/ecommerce/stores/{quote(store_id, safe='')}/customers/{quote(customer_id, safe='')}"
-
-
-def _op_id(record: CustomerWrite) -> str:
-    return record.key
 
 
 def _text(response: Any, name: str) -> str:

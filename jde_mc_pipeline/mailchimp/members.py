@@ -18,6 +18,10 @@ Mailchimp as updated. Such results stay `updated` and their detail says the atte
 Renames (`previous_email`) are a PATCH of the old hash with the new address (contact, history, tags and
 subscription state follow the person). If the old hash is gone, or the new address already belongs to
 another member, that member is upserted instead and the detail says so (mapping.md §3).
+
+Retired members (`retires`: old addresses no JDE party uses any more, whose person moved onto an address
+another member already had) keep their contact and consent; only `retire_tags` are set inactive on
+them, after the record's own write succeeded. A retired member that is gone (404) needs nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from jde_mc_pipeline.mailchimp.records import MemberWrite, WriteResult
 from jde_mc_pipeline.mailchimp.tags import set_member_tags, tag_changes
 
 BATCH_SUBSCRIBE_MAX = 500
+WRITTEN = ("created", "updated", "renamed")
 STATUSES_IF_NEW = ("subscribed", "pending", "transactional")
 # Only what the mapping back needs: a full member object per contact would multiply the answer size.
 TRIMMED_FIELDS = (
@@ -122,7 +127,35 @@ def upsert_members(
             strict=True,
         ):
             results[index] = result
+        retiring = [i for i, r in enumerate(records) if r.retires and results[i].outcome in WRITTEN]
+        for index, result in zip(
+            retiring,
+            pool.map(lambda i: _retire(client, list_id, records[i], results[i]), retiring),
+            strict=True,
+        ):
+            results[index] = result
     return [results[i] for i in range(len(records))]
+
+
+def _retire(client: MailchimpClient, list_id: str, record: MemberWrite, result: WriteResult) -> WriteResult:
+    """Set the record's `retire_tags` inactive on each member it retires (module doc)."""
+    attempts = result.attempts
+    for old in record.retires:
+        answer = set_member_tags(client, list_id, old, [], list(record.retire_tags), record.key)
+        attempts += answer.attempts
+        if not answer.ok and answer.status != 404:
+            outcome = "failed" if answer.transient else "rejected"
+            detail = f"member {result.outcome}; setting the old member {old}'s tags inactive failed"
+            return replace(
+                result,
+                outcome=outcome,
+                status_code=answer.status,
+                title=answer.title,
+                detail=_join(detail, answer.describe(), result.detail),
+                attempts=attempts,
+            )
+    note = f"old member {', '.join(record.retires)} left as it is, its tags set inactive"
+    return replace(result, detail=_join(result.detail, note), attempts=attempts)
 
 
 def _follow_up(
@@ -134,7 +167,7 @@ def _follow_up(
     sent: bool,
 ) -> None:
     """Note the `/tags` call a written member still needs (`sent`: its tags rode with the write)."""
-    if result.outcome in ("created", "updated", "renamed"):
+    if result.outcome in WRITTEN:
         activate, deactivate = tag_changes(record, member, sent)
         if activate or deactivate:
             follow_ups.append((index, activate, deactivate))

@@ -23,12 +23,14 @@ from jde_mc_pipeline.mapping.assemble import (
     assemble_parties,
     pulled_an8s,
 )
-from jde_mc_pipeline.mapping.changes import InMemorySyncedState, SyncedState
+from jde_mc_pipeline.mapping.changes import EmptySyncedState, SyncedState
 from jde_mc_pipeline.mapping.fold import fold_by_email
 from jde_mc_pipeline.mapping.heap import release_free_heap
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS, MappingOptions
 from jde_mc_pipeline.mapping.outcomes import (
     EVENT_EMAIL_COLLISION,
+    LEFT_DELETED_IN_JDE,
+    LEFT_NO_ROLE,
     MERGED,
     QUARANTINED_INVALID_EMAIL,
     QUARANTINED_INVALID_ROW,
@@ -37,7 +39,6 @@ from jde_mc_pipeline.mapping.outcomes import (
     REASON_NO_ADDRESS_BOOK_ROW,
     REASON_NO_ROLE,
     REASON_ROLE_NOT_ROUTED,
-    SKIPPED_OUT_OF_SCOPE,
 )
 from jde_mc_pipeline.mapping.payloads import (
     CUSTOMER_COLUMNS,
@@ -48,13 +49,20 @@ from jde_mc_pipeline.mapping.payloads import (
 from jde_mc_pipeline.mapping.schemas import (
     EXTRACT_MODELS,
     CustomerPayloadFrame,
+    LeaveFrame,
     MemberPayloadFrame,
     OutcomeFrame,
     PartyFrame,
     StructureError,
     validate_rows,
 )
-from jde_mc_pipeline.mapping.state_diff import apply_state
+from jde_mc_pipeline.mapping.state_diff import (
+    LEAVING_COLUMNS,
+    OUTCOME_COLUMNS,
+    diff_target,
+    leave_frame,
+    merged_target_key,
+)
 from jde_mc_pipeline.mapping.trail import (
     EVENT_COLUMNS,
     build_trail,
@@ -63,8 +71,6 @@ from jde_mc_pipeline.mapping.trail import (
     renumbered,
     trail_frame,
 )
-
-OUTCOME_COLUMNS: tuple[str, ...] = ("an8", "target", "outcome", "reason", "target_key", "payload_hash")
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,8 @@ class MappingResult:
     """CustomerPayloadFrame: e-commerce customers to write."""
     outcomes: pd.DataFrame
     """OutcomeFrame: outcomes decided here, one row per (AN8 × target) not written."""
+    leaves: pd.DataFrame
+    """LeaveFrame: parties leaving scope whose record gets the `on_leave` action (one row per AN8)."""
     events: pd.DataFrame
     """an8, target, event, detail: facts next to payloads and outcomes (address_incomplete, …)."""
     trail: pd.DataFrame
@@ -86,14 +94,14 @@ class MappingResult:
     failures: pd.DataFrame
     """table, an8, column, check, value: JDE rows that broke their contract (their AN8 is quarantined)."""
     pulled: np.ndarray
-    """Every AN8 of the batch, sorted."""
+    """Every AN8 of the batch, sorted (the deleted ones given included)."""
 
     def payloads(self, target: str) -> pd.DataFrame:
         """The payload frame of a target."""
         return self.members if target == LIST_MEMBER else self.customers
 
 
-def _outcomes(an8, target: str, outcome: str, reason) -> pd.DataFrame:
+def _outcomes(an8, target: str, outcome: str, reason, target_key=None) -> pd.DataFrame:
     an8 = np.asarray(an8, dtype=np.int64)
     reason = np.asarray(reason, dtype=object) if not isinstance(reason, str) else reason
     return pd.DataFrame(
@@ -102,7 +110,7 @@ def _outcomes(an8, target: str, outcome: str, reason) -> pd.DataFrame:
             "target": target,
             "outcome": outcome,
             "reason": reason,
-            "target_key": None,
+            "target_key": target_key,
             "payload_hash": None,
         }
     )
@@ -116,16 +124,19 @@ def map_batch(
     today: dt.date | None = None,
     with_trail: bool = True,
     timings: dict[str, float] | None = None,
+    deleted: np.ndarray | list[int] = (),
 ) -> MappingResult:
-    """Map the six JDE frames (frames.md) to payloads and decided outcomes.
+    """Map the six JDE frames (jde/frames.py) to payloads and decided outcomes.
 
     `state` is the last synced state (empty when None); `today` picks the current F0116 address (pass
-    it from the run's clock; default: today's UTC date). `timings`, when given, receives the seconds
-    spent per stage (benchmarks and run metadata). Raises StructureError when a frame is broken.
+    it from the run's clock; default: today's UTC date). `deleted` are AN8s known to be gone from JDE
+    (the scope reconciliation): they count as pulled and, when synced, leave scope. `timings`, when
+    given, receives the seconds spent per stage (benchmarks and run metadata). Raises StructureError
+    when a frame is broken.
     """
     clock = _Stages(timings)
     options = options or MappingOptions()
-    state = state if state is not None else InMemorySyncedState()
+    state = state if state is not None else EmptySyncedState()
     today = today or dt.datetime.now(dt.UTC).date()
     missing = [name for name in EXTRACT_MODELS if name not in frames]
     if missing:
@@ -138,6 +149,7 @@ def map_batch(
         failures.append(bad)
     clock.lap("validate extracts")
     pulled = pulled_an8s({name: frame[["AN8"]] for name, frame in frames.items() if name in EXTRACT_MODELS})
+    pulled = np.union1d(pulled, np.asarray(deleted, dtype=np.int64))
     parties = assemble_parties(valid, options, today)
     clock.lap("assemble parties")
     parties, bad = validate_rows(PartyFrame, parties, "parties", an8_column="an8")
@@ -150,10 +162,9 @@ def map_batch(
         pulled, np.union1d(parties["an8"].to_numpy(), bad_an8["an8"].to_numpy(dtype=np.int64))
     )
 
-    outcomes, events, trail, payloads = [], [], [], {}
+    outcomes, events, trail, payloads, leaves = [], [], [], {}, []
     folds: dict[tuple[str, ...], tuple[pd.DataFrame, pd.DataFrame]] = {}
     for target in TARGETS:
-        outcomes.append(_outcomes(orphans, target, SKIPPED_OUT_OF_SCOPE, REASON_NO_ADDRESS_BOOK_ROW))
         outcomes.append(
             _outcomes(
                 bad_an8["an8"],
@@ -162,13 +173,14 @@ def map_batch(
                 bad_an8["table"] + "." + bad_an8["column"] + ": " + bad_an8["check"],
             )
         )
-        decided, sent, more_events, more_trail = _map_target(
-            target, parties, options, state, with_trail, folds
+        decided, sent, more_events, more_trail, left = _map_target(
+            target, parties, options, state, with_trail, folds, pulled, orphans
         )
         outcomes += decided
         events += more_events
         trail += more_trail
         payloads[target] = sent
+        leaves.append(left)
         clock.lap(f"map {target}")
     folds.clear()  # the folded copies are not needed any more: free them before the frames are collected
     # pop: the column selection is a copy, so the frames selected from are dropped right away.
@@ -177,12 +189,17 @@ def map_batch(
         payloads.pop(ECOMMERCE_CUSTOMER)[list(CUSTOMER_COLUMNS)], inplace=True
     )
     result_outcomes = OutcomeFrame.validate(concat_frames(outcomes, OUTCOME_COLUMNS), inplace=True)
+    leaves = [frame for frame in leaves if len(frame)]
+    result_leaves = LeaveFrame.validate(
+        pd.concat(leaves, ignore_index=True) if leaves else leave_frame([]), inplace=True
+    )
     clock.lap("validate payloads, outcomes")
     result = MappingResult(
         parties=parties,
         members=members,
         customers=customers,
         outcomes=result_outcomes,
+        leaves=result_leaves,
         events=concat_frames(events, EVENT_COLUMNS),
         trail=build_trail(trail),
         failures=failures,
@@ -218,11 +235,14 @@ def _map_target(
     state: SyncedState,
     with_trail: bool,
     folds: dict[tuple[str, ...], tuple[pd.DataFrame, pd.DataFrame]],
+    pulled: np.ndarray,
+    orphans: np.ndarray,
 ):
-    """(decided outcomes, payload frame, events, trail) of one target.
+    """(decided outcomes, payload frame, events, trail, leaves) of one target.
 
     `folds` caches the e-mail fold and the holders per set of routed roles: with the default routing
     both targets fold the same parties, so the second one reuses the first one's work and memory.
+    `orphans` are the AN8s pulled without an F0101 row (deleted in JDE, or given as deleted).
     """
     roles = options.roles_for(target)
     has_role = parties["is_customer"] | parties["is_vendor"]
@@ -231,9 +251,26 @@ def _map_target(
         in_scope |= parties[f"is_{role}"].to_numpy(dtype=bool)
     problem = parties["email_problem"]
     an8 = parties["an8"]
+    leaving = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "an8": an8[~in_scope].to_numpy(np.int64),
+                    "leave_reason": LEFT_NO_ROLE,
+                    "skip_reason": np.where(has_role[~in_scope], REASON_ROLE_NOT_ROUTED, REASON_NO_ROLE),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "an8": orphans,
+                    "leave_reason": LEFT_DELETED_IN_JDE,
+                    "skip_reason": REASON_NO_ADDRESS_BOOK_ROW,
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).loc[:, list(LEAVING_COLUMNS)]
     decided = [
-        _outcomes(an8[~has_role], target, SKIPPED_OUT_OF_SCOPE, REASON_NO_ROLE),
-        _outcomes(an8[has_role & ~in_scope], target, SKIPPED_OUT_OF_SCOPE, REASON_ROLE_NOT_ROUTED),
         _outcomes(an8[in_scope & (problem == EMAIL_MISSING)], target, QUARANTINED_NO_EMAIL, ""),
         _outcomes(
             an8[in_scope & (problem == EMAIL_INVALID)],
@@ -266,7 +303,13 @@ def _map_target(
     is_holder = folded["an8"] == folded["holder"]
     others = folded.loc[~is_holder]
     decided.append(
-        _outcomes(others["an8"], target, MERGED, REASON_HOLDER_PREFIX + others["holder"].astype(str))
+        _outcomes(
+            others["an8"],
+            target,
+            MERGED,
+            REASON_HOLDER_PREFIX + others["holder"].astype(str),
+            merged_target_key(others["email"]),
+        )
     )
     shared = folded.loc[folded["group_size"] > 1]
     events = [events_frame(shared["an8"], target, EVENT_EMAIL_COLLISION, "shared by " + shared["group_an8s"])]
@@ -274,8 +317,8 @@ def _map_target(
         built, more_events, more_trail = member_payloads(holders, options, roles, with_trail)
     else:
         built, more_events, more_trail = customer_payloads(holders, options, with_trail)
-    sent, not_sent, state_events = apply_state(target, built, state, options, roles, parties["email"])
-    decided.append(not_sent)
-    if with_trail and len(not_sent):
-        more_trail = [part.without(not_sent["an8"]) for part in more_trail]
-    return decided, sent, [*events, more_events, state_events], [*trail, *more_trail]
+    diff = diff_target(target, built, state, options, roles, pulled, leaving)
+    decided.append(diff.decided)
+    if with_trail and len(diff.decided):
+        more_trail = [part.without(diff.decided["an8"]) for part in more_trail]
+    return decided, diff.sent, [*events, more_events, diff.events], [*trail, *more_trail], diff.leaves

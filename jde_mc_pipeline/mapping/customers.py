@@ -1,11 +1,14 @@
 """E-commerce customer payloads (mapping.md §4), built column-wise from the holders of each e-mail.
 
-The payload is `CustomerWrite` minus `key` and `previous_email`: customer_id (the AN8 as text),
-email_address, opt_in_status, company / first_name / last_name (left out when blank unless
-`blank_clears`) and address with only its non-blank parts, carried as canonical JSON text (or None).
+The payload is `CustomerWrite` minus `key`, `previous_email`, `retires` and `an8s`: customer_id (the
+MD5 of the lower-cased e-mail, mapping.md §4: one record per e-mail, never an id re-used for another
+address), email_address, opt_in_status, company / first_name / last_name (left out when blank unless
+`blank_clears`) and address, carried as canonical JSON text (or None).
 
-Country: a valid CTR gives country_code; a blank CTR gives `default_country` when the address has any
-other part (as for the ADDRESS merge field); an unknown CTR is dropped and `country_unknown` recorded.
+Address: only its non-blank parts; with `blank_clears` every part is sent, blanks as "" (so a part
+cleared in JDE is cleared in Mailchimp; a wholly blank address sends every part blank). Country: a
+valid CTR gives country_code; a blank CTR gives `default_country` when the address has any other part
+(as for the ADDRESS merge field); an unknown CTR is dropped and `country_unknown` recorded.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import pandas as pd
 
 from jde_mc_pipeline.mapping.addresses import resolve_countries
 from jde_mc_pipeline.mapping.canonical import json_object, json_string
+from jde_mc_pipeline.mapping.changes import email_hashes
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, MappingOptions
 from jde_mc_pipeline.mapping.outcomes import EVENT_COUNTRY_UNKNOWN
 from jde_mc_pipeline.mapping.text import cut_series
@@ -45,7 +49,7 @@ def customer_fields(holders: pd.DataFrame, options: MappingOptions, with_trail: 
     n = len(holders)
     limit = options.text_limit_bytes
     an8 = holders["an8"].to_numpy(dtype=np.int64)
-    customer_id = holders["an8_text"]
+    customer_id = pd.Series(email_hashes(holders["email"]), index=holders.index, dtype=object)
     columns: dict[str, np.ndarray] = {"customer_id": customer_id.to_numpy(dtype=object)}
     body_fields: list[tuple[str, np.ndarray, np.ndarray | None]] = [
         ("customer_id", json_string(customer_id), None),
@@ -71,11 +75,18 @@ def customer_fields(holders: pd.DataFrame, options: MappingOptions, with_trail: 
     country = np.where(
         ~any_part | unknown, "", np.where(blank, options.default_country, country.to_numpy(dtype=object))
     )
-    address_fields = [(key, json_string(value), (value != "").to_numpy()) for key, value in parts.items()]
-    address_fields.append(("country_code", json_string(pd.Series(country, dtype=object)), country != ""))
+    clears = options.blank_clears
+    address_fields = [
+        (key, json_string(value), None if clears else (value != "").to_numpy())
+        for key, value in parts.items()
+    ]
+    address_fields.append(
+        ("country_code", json_string(pd.Series(country, dtype=object)), None if clears else country != "")
+    )
     address = json_object(address_fields, n)
-    body_fields.append(("address", address, any_part))
-    columns["address"] = np.where(any_part, address, None)
+    sent = np.ones(n, dtype=bool) if clears else any_part
+    body_fields.append(("address", address, sent))
+    columns["address"] = np.where(sent, address, None)
     events = events_frame(
         an8[unknown], ECOMMERCE_CUSTOMER, EVENT_COUNTRY_UNKNOWN, holders["ctr"].to_numpy()[unknown]
     )

@@ -42,7 +42,7 @@ def fold_by_email(parties: pd.DataFrame, role_columns: list[str]) -> pd.DataFram
     for role in role_columns:
         any_role = pd.Series(parties[role].to_numpy(dtype=bool)).groupby(codes).transform("any")
         result[f"group_{role}"] = any_role.to_numpy(dtype=bool)
-    result["an8_text"] = result["an8"].astype(str).astype(object)  # key, JDEAN8, customer_id: made once
+    result["an8_text"] = result["an8"].astype(str).astype(object)  # key and JDEAN8: made once
     result["group_an8s"] = result["an8_text"]
     shared = result["group_size"].to_numpy() > 1
     if shared.any():

@@ -20,6 +20,8 @@ ECOMMERCE_CUSTOMER = "ecommerce_customer"
 TARGETS: tuple[str, ...] = (LIST_MEMBER, ECOMMERCE_CUSTOMER)
 
 STATUSES_IF_NEW: tuple[str, ...] = ("subscribed", "pending", "transactional")
+ON_LEAVE_ACTIONS: tuple[str, ...] = ("untag", "archive", "none")
+"""What happens to the record of a synced party that leaves scope or is deleted in JDE (mapping.md §3)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class MappingOptions:
     """E-commerce customers' opt_in_status (subscription is the list member's job)."""
     text_limit_bytes: int = 255
     """Text values are cut to this many bytes of UTF-8, never inside a character."""
+    on_leave: str = "untag"
+    """A synced party leaving scope (no role left, or deleted in JDE): `untag` sets its owned tags
+    inactive, `archive` archives the member and deletes the customer, `none` leaves both as they are."""
     owned_tags: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -65,6 +70,8 @@ class MappingOptions:
         for role, targets in self.role_targets:
             if role not in ROLES or not set(targets) <= set(TARGETS):
                 raise ValueError(f"role_targets: unknown role or target in {role!r} → {targets!r}")
+        if self.on_leave not in ON_LEAVE_ACTIONS:
+            raise ValueError(f"on_leave must be one of {ON_LEAVE_ACTIONS}, not {self.on_leave!r}")
         if self.customer_tag == self.vendor_tag:
             raise ValueError("customer_tag and vendor_tag must differ")
         object.__setattr__(self, "owned_tags", (self.customer_tag, self.vendor_tag))

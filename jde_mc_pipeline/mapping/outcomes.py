@@ -26,6 +26,9 @@ UPDATED = "updated"
 RENAMED = "renamed"
 REJECTED_PREFIX = "rejected:"
 FAILED = "failed"
+LEFT_SCOPE_PREFIX = "left_scope:"
+SUCCESSFUL: tuple[str, ...] = (CREATED, UPDATED, RENAMED)
+"""The outcomes of a write Mailchimp applied: the synced state advances with them."""
 
 OUTCOMES_DECIDED_HERE: tuple[str, ...] = (
     QUARANTINED_NO_EMAIL,
@@ -35,6 +38,7 @@ OUTCOMES_DECIDED_HERE: tuple[str, ...] = (
     MERGED,
     SKIPPED_OUT_OF_SCOPE,
     REJECTED_PREFIX + "<Mailchimp title>",
+    LEFT_SCOPE_PREFIX + "<reason>",
 )
 """Outcomes the mapping decides before any API call."""
 
@@ -43,6 +47,7 @@ OUTCOMES_FROM_API: tuple[str, ...] = (
     UPDATED,
     RENAMED,
     REJECTED_PREFIX + "<Mailchimp title>",
+    LEFT_SCOPE_PREFIX + "<reason>",
     FAILED,
 )
 """Outcomes the sync records for the rows it sends."""
@@ -58,6 +63,16 @@ REASON_HOLDER_PREFIX = "holder:"
 """merged: followed by the AN8 that holds the member / customer record."""
 REASON_REFUSED_BEFORE = "refused before in run {run_id}; not re-sent until its JDE data changes"
 """rejected:<title> decided here: the payload is the one Mailchimp refused for good in that run."""
+REASON_LEFT_BEFORE = "left scope in run {run_id} ({reason}, {action}); nothing sent while it stays out"
+"""unchanged: a party pulled again while out of scope, whose departure was already applied."""
+REASON_WAITING_FOR_MEMBER = "waiting for the member write, which failed in this run"
+"""failed: a customer not written because its party's member write failed (mapping.md §4)."""
+
+# Why a party leaves scope (the part after `left_scope:`).
+LEFT_NO_ROLE = "no_role"
+"""It holds no role routed to the target any more (search type changed, customer master gone)."""
+LEFT_DELETED_IN_JDE = "deleted_in_jde"
+"""Its address-book row is gone (found by the scope reconciliation, or pulled without an F0101 row)."""
 
 # Events recorded next to a payload (or an outcome).
 EVENT_ADDRESS_INCOMPLETE = "address_incomplete"
@@ -67,6 +82,7 @@ EVENT_EMAIL_TAKEN = "email_taken"
 EVENT_OLD_MEMBER_LEFT = "old_member_left"
 EVENT_OLD_EMAIL_SHARED = "old_email_shared"
 EVENT_ROLE_LOST = "role_lost"
+EVENT_CUSTOMER_MOVED = "customer_moved"
 
 EVENTS: tuple[str, ...] = (
     EVENT_ADDRESS_INCOMPLETE,
@@ -76,4 +92,5 @@ EVENTS: tuple[str, ...] = (
     EVENT_OLD_MEMBER_LEFT,
     EVENT_OLD_EMAIL_SHARED,
     EVENT_ROLE_LOST,
+    EVENT_CUSTOMER_MOVED,
 )

@@ -1,8 +1,9 @@
 """Payload frames for one target from the holder parties: MemberWrite / CustomerWrite fields per row.
 
 Each row carries `key` (the holder AN8 as text), the write record's fields, `target_key` (subscriber
-hash or customer id), `an8s` (the AN8s folded into the record, "," joined), `payload_hash`, and the
-columns the state step fills: `previous_email` (and `tags_inactive` for members).
+hash or customer id: the same MD5 of the e-mail), `an8s` (the AN8s folded into the record, "," joined,
+holder first), `payload_hash`, and the columns the state step fills: `previous_email`, `retires` (the
+record keys this write replaces) and, for members, `tags_inactive` and `retire_tags`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from jde_mc_pipeline.mapping.canonical import json_list, json_object_hashes, json_string
-from jde_mc_pipeline.mapping.changes import subscriber_hashes
+from jde_mc_pipeline.mapping.changes import email_hashes
 from jde_mc_pipeline.mapping.customers import customer_fields
 from jde_mc_pipeline.mapping.members import member_fields
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, MappingOptions
@@ -27,6 +28,8 @@ MEMBER_COLUMNS: tuple[str, ...] = (
     "tags_active",
     "tags_inactive",
     "previous_email",
+    "retires",
+    "retire_tags",
     "target_key",
     "an8s",
     "payload_hash",
@@ -41,6 +44,7 @@ CUSTOMER_COLUMNS: tuple[str, ...] = (
     "last_name",
     "address",
     "previous_email",
+    "retires",
     "target_key",
     "an8s",
     "payload_hash",
@@ -98,7 +102,7 @@ def member_payloads(holders: pd.DataFrame, options: MappingOptions, roles: tuple
             "tags_active": tags_active,
             "tags_inactive": object_lookup([()])[np.zeros(n, dtype=np.int64)],
             "previous_email": None,
-            "target_key": subscriber_hashes(email),
+            "target_key": email_hashes(email),
             "an8s": holders["group_an8s"].to_numpy(dtype=object),
             "payload_hash": hashes,
             "role_mask": mask,
@@ -127,7 +131,7 @@ def customer_payloads(holders: pd.DataFrame, options: MappingOptions, with_trail
     hashes = json_object_hashes([*body_fields, ("email_address", json_string(email), None)], n)
     frame = pd.DataFrame(
         {
-            "key": columns["customer_id"],
+            "key": holders["an8_text"].to_numpy(dtype=object),
             "customer_id": columns["customer_id"],
             "email_address": email.to_numpy(dtype=object),
             "opt_in_status": np.full(n, options.opt_in_status, dtype=bool),
@@ -162,6 +166,9 @@ def member_write_fields(row: dict) -> dict:
         "tags_active": tuple(row["tags_active"]),
         "tags_inactive": tuple(row["tags_inactive"]),
         "previous_email": row["previous_email"] or None,
+        "retires": tuple(row["retires"]),
+        "retire_tags": tuple(row["retire_tags"]),
+        "an8s": group_an8s(row["an8s"]),
     }
 
 
@@ -177,4 +184,11 @@ def customer_write_fields(row: dict) -> dict:
         "last_name": row["last_name"],
         "address": json.loads(row["address"]) if row["address"] else None,
         "previous_email": row["previous_email"] or None,
+        "retires": tuple(row["retires"]),
+        "an8s": group_an8s(row["an8s"]),
     }
+
+
+def group_an8s(text: str) -> tuple[int, ...]:
+    """The AN8s folded into a record, from the payload's "," joined `an8s`."""
+    return tuple(int(a) for a in str(text).split(",") if a)

@@ -21,7 +21,8 @@ from pandera.typing import Series
 
 from jde_mc_pipeline.jde.tables import TABLES, Table
 from jde_mc_pipeline.mapping.assemble import EMAIL_INVALID, EMAIL_MISSING, EMAIL_OK, TEXT_COLUMNS
-from jde_mc_pipeline.mapping.options import STATUSES_IF_NEW, TARGETS
+from jde_mc_pipeline.mapping.options import ON_LEAVE_ACTIONS, STATUSES_IF_NEW, TARGETS
+from jde_mc_pipeline.mapping.outcomes import LEFT_DELETED_IN_JDE, LEFT_NO_ROLE
 
 FAILURE_COLUMNS: tuple[str, ...] = ("table", "an8", "column", "check", "value")
 
@@ -129,6 +130,7 @@ class _PayloadFrame(pa.DataFrameModel):
     key: Series[object] = pa.Field(unique=True)
     email_address: Series[object] = pa.Field(unique=True)
     previous_email: Series[object] = pa.Field(nullable=True)
+    retires: Series[object]
     target_key: Series[object] = pa.Field(unique=True)
     an8s: Series[object]
     payload_hash: Series[object]
@@ -142,6 +144,7 @@ class MemberPayloadFrame(_PayloadFrame):
     merge_fields: Series[object] = pa.Field(str_startswith="{")
     tags_active: Series[object]
     tags_inactive: Series[object]
+    retire_tags: Series[object]
 
     class Config(_Config):
         strict = True
@@ -159,6 +162,24 @@ class CustomerPayloadFrame(_PayloadFrame):
 
     class Config(_Config):
         strict = True
+
+
+class LeaveFrame(pa.DataFrameModel):
+    """Parties leaving scope whose record gets the `on_leave` action: one row per leaving AN8."""
+
+    an8: Series[np.int64] = pa.Field(gt=0)
+    target: Series[object] = pa.Field(isin=list(TARGETS))
+    target_key: Series[object]
+    email_address: Series[object]
+    action: Series[object] = pa.Field(isin=list(ON_LEAVE_ACTIONS))
+    tags_inactive: Series[object]
+    reason: Series[object] = pa.Field(isin=[LEFT_NO_ROLE, LEFT_DELETED_IN_JDE])
+    holder: Series[np.int64]
+    _strings = _str_check("target", "target_key", "email_address")
+
+    class Config(_Config):
+        strict = True
+        unique = ("an8", "target")
 
 
 class OutcomeFrame(pa.DataFrameModel):

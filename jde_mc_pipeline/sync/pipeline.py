@@ -6,14 +6,21 @@ is one Dagster asset (or asset check), and each returns plain frames the audit s
 outcome rows of a push carry the record sent (`payload`, JSON-able), because a `failed` write must be
 replayable from the audit store alone, long after the mapping result is gone.
 
-Outcome names: the API results become `created`, `updated`, `renamed`, `rejected:<Mailchimp title>`
-or `failed` (mapping.md §5); `reason` is Mailchimp's detail (or the failure's cause).
+Outcome names: the API results become `created`, `updated`, `renamed`, `left_scope:<reason>`,
+`rejected:<Mailchimp title>` or `failed` (mapping.md §5); `reason` is Mailchimp's detail (or the
+failure's cause).
+
+Members before customers, per party (mapping.md §4): a customer whose party's member write failed in
+this run is not sent (Mailchimp would create the contact as transactional, and the member's
+`status_if_new` could then never apply); it is `failed`, waiting for the member, with its record kept
+for the replay, which sends members first.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -24,13 +31,19 @@ from jde_mc_pipeline.jde.extract import jde_now
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.ecommerce import ensure_store, upsert_customers
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
+from jde_mc_pipeline.mailchimp.leaves import LEFT, apply_leaves
 from jde_mc_pipeline.mailchimp.members import upsert_members
 from jde_mc_pipeline.mailchimp.merge_fields import MergeFieldReport, ensure_merge_fields
-from jde_mc_pipeline.mailchimp.records import CustomerWrite, MemberWrite, WriteResult
+from jde_mc_pipeline.mailchimp.records import CustomerWrite, LeaveWrite, MemberWrite, WriteResult
 from jde_mc_pipeline.mapping.batch import MappingResult, map_batch
 from jde_mc_pipeline.mapping.changes import SyncedState
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS
-from jde_mc_pipeline.mapping.outcomes import REJECTED_PREFIX
+from jde_mc_pipeline.mapping.outcomes import (
+    FAILED,
+    LEFT_SCOPE_PREFIX,
+    REASON_WAITING_FOR_MEMBER,
+    REJECTED_PREFIX,
+)
 from jde_mc_pipeline.mapping.payloads import customer_write_fields, member_write_fields
 from jde_mc_pipeline.sync.inspection import inspect_audience
 from jde_mc_pipeline.sync.settings import SyncSettings
@@ -97,6 +110,43 @@ def customer_records(payloads: pd.DataFrame) -> list[CustomerWrite]:
     return [CustomerWrite(**customer_write_fields(row)) for row in payloads.to_dict("records")]
 
 
+def leave_records(leaves: pd.DataFrame) -> tuple[list[LeaveWrite], list[pd.DataFrame]]:
+    """One `LeaveWrite` per record left (its leaving AN8s together), and the leave rows of each."""
+    records, rows = [], []
+    for key, group in leaves.groupby("target_key", sort=True):
+        first = group.iloc[0]
+        records.append(
+            LeaveWrite(
+                key=str(first["holder"]),
+                target=first["target"],
+                target_key=str(key),
+                email_address=first["email_address"],
+                action=first["action"],
+                tags_inactive=tuple(first["tags_inactive"]),
+                an8s=tuple(int(a) for a in group["an8"]),
+            )
+        )
+        rows.append(group)
+    return records, rows
+
+
+def push_target(
+    client: MailchimpClient,
+    target: str,
+    result: MappingResult,
+    settings: SyncSettings,
+    waiting_for_member: Collection[int] = (),
+) -> pd.DataFrame:
+    """Write one target's payloads and apply its departures; one outcome row (PUSHED_COLUMNS) per
+    payload row and per leaving AN8. `waiting_for_member`: AN8s whose member write failed in this run
+    (their customers are `failed` without being sent)."""
+    if target == LIST_MEMBER:
+        written = push_members(client, result, settings)
+    else:
+        written = push_customers(client, result, settings, waiting_for_member)
+    return pd.concat([written, push_leaves(client, target, result, settings)], ignore_index=True)
+
+
 def push_members(client: MailchimpClient, result: MappingResult, settings: SyncSettings) -> pd.DataFrame:
     """Write the member payloads; one outcome row (PUSHED_COLUMNS) per payload row."""
     records = member_records(result.members)
@@ -104,13 +154,87 @@ def push_members(client: MailchimpClient, result: MappingResult, settings: SyncS
     return outcome_rows(records, results, result.members["payload_hash"])
 
 
-def push_customers(client: MailchimpClient, result: MappingResult, settings: SyncSettings) -> pd.DataFrame:
-    """Write the customer payloads; one outcome row (PUSHED_COLUMNS) per payload row."""
+def push_customers(
+    client: MailchimpClient,
+    result: MappingResult,
+    settings: SyncSettings,
+    waiting_for_member: Collection[int] = (),
+) -> pd.DataFrame:
+    """Write the customer payloads whose members did not fail; one outcome row per payload row."""
     records = customer_records(result.customers)
-    results = upsert_customers(
-        client, settings.store_id, records, batch_threshold=settings.customer_batch_threshold
+    hashes = result.customers["payload_hash"].to_numpy(dtype=object)
+    waiting = set(waiting_for_member)
+    held = [bool(waiting.intersection(record.an8s or (int(record.key),))) for record in records]
+    sent = [record for record, hold in zip(records, held, strict=True) if not hold]
+    results = iter(
+        upsert_customers(client, settings.store_id, sent, batch_threshold=settings.customer_batch_threshold)
     )
-    return outcome_rows(records, results, result.customers["payload_hash"])
+    answers = [
+        _waiting(record) if hold else next(results) for record, hold in zip(records, held, strict=True)
+    ]
+    return outcome_rows(records, answers, hashes)
+
+
+def push_leaves(
+    client: MailchimpClient, target: str, result: MappingResult, settings: SyncSettings
+) -> pd.DataFrame:
+    """Apply the `on_leave` action to the records left by this target's leaving parties; one outcome row
+    per leaving AN8 (`left_scope:<reason>` when done)."""
+    leaves = result.leaves.loc[result.leaves["target"] == target]
+    if leaves.empty:
+        return _frame([])
+    records, groups = leave_records(leaves)
+    answers = apply_leaves(client, settings.list_id, settings.store_id, records)
+    return pd.concat(
+        [
+            leave_outcome_rows(record, answer, rows)
+            for record, answer, rows in zip(records, answers, groups, strict=True)
+        ],
+        ignore_index=True,
+    )
+
+
+def leave_outcome_rows(record: LeaveWrite, answer: WriteResult, rows: pd.DataFrame) -> pd.DataFrame:
+    """The outcome rows of one record left, one per leaving AN8 (each with its own reason)."""
+    done = answer.outcome == LEFT
+    payload = {**record_payload(record), "record_removed": done}
+    return _frame(
+        [
+            {
+                "an8": int(an8),
+                "target": record.target,
+                "target_key": record.target_key,
+                "outcome": LEFT_SCOPE_PREFIX + why if done else outcome_name(answer),
+                "reason": answer.detail or answer.title or "",
+                "payload_hash": None,
+                "payload": payload,
+            }
+            for an8, why in zip(rows["an8"], rows["reason"], strict=True)
+        ]
+    )
+
+
+def _waiting(record: CustomerWrite) -> WriteResult:
+    return WriteResult(
+        record.key,
+        "ecommerce_customer",
+        record.customer_id,
+        FAILED,
+        None,
+        "Waiting",
+        REASON_WAITING_FOR_MEMBER,
+        0,
+    )
+
+
+def members_failed(pushed: pd.DataFrame) -> set[int]:
+    """The AN8s whose member write failed in these outcome rows (the holder and every AN8 folded in)."""
+    failed = pushed.loc[(pushed["target"] == LIST_MEMBER) & (pushed["outcome"] == FAILED)]
+    an8s: set[int] = set(failed["an8"].astype(int))
+    for payload in failed["payload"]:
+        fields = json.loads(payload) if isinstance(payload, str) else payload or {}
+        an8s.update(int(a) for a in fields.get("an8s") or ())
+    return an8s
 
 
 def outcome_rows(
@@ -141,20 +265,21 @@ def outcome_name(result: WriteResult) -> str:
     return result.outcome
 
 
-def record_payload(record: MemberWrite | CustomerWrite) -> dict[str, Any]:
+def record_payload(record: MemberWrite | CustomerWrite | LeaveWrite) -> dict[str, Any]:
     """The record as a JSON-able dict (tuples as lists), enough to rebuild it for a replay."""
     return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(record).items()}
 
 
-def record_from_payload(target: str, payload: dict[str, Any]) -> MemberWrite | CustomerWrite:
+def record_from_payload(target: str, payload: dict[str, Any]) -> MemberWrite | CustomerWrite | LeaveWrite:
     """The write record of a stored payload (the inverse of `record_payload`)."""
+    fields = {key: tuple(value) if isinstance(value, list) else value for key, value in payload.items()}
+    if "action" in fields:
+        fields.pop("record_removed", None)
+        return LeaveWrite(**fields)
     if target == LIST_MEMBER:
-        fields = dict(payload)
-        fields["tags_active"] = tuple(fields.get("tags_active") or ())
-        fields["tags_inactive"] = tuple(fields.get("tags_inactive") or ())
         return MemberWrite(**fields)
     if target == ECOMMERCE_CUSTOMER:
-        return CustomerWrite(**payload)
+        return CustomerWrite(**fields)
     raise ValueError(f"unknown target {target!r}")
 
 
@@ -173,21 +298,22 @@ def failed_outcomes(result: MappingResult, reason: str, targets: Sequence[str] =
     for target in targets:
         payloads = result.payloads(target)
         records = member_records(payloads) if target == LIST_MEMBER else customer_records(payloads)
-        rows = [
-            {
-                "an8": int(record.key),
-                "target": target,
-                "target_key": target_key,
-                "outcome": "failed",
-                "reason": reason,
-                "payload_hash": digest,
-                "payload": record_payload(record),
-            }
-            for record, target_key, digest in zip(
-                records, payloads["target_key"], payloads["payload_hash"], strict=True
-            )
+        results = [
+            WriteResult(record.key, target, key, FAILED, None, None, reason, 0)
+            for record, key in zip(records, payloads["target_key"], strict=True)
         ]
-        parts.append(_frame(rows))
+        parts.append(outcome_rows(records, results, payloads["payload_hash"]))
+        leaves = result.leaves.loc[result.leaves["target"] == target]
+        if len(leaves):
+            left, groups = leave_records(leaves)
+            parts += [
+                leave_outcome_rows(
+                    record,
+                    WriteResult(record.key, target, record.target_key, FAILED, None, None, reason, 0),
+                    rows,
+                )
+                for record, rows in zip(left, groups, strict=True)
+            ]
     return pd.concat(parts, ignore_index=True)
 
 

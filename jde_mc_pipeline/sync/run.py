@@ -1,10 +1,11 @@
 """One whole sync of a batch of JDE frames, outside Dagster, with the audit trail written as it goes.
 
-Why it exists next to the Dagster assets: the end-to-end tests and any script need the whole chain
-(prepare, map, push, record, reconcile) in one call, and the order of the audit writes matters:
-pulls and mapped values first, the outcomes of each push as soon as it returns, and the synced state
-advanced right after each push, so that a crash half-way leaves a truthful audit and a state that
-only claims what Mailchimp confirmed.
+Why it exists next to the Dagster assets: the scope reconciliation job, the end-to-end tests and any
+script need the whole chain (prepare, map, push, record, reconcile) in one call, and the order of the
+audit writes matters: pulls, mapped values and mapping events first, the outcomes of each push as soon
+as it returns, and the synced state advanced right after each push, so that a crash half-way leaves a
+truthful audit and a state that only claims what Mailchimp confirmed. Members go before customers, and
+a customer whose member failed waits (sync/pipeline.py).
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
 from jde_mc_pipeline.mapping.batch import MappingResult
+from jde_mc_pipeline.mapping.options import TARGETS
 from jde_mc_pipeline.sync.pipeline import (
     PreparedAudience,
     Reconciliation,
     combine_outcomes,
     failed_outcomes,
     map_frames,
+    members_failed,
     outcome_counts,
     prepare_mailchimp,
-    push_customers,
-    push_members,
+    push_target,
     reconcile,
     unavailable,
 )
@@ -61,14 +63,17 @@ def run_sync(
     run_id: str,
     partition_key: str | None = None,
     today: dt.date | None = None,
+    deleted: list[int] | tuple[int, ...] = (),
+    job: str = SYNC_JOB,
 ) -> SyncReport:
-    """Sync one batch of frames (frames.md) to Mailchimp and record everything under `run_id`.
+    """Sync one batch of frames (jde/frames.py) to Mailchimp and record everything under `run_id`.
 
-    A configuration problem (unknown audience, bad key, conflicting merge fields) raises before any
-    write; Mailchimp unreachable during the preparation makes every payload `failed` (replayable).
-    The client's recorder is replaced by an `AuditRecorder` for the duration of the run.
+    `deleted`: AN8s known to be gone from JDE (the scope reconciliation). A configuration problem
+    (unknown audience, bad key, conflicting merge fields) raises before any write; Mailchimp
+    unreachable during the preparation makes every payload `failed` (replayable). The client's
+    recorder is replaced by an `AuditRecorder` for the duration of the run.
     """
-    store.start_run(run_id, SYNC_JOB, partition_key, partition_key)
+    store.start_run(run_id, job, partition_key, partition_key)
     status = "failed"
     counts: dict[str, int] = {}
     previous_recorder = client.recorder
@@ -84,19 +89,23 @@ def run_sync(
                 raise
             prepared, trouble = None, f"Mailchimp unavailable before the first write: {error}"
         state = DuckDBSyncedState(store)
-        result = map_frames(frames, settings, state, today)
+        result = map_frames(frames, settings, state, today, deleted=list(deleted))
         store.record_mapped_values(run_id, result.trail)
+        store.record_events(run_id, result.events.assign(partition_key=partition_key))
         decided = combine_outcomes(result)
         store.record_outcomes(run_id, partition_key, decided)
+        state.record_outcomes(decided, run_id=run_id)
         pushed = []
         if trouble is not None:
             pushed.append(failed_outcomes(result, trouble))
             store.record_outcomes(run_id, partition_key, pushed[0])
-        for push in (push_members, push_customers) if trouble is None else ():
-            rows = push(client, result, settings)
+        waiting: set[int] = set()
+        for target in TARGETS if trouble is None else ():
+            rows = push_target(client, target, result, settings, waiting)
             recorder.flush()
             store.record_outcomes(run_id, partition_key, rows)
             state.record_outcomes(rows, run_id=run_id)
+            waiting |= members_failed(rows)
             pushed.append(rows)
         outcomes = combine_outcomes(result, *pushed)
         reconciliation = reconcile(result.pulled, outcomes)

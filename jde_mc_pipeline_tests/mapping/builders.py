@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+
 import pandas as pd
 
 from jde_mc_pipeline.jde.tables import TABLES
-from jde_mc_pipeline.mapping.changes import InMemorySyncedState
-from jde_mc_pipeline.mapping.options import TARGETS
+from jde_mc_pipeline.audit.state import DuckDBSyncedState, memory_state
+from jde_mc_pipeline.mailchimp.records import WriteResult
+from jde_mc_pipeline.mapping.options import LIST_MEMBER, TARGETS
 
 STAMP = pd.Timestamp("2026-11-01 09:30:00", tz="UTC")
 TODAY = dt.date(2026, 11, 27)
@@ -76,9 +78,61 @@ def combine(*parts: dict[str, list[dict]]) -> dict[str, list[dict]]:
     return tables
 
 
-def synced(result, state: InMemorySyncedState | None = None) -> InMemorySyncedState:
-    """The state a clean sync of `result` leaves (every payload row written successfully)."""
-    state = state or InMemorySyncedState()
+def synced(result, state: DuckDBSyncedState | None = None) -> DuckDBSyncedState:
+    """The state a clean sync of `result` leaves (every payload row written, every departure applied),
+    advanced the way the sync advances it (in memory)."""
+    from jde_mc_pipeline.mailchimp.leaves import LEFT
+    from jde_mc_pipeline.sync.pipeline import (
+        leave_outcome_rows,
+        combine_outcomes,
+        customer_records,
+        leave_records,
+        member_records,
+        outcome_rows,
+    )
+
+    state = state if state is not None else memory_state()
+    pushed = []
     for target in TARGETS:
-        state.record_written(target, result.payloads(target))
+        payloads = result.payloads(target)
+        records = member_records(payloads) if target == LIST_MEMBER else customer_records(payloads)
+        done = [WriteResult(r.key, target, k, "created", 200, None, None, 1) for r, k in
+                zip(records, payloads["target_key"], strict=True)]  # fmt: skip
+        pushed.append(outcome_rows(records, done, payloads["payload_hash"]))
+        leaves = result.leaves.loc[result.leaves["target"] == target]
+        if len(leaves):
+            left, groups = leave_records(leaves)
+            pushed += [
+                leave_outcome_rows(
+                    r, WriteResult(r.key, target, r.target_key, LEFT, 204, None, None, 1), rows
+                )
+                for r, rows in zip(left, groups, strict=True)
+            ]
+    state.record_outcomes(combine_outcomes(result, *pushed), run_id="synced")
     return state
+
+
+def remember(
+    state: DuckDBSyncedState,
+    target: str,
+    an8: int,
+    target_key: str,
+    email: str,
+    digest: str,
+    tags: tuple[str, ...] = (),
+    an8s: tuple[int, ...] = (),
+) -> None:
+    """Record one successful write in `state`, as the sync records it."""
+    payload = {"email_address": email, "tags_active": list(tags), "an8s": list(an8s or (an8,))}
+    row = {"an8": an8, "target": target, "target_key": target_key, "outcome": "created", "reason": "",
+           "payload_hash": digest, "payload": payload}  # fmt: skip
+    state.record_outcomes(pd.DataFrame([row]), run_id="remembered")
+
+
+def remember_refusal(
+    state: DuckDBSyncedState, target: str, an8: int, digest: str, title: str, run_id: str = "r1"
+) -> None:
+    """Record that Mailchimp refused this payload of `an8` for good in run `run_id`."""
+    row = {"an8": an8, "target": target, "target_key": "k", "outcome": f"rejected:{title}", "reason": "",
+           "payload_hash": digest, "payload": None}  # fmt: skip
+    state.record_outcomes(pd.DataFrame([row]), run_id=run_id)

@@ -8,7 +8,7 @@ import pytest
 
 from jde_mc_pipeline.mailchimp.records import CustomerWrite, MemberWrite
 from jde_mc_pipeline.mapping.batch import map_batch
-from jde_mc_pipeline.mapping.changes import payload_hash
+from jde_mc_pipeline.mapping.changes import email_hash, payload_hash
 from jde_mc_pipeline.mapping.options import MappingOptions
 from jde_mc_pipeline.mapping.payloads import customer_write_fields, member_write_fields
 from jde_mc_pipeline_tests.mapping.builders import TODAY, combine, frames, party
@@ -71,6 +71,9 @@ def test_complete_party_gives_the_exact_member_payload():
             "tags_active": ("JDE Customer",),
             "tags_inactive": (),
             "previous_email": None,
+            "retires": (),
+            "retire_tags": (),
+            "an8s": (42,),
         }
     }
 
@@ -79,7 +82,7 @@ def test_complete_party_gives_the_exact_customer_payload():
     assert customers(full_party()) == {
         "42": {
             "key": "42",
-            "customer_id": "42",
+            "customer_id": email_hash("ann@example.com"),
             "email_address": "ann@example.com",
             "opt_in_status": False,
             "company": "Acme Inc",
@@ -94,6 +97,8 @@ def test_complete_party_gives_the_exact_customer_payload():
                 "country_code": "US",
             },
             "previous_email": None,
+            "retires": (),
+            "an8s": (42,),
         }
     }
 
@@ -229,7 +234,29 @@ def test_blank_clears_sends_blank_values():
         "JDEAN8": "42",
         "ADDRESS": "",
     }
-    assert customers(tables, options)["42"]["company"] == ""
+    customer = customers(tables, options)["42"]
+    assert (customer["company"], customer["first_name"], customer["last_name"]) == ("", "", "Lee")
+    assert customer["address"] == {  # a blank address clears every part of the customer's
+        "address1": "",
+        "address2": "",
+        "city": "",
+        "province_code": "",
+        "postal_code": "",
+        "country_code": "",
+    }
+
+
+def test_blank_clears_sends_the_blank_parts_of_a_customer_address():
+    options = MappingOptions(blank_clears=True)
+    address = customers(full_party(ADD2="", ADD3="", ADD4="", ADDS=""), options)["42"]["address"]
+    assert address == {
+        "address1": "1 Main St",
+        "address2": "",
+        "city": "Chicago",
+        "province_code": "",
+        "postal_code": "60601",
+        "country_code": "US",
+    }
 
 
 def test_json_special_characters_survive():
@@ -298,7 +325,8 @@ def test_payload_hash_is_md5_of_the_canonical_json_of_the_desired_state():
     expected = payload_hash({**hashed, "tags_active": list(member["tags_active"])})
     assert result.members["payload_hash"][0] == expected
     customer = customer_write_fields(result.customers.iloc[0].to_dict())
-    fields = {k: v for k, v in customer.items() if k not in ("key", "previous_email") and v is not None}
+    left_out = ("key", "previous_email", "retires", "an8s")
+    fields = {k: v for k, v in customer.items() if k not in left_out and v is not None}
     assert result.customers["payload_hash"][0] == payload_hash(fields)
 
 
@@ -306,4 +334,5 @@ def test_payload_rows_build_the_clients_write_records():
     result = map_batch(frames(**full_party()), today=TODAY)
     member = MemberWrite(**member_write_fields(result.members.iloc[0].to_dict()))
     customer = CustomerWrite(**customer_write_fields(result.customers.iloc[0].to_dict()))
-    assert (member.key, member.merge_fields["JDEAN8"], customer.customer_id) == ("42", "42", "42")
+    assert (member.key, member.merge_fields["JDEAN8"], customer.key) == ("42", "42", "42")
+    assert customer.customer_id == email_hash("ann@example.com") and customer.an8s == member.an8s == (42,)

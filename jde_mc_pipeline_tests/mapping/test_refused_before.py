@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from jde_mc_pipeline.mapping.batch import map_batch
-from jde_mc_pipeline.mapping.changes import InMemorySyncedState
+from jde_mc_pipeline.audit.state import DuckDBSyncedState, memory_state
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, MappingOptions
-from jde_mc_pipeline_tests.mapping.builders import TODAY, combine, frames, party
+from jde_mc_pipeline_tests.mapping.builders import TODAY, combine, frames, party, remember, remember_refusal
 
 REFUSED = "refused before in run r1; not re-sent until its JDE data changes"
 
@@ -14,17 +14,17 @@ def mapped(tables, state):
     return map_batch(frames(**tables), MappingOptions(), state=state, today=TODAY)
 
 
-def refused_state(result, an8: int, title: str) -> InMemorySyncedState:
+def refused_state(result, an8: int, title: str) -> DuckDBSyncedState:
     """The state after Mailchimp refused the member payload of `an8` for good in run r1."""
-    state = InMemorySyncedState()
+    state = memory_state()
     row = result.members.loc[result.members["key"] == str(an8)].iloc[0]
-    state.record_rejected(LIST_MEMBER, an8, row["payload_hash"], title, "r1")
+    remember_refusal(state, LIST_MEMBER, an8, row["payload_hash"], title, "r1")
     return state
 
 
 def test_the_refused_payload_is_decided_rejected_again_without_being_sent():
     tables = combine(party(1), party(2, email="bea@example.org", first="Bea"))
-    first = mapped(tables, InMemorySyncedState())
+    first = mapped(tables, memory_state())
     state = refused_state(first, 1, "Member In Compliance State")
 
     second = mapped(tables, state)
@@ -47,7 +47,7 @@ def test_the_refused_payload_is_decided_rejected_again_without_being_sent():
 
 
 def test_a_changed_payload_is_sent_again():
-    first = mapped(party(1), InMemorySyncedState())
+    first = mapped(party(1), memory_state())
     state = refused_state(first, 1, "Invalid Resource")
 
     fixed = mapped(party(1, email="ann@acme-industries.net"), state)
@@ -59,10 +59,10 @@ def test_a_changed_payload_is_sent_again():
 
 
 def test_a_later_successful_write_forgets_the_refusal():
-    first = mapped(party(1), InMemorySyncedState())
+    first = mapped(party(1), memory_state())
     state = refused_state(first, 1, "Invalid Resource")
     row = first.members.iloc[0]
-    state.record(LIST_MEMBER, 1, row["target_key"], row["email_address"], "other-hash", row["tags_active"])
+    remember(state, LIST_MEMBER, 1, row["target_key"], row["email_address"], "other-hash", row["tags_active"])
 
     assert state.last_rejected(LIST_MEMBER, [1]).empty
     again = mapped(party(1), state)
@@ -70,9 +70,9 @@ def test_a_later_successful_write_forgets_the_refusal():
 
 
 def test_a_refusal_is_per_target():
-    first = mapped(party(1), InMemorySyncedState())
-    state = InMemorySyncedState()
-    state.record_rejected(ECOMMERCE_CUSTOMER, 1, first.members["payload_hash"][0], "Invalid Resource", "r1")
+    first = mapped(party(1), memory_state())
+    state = memory_state()
+    remember_refusal(state, ECOMMERCE_CUSTOMER, 1, first.members["payload_hash"][0], "Invalid Resource")
 
     again = mapped(party(1), state)
 

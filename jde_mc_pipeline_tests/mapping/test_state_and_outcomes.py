@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 
 from jde_mc_pipeline.mapping.batch import map_batch
-from jde_mc_pipeline.mapping.changes import InMemorySyncedState
+from jde_mc_pipeline.audit.state import memory_state
+from jde_mc_pipeline.mapping.changes import email_hash
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS, MappingOptions
 from jde_mc_pipeline.mapping.schemas import StructureError
-from jde_mc_pipeline_tests.mapping.builders import TODAY, combine, frames, party, synced
+from jde_mc_pipeline_tests.mapping.builders import TODAY, combine, frames, party, remember, synced
 
 
 def mapped(tables, state=None, options=None):
@@ -55,25 +56,54 @@ def test_hash_ignores_the_order_of_rows_and_the_update_stamps():
     assert second.members.empty and set(second.outcomes["outcome"]) == {"unchanged"}
 
 
-def test_email_change_renames_the_member_and_recreates_the_customer():
+def test_email_change_renames_the_member_and_replaces_the_customer():
     first = mapped(party(1, email="old@example.com"))
     second = mapped(party(1, email="new@example.com"), synced(first))
     assert second.members["previous_email"].tolist() == ["old@example.com"]
     assert second.members["email_address"].tolist() == ["new@example.com"]
-    assert second.customers["previous_email"].tolist() == ["old@example.com"]
+    assert second.members["retires"].tolist() == [()]  # the renamed member is the old one
+    customer = second.customers.iloc[0]
+    assert customer["customer_id"] == email_hash("new@example.com") == customer["target_key"]
+    assert customer["previous_email"] == "old@example.com"
+    assert customer["retires"] == (email_hash("old@example.com"),)  # deleted once the new one is written
 
 
-def test_email_change_onto_another_members_email_upserts_it_and_leaves_the_old_one():
+def test_customer_ids_are_the_email_hash_and_shared_emails_share_one():
+    result = mapped(combine(party(1, email="Ann@Example.com"), party(2, email="ann@example.com")))
+    assert result.customers["customer_id"].tolist() == [email_hash("ann@example.com")]
+    assert result.customers["an8s"].tolist() == ["1,2"]
+    merged = result.outcomes.loc[result.outcomes["an8"] == 2]
+    assert set(merged["outcome"]) == {"merged"}
+    assert set(merged["target_key"]) == {email_hash("ann@example.com")}  # the audit maps AN8 → record
+
+
+def test_email_change_onto_another_records_email_upserts_it_and_retires_the_old_one():
     first = mapped(combine(party(1, email="old@example.com"), party(2, email="taken@example.com")))
     state = synced(first)
-    second = mapped(party(1, email="taken@example.com"), state)
+    # Party 2 comes along: the state says it holds taken@ (sync/companions.py pulls it).
+    second = mapped(combine(party(1, email="taken@example.com"), party(2, email="taken@example.com")), state)
     assert second.members["previous_email"].tolist() == [None]
     assert second.members["email_address"].tolist() == ["taken@example.com"]
+    assert second.members["retires"].tolist() == [(email_hash("old@example.com"),)]
+    assert second.members["retire_tags"].tolist() == [("JDE Customer", "JDE Vendor")]
+    assert second.customers["retires"].tolist() == [(email_hash("old@example.com"),)]
+    assert second.customers["previous_email"].tolist() == ["old@example.com"]
     assert {
         (1, LIST_MEMBER, "email_taken", "held by 2"),
         (1, LIST_MEMBER, "old_member_left", "old@example.com"),
         (1, ECOMMERCE_CUSTOMER, "email_taken", "held by 2"),
     } <= event_set(second)
+
+
+def test_on_leave_none_leaves_the_old_member_tagged():
+    options = MappingOptions(on_leave="none")
+    first = mapped(
+        combine(party(1, email="old@example.com"), party(2, email="taken@example.com")), options=options
+    )
+    tables = combine(party(1, email="taken@example.com"), party(2, email="taken@example.com"))
+    second = mapped(tables, synced(first), options)
+    assert second.members["retires"].tolist() == [()]
+    assert second.customers["retires"].tolist() == [(email_hash("old@example.com"),)]
 
 
 def test_no_rename_while_the_old_email_is_still_someone_elses():
@@ -107,8 +137,10 @@ def test_lost_role_sets_its_tag_inactive_once():
 
 
 def test_marketer_tags_in_the_state_are_never_touched():
-    state = InMemorySyncedState()
-    state.record(LIST_MEMBER, 1, "h", "ann@example.com", "x", ("VIP", "JDE Customer"))
+    state = memory_state()
+    remember(
+        state, LIST_MEMBER, 1, email_hash("ann@example.com"), "ann@example.com", "x", ("VIP", "JDE Customer")
+    )
     result = mapped(party(1), state)
     assert result.members["tags_inactive"].tolist() == [()]
 
@@ -199,10 +231,15 @@ def test_jde_time_zone_is_kept_on_parties():
     assert result.parties["updated_at"][0] == pd.Timestamp("2026-11-01 09:30", tz="UTC")
 
 
-def test_no_rename_when_another_an8_now_holds_the_old_email_in_the_state():
-    state = InMemorySyncedState()
-    state.record(LIST_MEMBER, 1, "h1", "shared@example.com", "x", ("JDE Customer",))
-    state.record(LIST_MEMBER, 2, "h1", "shared@example.com", "y", ("JDE Customer",))
+def test_no_rename_when_another_an8_still_holds_the_old_email_in_an_old_store():
+    """Stores written before groups were recorded could hold one member under several AN8s."""
+    state = memory_state()
+    with state.store.connect() as conn:
+        for an8, digest in ((1, "x"), (2, "y")):
+            conn.execute(
+                "INSERT INTO synced_state VALUES (?, ?, ?, ?, ?, ?, ?, now(), ?)",
+                [LIST_MEMBER, an8, "h1", "shared@example.com", digest, ["JDE Customer"], "old", [an8]],
+            )
     result = mapped(party(1, email="mine@example.com"), state)
     assert result.members["previous_email"].tolist() == [None]
     assert (1, LIST_MEMBER, "old_email_shared", "shared@example.com") in event_set(result)
