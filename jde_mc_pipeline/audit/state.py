@@ -292,8 +292,8 @@ def state_changes(
             if payload is None:
                 raise ValueError(f"no payload for AN8 {row.an8} ({row.target}): cannot advance the state")
             written.append(_written(row, payload, run_id, now))
-        elif text.startswith(REJECTED_PREFIX) and isinstance(row.payload_hash, str):
-            if HELD_ELSEWHERE not in why:
+        elif text.startswith(REJECTED_PREFIX) and isinstance(row.payload_hash, str) and payload is not None:
+            if HELD_ELSEWHERE not in why:  # (a refusal decided again, without payload, is not news)
                 refused.append(
                     (row.target, int(row.an8), row.payload_hash, text[len(REJECTED_PREFIX) :], run_id, now)
                 )

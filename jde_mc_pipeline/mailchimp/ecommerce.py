@@ -162,6 +162,7 @@ def _direct(client: MailchimpClient, store_id: str, record: CustomerWrite) -> Wr
         if why:
             return _from_answer(record, put, attempts, why)
         retired += freed
+        stored = record.email_address  # the customer existed, under its legacy id
         put = _answer(_call(client, "PUT", path, record.customer_id, record.key, body=_body(record)))
         attempts += put.attempts
         if not put.ok:
@@ -281,7 +282,7 @@ def _through_batches(
         else:
             bad_key = next((k for k in record.retires if not gone[f"delete-{k}"].gone), None)
             if bad_key is None:
-                existed = bool(known.get(record.customer_id))
+                existed = bool(known.get(record.customer_id)) or bool(moved)
                 results[i] = _written(record, existed, put.status, put.attempts, list(record.retires))
             else:
                 what = f"customer written; deleting the old customer {bad_key} failed"

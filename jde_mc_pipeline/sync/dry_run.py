@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from jde_mc_pipeline.audit.state import DuckDBSyncedState
+from jde_mc_pipeline.audit.state import DuckDBSyncedState, memory_state
 from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.errors import AisError
@@ -28,12 +28,12 @@ from jde_mc_pipeline.jde.extract import Window, extract_window, jde_now
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.errors import MailchimpError
 from jde_mc_pipeline.mailchimp.merge_fields import list_merge_fields
-from jde_mc_pipeline.mapping.changes import InMemorySyncedState, SyncedState
 from jde_mc_pipeline.mapping.options import TARGETS
+from jde_mc_pipeline.sync.companions import with_companions
 from jde_mc_pipeline.sync.inspection import MergeFieldFindings, judge_merge_fields
 from jde_mc_pipeline.sync.member_reads import read_members
 from jde_mc_pipeline.sync.pipeline import map_frames
-from jde_mc_pipeline.sync.predict import hashes_needed, predict_customers, predict_members
+from jde_mc_pipeline.sync.predict import hashes_needed, predict_customers, predict_leaves, predict_members
 from jde_mc_pipeline.sync.settings import SettingsError, SyncSettings
 
 OUTCOME_ORDER = (
@@ -46,6 +46,8 @@ OUTCOME_ORDER = (
     "quarantined:invalid_email",
     "quarantined:invalid_row",
     "skipped:out_of_scope",
+    "left_scope:no_role",
+    "left_scope:deleted_in_jde",
 )
 
 
@@ -79,16 +81,19 @@ def run_dry_run(
         print(f"dry-run cannot start: --start {start} is after --end {end}", file=out)
         return 1
     window = Window.days(start, end) if start else Window.through(end)
+    state, state_note = open_state(settings)
     try:
         with ais:
             extraction = extract_window(ais, window)
+            frames, companions = with_companions(
+                ais, state, extraction.frames, state.legacy_customers()["an8"]
+            )
     except AisError as error:
         print(f"dry-run: reading JDE failed: {error}", file=out)
         return 1
     finally:
         ais.close()
-    state, state_note = open_state(settings)
-    result = map_frames(extraction.frames, settings, state, today)
+    result = map_frames(frames, settings, state, today)
     with mailchimp:
         try:
             fields = judge_merge_fields(list_merge_fields(mailchimp, settings.list_id))
@@ -98,7 +103,11 @@ def run_dry_run(
             return 1
         reads = int(mailchimp.stats["requests"])
     predicted = pd.concat(
-        [predict_members(result.members, contacts), predict_customers(result.customers, state)],
+        [
+            predict_members(result.members, contacts),
+            predict_customers(result.customers, state),
+            predict_leaves(result.leaves),
+        ],
         ignore_index=True,
     )
     decided = result.outcomes.rename(columns={"reason": "detail"})
@@ -109,7 +118,8 @@ def run_dry_run(
 
     window_text = f"UPMJ in [{start}, {end}]" if start else f"UPMJ on or before {end} (all history)"
     print(
-        f"JDE: {window_text}: {len(result.pulled)} parties pulled, {extraction.stats.calls} AIS calls",
+        f"JDE: {window_text}: {len(result.pulled)} parties pulled ({len(companions)} of them because they "
+        f"share a record with a changed party), {ais.stats.calls} AIS calls",
         file=out,
     )
     print(f"synced state: {state_note}", file=out)
@@ -125,16 +135,17 @@ def run_dry_run(
     print_merge_fields(fields, out)
     print_counts(table, out)
     print_samples(table, sample, out)
+    print_events(result.events, sample, out)
     print_refusals(table, fields, sample, out)
     print(f"done in {time.perf_counter() - began:.1f} s", file=out)
     return 0
 
 
-def open_state(settings: SyncSettings) -> tuple[SyncedState, str]:
+def open_state(settings: SyncSettings) -> tuple[DuckDBSyncedState, str]:
     """The last synced state of the audit database, read-only; an empty one when the file is absent."""
     path = settings.audit_path
     if not path.exists():
-        return InMemorySyncedState(), f"none ({path} does not exist): every record is new to the connector"
+        return memory_state(), f"none ({path} does not exist): every record is new to the connector"
     state = DuckDBSyncedState(AuditStore(path, read_only=True))
     counts = state.count()
     held = ", ".join(f"{n} {target}" for target, n in sorted(counts.items())) or "no records"
@@ -174,6 +185,17 @@ def print_samples(table: pd.DataFrame, sample: int, out: TextIO) -> None:
         for row in rows.head(sample).itertuples(index=False):
             extra = "; ".join(part for part in (row.flag, row.detail) if isinstance(part, str) and part)
             print(f"    AN8 {row.an8} {row.email or '-'}{'  ' + extra if extra else ''}", file=out)
+
+
+def print_events(events: pd.DataFrame, sample: int, out: TextIO) -> None:
+    """The facts a sync would record in `mapping_events`, per target and event, with examples."""
+    print("\nmapping events (what a sync records in mapping_events):", file=out)
+    if events.empty:
+        print("  none", file=out)
+    for (target, event), rows in events.groupby(["target", "event"], sort=True):
+        print(f"events {target} {event} {len(rows)}", file=out)
+        for row in rows.head(sample).itertuples(index=False):
+            print(f"    AN8 {row.an8} {row.detail}", file=out)
 
 
 def print_refusals(table: pd.DataFrame, fields: MergeFieldFindings, sample: int, out: TextIO) -> None:

@@ -162,17 +162,24 @@ def push_customers(
 ) -> pd.DataFrame:
     """Write the customer payloads whose members did not fail; one outcome row per payload row."""
     records = customer_records(result.customers)
-    hashes = result.customers["payload_hash"].to_numpy(dtype=object)
+    results = write_customers(client, settings, records, waiting_for_member)
+    return outcome_rows(records, results, result.customers["payload_hash"])
+
+
+def write_customers(
+    client: MailchimpClient,
+    settings: SyncSettings,
+    records: Sequence[CustomerWrite],
+    waiting_for_member: Collection[int] = (),
+) -> list[WriteResult]:
+    """Upsert the customers, except those of a party whose member write failed (`failed`, waiting)."""
     waiting = set(waiting_for_member)
     held = [bool(waiting.intersection(record.an8s or (int(record.key),))) for record in records]
     sent = [record for record, hold in zip(records, held, strict=True) if not hold]
     results = iter(
         upsert_customers(client, settings.store_id, sent, batch_threshold=settings.customer_batch_threshold)
     )
-    answers = [
-        _waiting(record) if hold else next(results) for record, hold in zip(records, held, strict=True)
-    ]
-    return outcome_rows(records, answers, hashes)
+    return [_waiting(record) if hold else next(results) for record, hold in zip(records, held, strict=True)]
 
 
 def push_leaves(
@@ -180,24 +187,28 @@ def push_leaves(
 ) -> pd.DataFrame:
     """Apply the `on_leave` action to the records left by this target's leaving parties; one outcome row
     per leaving AN8 (`left_scope:<reason>` when done)."""
-    leaves = result.leaves.loc[result.leaves["target"] == target]
+    return apply_leave_rows(client, settings, result.leaves.loc[result.leaves["target"] == target])
+
+
+def apply_leave_rows(client: MailchimpClient, settings: SyncSettings, leaves: pd.DataFrame) -> pd.DataFrame:
+    """Apply the leave rows (LeaveFrame columns), one call per record; one outcome row per leaving AN8."""
     if leaves.empty:
         return _frame([])
     records, groups = leave_records(leaves)
     answers = apply_leaves(client, settings.list_id, settings.store_id, records)
     return pd.concat(
         [
-            leave_outcome_rows(record, answer, rows)
-            for record, answer, rows in zip(records, answers, groups, strict=True)
+            leave_outcome_rows(r, answer, rows)
+            for r, answer, rows in zip(records, answers, groups, strict=True)
         ],
         ignore_index=True,
     )
 
 
 def leave_outcome_rows(record: LeaveWrite, answer: WriteResult, rows: pd.DataFrame) -> pd.DataFrame:
-    """The outcome rows of one record left, one per leaving AN8 (each with its own reason)."""
+    """The outcome rows of one record left, one per leaving AN8 (`rows`: an8, reason). The payload keeps
+    the record and the AN8's reason, so a failed departure can be replayed from the audit alone."""
     done = answer.outcome == LEFT
-    payload = {**record_payload(record), "record_removed": done}
     return _frame(
         [
             {
@@ -207,7 +218,7 @@ def leave_outcome_rows(record: LeaveWrite, answer: WriteResult, rows: pd.DataFra
                 "outcome": LEFT_SCOPE_PREFIX + why if done else outcome_name(answer),
                 "reason": answer.detail or answer.title or "",
                 "payload_hash": None,
-                "payload": payload,
+                "payload": {**record_payload(record), "record_removed": done, "left": why},
             }
             for an8, why in zip(rows["an8"], rows["reason"], strict=True)
         ]
@@ -275,6 +286,7 @@ def record_from_payload(target: str, payload: dict[str, Any]) -> MemberWrite | C
     fields = {key: tuple(value) if isinstance(value, list) else value for key, value in payload.items()}
     if "action" in fields:
         fields.pop("record_removed", None)
+        fields.pop("left", None)
         return LeaveWrite(**fields)
     if target == LIST_MEMBER:
         return MemberWrite(**fields)

@@ -3,8 +3,9 @@
 Members are predicted from the audience itself: the dry run reads the members whose hashes the
 payloads target (the new address, and the previous one for a rename), so `created`, `updated` and
 `renamed` follow what Mailchimp holds. Customers are predicted from the synced state only (the dry run
-reads no customers): a customer id the connector wrote before is `updated` (`renamed` when its e-mail
-changed), any other `created`.
+reads no customers): a customer replacing another e-mail's is `renamed`, one whose e-mail the connector
+holds a customer for is `updated` (also when it moves from a legacy id), any other `created`. Parties
+leaving scope are predicted `left_scope:<reason>` with the `on_leave` action in the detail.
 
 Flags, reported next to the predicted outcome because they do not change it:
 - `compliance:<status>`: the contact is `unsubscribed` or `cleaned`. The sync sends `status_if_new`
@@ -103,17 +104,32 @@ def predict_members(members: pd.DataFrame, contacts: Mapping[str, Contact | None
 
 def predict_customers(customers: pd.DataFrame, state: SyncedState) -> pd.DataFrame:
     """One prediction per customer payload row, from the synced state (Mailchimp is not read)."""
-    synced = state.last_synced(ECOMMERCE_CUSTOMER, customers["key"].astype(np.int64).to_numpy())
-    known = set(synced["an8"].astype(np.int64))
+    synced = state.records(ECOMMERCE_CUSTOMER, [], customers["email_address"].to_numpy(dtype=object))
+    known = set(synced["email"])
     rows = []
     for row in customers.itertuples(index=False):
         an8 = int(row.key)
         previous = row.previous_email if isinstance(row.previous_email, str) and row.previous_email else None
-        outcome = "created" if an8 not in known else "renamed" if previous else "updated"
-        detail = f"re-created under the same id: e-mail was {previous}" if outcome == "renamed" else ""
+        outcome = (
+            "renamed" if previous else "updated" if row.email_address in known or row.retires else "created"
+        )
+        detail = f"replaces the customer of {previous}, deleted once this one is written" if previous else ""
+        if row.retires and not previous:
+            detail = f"moves from customer id {', '.join(row.retires)}"
         if looks_fake(row.email_address):
             outcome, detail = FAKE, "the address looks fake or invalid to Mailchimp (reserved domain)"
         rows.append((an8, ECOMMERCE_CUSTOMER, row.target_key, row.email_address, outcome, "", detail))
+    return _frame(rows)
+
+
+def predict_leaves(leaves: pd.DataFrame) -> pd.DataFrame:
+    """One prediction per leaving AN8 whose record gets the `on_leave` action."""
+    rows = []
+    for row in leaves.itertuples(index=False):
+        untagged = f": {', '.join(row.tags_inactive)} set inactive" if row.tags_inactive else ""
+        outcome = f"left_scope:{row.reason}"
+        rows.append((int(row.an8), row.target, row.target_key, row.email_address, outcome, "",
+                     f"on_leave {row.action}{untagged}"))  # fmt: skip
     return _frame(rows)
 
 

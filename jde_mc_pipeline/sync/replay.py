@@ -13,6 +13,10 @@ is the one a later replay sends); the synced state advances for the successes an
 refusals for good (audit/state.py: that payload is then not sent again). A second replay finds
 nothing left to do. A failure recorded without a payload (not written by the sync) cannot be re-sent
 and is left open for a person to look at.
+
+Members go first (mapping.md §4): a customer whose party's member fails again in this replay is not
+sent and stays `failed`, waiting for its member. Failed departures (`on_leave` actions) are applied
+again like the writes, with the same rule of "only the newest outcome of its party".
 """
 
 from __future__ import annotations
@@ -25,15 +29,17 @@ import pandas as pd
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
-from jde_mc_pipeline.mailchimp.ecommerce import upsert_customers
 from jde_mc_pipeline.mailchimp.members import upsert_members
-from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
+from jde_mc_pipeline.mapping.options import LIST_MEMBER, TARGETS
 from jde_mc_pipeline.sync.pipeline import (
     PUSHED_COLUMNS,
+    apply_leave_rows,
+    members_failed,
     outcome_counts,
     outcome_rows,
     prepare_mailchimp,
     record_from_payload,
+    write_customers,
 )
 from jde_mc_pipeline.sync.recording import AuditRecorder
 from jde_mc_pipeline.sync.settings import SyncSettings
@@ -74,9 +80,11 @@ def replay_failures(
     try:
         if len(latest):
             prepare_mailchimp(client, settings)  # the failed run may never have got this far
-        sent = [
-            _resend(client, settings, target, latest.loc[latest["target"] == target]) for target in _TARGETS
-        ]
+        sent, waiting = [], set()
+        for target in TARGETS:  # members first: their failures hold their customers back
+            rows = _resend(client, settings, target, latest.loc[latest["target"] == target], waiting)
+            waiting |= members_failed(rows)
+            sent.append(rows)
     finally:
         if own_recorder:
             client.recorder = None
@@ -116,23 +124,56 @@ def replay_failures(
     return returned
 
 
-_TARGETS = (LIST_MEMBER, ECOMMERCE_CUSTOMER)
-
-
 def _resend(
-    client: MailchimpClient, settings: SyncSettings, target: str, failures: pd.DataFrame
+    client: MailchimpClient, settings: SyncSettings, target: str, failures: pd.DataFrame, waiting: set[int]
 ) -> pd.DataFrame:
-    """Send one target's stored payloads; outcome rows plus `replayed_run_id` and `partition_key`."""
+    """Send one target's stored payloads (writes and departures); outcome rows plus `replayed_run_id`
+    and `partition_key`. Customers of AN8s in `waiting` are not sent (their member failed again)."""
     if failures.empty:
         return _empty()
-    records = [record_from_payload(target, json.loads(payload)) for payload in failures["payload"]]
-    if target == LIST_MEMBER:
-        results = upsert_members(client, settings.list_id, records, chunk_size=settings.member_chunk_size)
-    else:
-        results = upsert_customers(
-            client, settings.store_id, records, batch_threshold=settings.customer_batch_threshold
-        )
-    rows = outcome_rows(records, results, failures["payload_hash"])
+    payloads = [json.loads(payload) for payload in failures["payload"]]
+    leaving = np.array(["action" in payload for payload in payloads], dtype=bool)
+    parts = []
+    writes = failures.loc[~leaving]
+    if len(writes):
+        records = [
+            record_from_payload(target, p) for p, leave in zip(payloads, leaving, strict=True) if not leave
+        ]
+        if target == LIST_MEMBER:
+            results = upsert_members(client, settings.list_id, records, chunk_size=settings.member_chunk_size)
+        else:
+            results = write_customers(client, settings, records, waiting)
+        rows = outcome_rows(records, results, writes["payload_hash"])
+        parts.append(_tagged(rows, writes))
+    leaves = failures.loc[leaving]
+    if len(leaves):
+        frame = _leave_frame(target, [p for p, leave in zip(payloads, leaving, strict=True) if leave], leaves)
+        rows = apply_leave_rows(client, settings, frame)
+        by_an8 = leaves.set_index(leaves["an8"].astype(np.int64))
+        parts.append(_tagged(rows, by_an8.loc[rows["an8"].astype(np.int64)]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _leave_frame(target: str, payloads: list[dict], failures: pd.DataFrame) -> pd.DataFrame:
+    """The leave rows (LeaveFrame columns) of stored departure payloads, one per failed AN8."""
+    rows = [
+        {
+            "an8": int(an8),
+            "target": target,
+            "target_key": payload["target_key"],
+            "email_address": payload["email_address"],
+            "action": payload["action"],
+            "tags_inactive": tuple(payload.get("tags_inactive") or ()),
+            "reason": payload.get("left") or "no_role",
+            "holder": int(payload["key"]),
+        }
+        for payload, an8 in zip(payloads, failures["an8"], strict=True)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _tagged(rows: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
+    """New outcome rows with the run and partition of the failures they replay (row-aligned)."""
     rows["replayed_run_id"] = failures["run_id"].to_numpy()
     rows["partition_key"] = failures["partition_key"].to_numpy()
     return rows

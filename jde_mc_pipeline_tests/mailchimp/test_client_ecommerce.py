@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -9,16 +10,21 @@ import pytest
 from jde_mc_pipeline.mailchimp.batches import PollPolicy
 from jde_mc_pipeline.mailchimp.ecommerce import ensure_store, upsert_customers
 from jde_mc_pipeline.mailchimp.errors import StoreConflictError
+from jde_mc_pipeline.mailchimp.client import RetryPolicy
 from jde_mc_pipeline.mailchimp.records import CustomerWrite
+from jde_mc_pipeline.mapping.changes import email_hash
 from jde_mc_pipeline_tests.mailchimp.client_support import (
     LIST_ID,
     STORE_ID,
     all_customers,
     api,
     client_for,
+    faults,
     start,
+    stats,
 )
 
+FAST_RETRY_SHORT = RetryPolicy(max_attempts=2, max_total_s=2.0, base_wait_s=0.01, max_wait_s=0.05)
 QUICK_POLL = PollPolicy(first_wait_s=0.05, factor=1.5, max_wait_s=0.5, deadline_s=60)
 
 
@@ -28,10 +34,12 @@ def server(mailchimp_emulator_factory: Any) -> Any:
 
 
 def customer(n: int, email: str | None = None, **extra: Any) -> CustomerWrite:
+    """A customer keyed as the mapping keys it: the MD5 of its e-mail."""
+    email = email or f"buyer{n}@jde-test.org"
     return CustomerWrite(
         key=str(n),
-        customer_id=str(n),
-        email_address=email or f"buyer{n}@jde-test.org",
+        customer_id=email_hash(email),
+        email_address=email,
         opt_in_status=False,
         company=f"Company {n}",
         first_name="Ann",
@@ -44,6 +52,14 @@ def customer(n: int, email: str | None = None, **extra: Any) -> CustomerWrite:
             "country_code": "US",
         },
         **extra,
+    )
+
+
+def legacy(server: Any, customer_id: str, email: str) -> None:
+    """A customer written by an earlier release, keyed by the AN8."""
+    body = {"id": customer_id, "email_address": email, "opt_in_status": False, "company": "Old"}
+    assert (
+        api(server, "PUT", f"/ecommerce/stores/{STORE_ID}/customers/{customer_id}", body).status_code == 200
     )
 
 
@@ -66,45 +82,128 @@ def test_direct_upsert_tells_created_from_updated(server: Any) -> None:
     assert [r.outcome for r in second] == ["updated"] * 5 + ["created"] * 5
     stored = {c["id"]: c for c in all_customers(server)}
     assert len(stored) == 25
-    assert stored["3"]["address"]["city"] == "Springfield"
+    assert stored[email_hash("buyer3@jde-test.org")]["address"]["city"] == "Springfield"
 
 
 def test_batch_upsert_maps_every_result_back(server: Any) -> None:
     client = client_for(server)
     ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
     upsert_customers(client, STORE_ID, [customer(n) for n in range(10)])
-    records = [customer(n) for n in range(300)] + [customer(999, "buyer1@jde-test.org")]
+    legacy(server, "999", "held@jde-test.org")
+    records = [customer(n) for n in range(300)] + [customer(1000, "held@jde-test.org")]
     results = upsert_customers(client, STORE_ID, records, batch_threshold=50, batch_size=120, poll=QUICK_POLL)
     assert len(results) == 301
     assert [r.outcome for r in results[:10]] == ["updated"] * 10
     assert {r.outcome for r in results[10:300]} == {"created"}
-    duplicate = results[300]
-    assert duplicate.outcome == "rejected"
-    assert "This customer email already exists" in duplicate.detail
-    assert len(all_customers(server)) == 300
+    held = results[300]  # another id holds the e-mail, and the record does not replace it
+    assert held.outcome == "rejected"
+    assert "This customer email already exists" in held.detail
+    assert len(all_customers(server)) == 301
 
 
 @pytest.mark.parametrize("threshold", [100, 0], ids=["direct", "batches"])
-def test_customer_email_change_is_a_delete_and_create_under_the_same_id(server: Any, threshold: int) -> None:
+def test_an_email_change_writes_the_new_customer_then_deletes_the_old_one(
+    server: Any, threshold: int
+) -> None:
+    seen: list[tuple[str, str]] = []
     client = client_for(server)
     ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
     upsert_customers(client, STORE_ID, [customer(1), customer(2)])
-    told = customer(1, "moved@jde-test.org", previous_email="buyer1@jde-test.org")
-    untold = customer(2, "alsomoved@jde-test.org")  # the store still has buyer2@: found by looking first
-    results = upsert_customers(client, STORE_ID, [told, untold], batch_threshold=threshold, poll=QUICK_POLL)
-    assert [r.outcome for r in results] == ["renamed", "renamed"]
-    assert "buyer2@jde-test.org" in results[1].detail
+    old = email_hash("buyer1@jde-test.org")
+    moved = customer(1, "moved@jde-test.org", previous_email="buyer1@jde-test.org", retires=(old,))
+    client.recorder = lambda e: (
+        seen.append((e.method, e.path)) if e.method in ("PUT", "DELETE", "POST") else None
+    )
+    results = upsert_customers(
+        client, STORE_ID, [moved, customer(2)], batch_threshold=threshold, poll=QUICK_POLL
+    )
+    assert [r.outcome for r in results] == ["renamed", "updated"]
+    assert "buyer1@jde-test.org" in results[0].detail and old in results[0].detail
     stored = {c["id"]: c["email_address"] for c in all_customers(server)}
-    assert stored == {"1": "moved@jde-test.org", "2": "alsomoved@jde-test.org"}
+    assert stored == {
+        email_hash("moved@jde-test.org"): "moved@jde-test.org",
+        email_hash("buyer2@jde-test.org"): "buyer2@jde-test.org",
+    }
+    if threshold:  # direct: the order is on the wire
+        writes = [(m, p.rsplit("/", 1)[1]) for m, p in seen]
+        assert writes.index(("PUT", moved.customer_id)) < writes.index(("DELETE", old))
+
+
+def test_nothing_is_deleted_when_the_new_customer_cannot_be_written(server: Any) -> None:
+    client = client_for(server, retry=FAST_RETRY_SHORT)
+    ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
+    upsert_customers(client, STORE_ID, [customer(1)])
+    old = email_hash("buyer1@jde-test.org")
+    moved = customer(1, "moved@jde-test.org", previous_email="buyer1@jde-test.org", retires=(old,))
+    faults(server, fault_rate=1.0, kinds=["503"])
+    [result] = upsert_customers(client, STORE_ID, [moved])
+    faults(server, fault_rate=0.0)
+    assert result.outcome == "failed"
+    assert {c["id"] for c in all_customers(server)} == {old}  # the old customer is still there
+    assert (
+        stats(server)["requests"].get("DELETE /ecommerce/stores/{store_id}/customers/{customer_id}") is None
+    )
+
+
+def test_a_failed_delete_after_the_write_leaves_both_customers_and_is_failed(server: Any) -> None:
+    client = client_for(server, retry=FAST_RETRY_SHORT)
+    ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
+    upsert_customers(client, STORE_ID, [customer(1)])
+    old = email_hash("buyer1@jde-test.org")
+    moved = customer(1, "moved@jde-test.org", previous_email="buyer1@jde-test.org", retires=(old,))
+
+    def break_after_the_put(event: Any) -> None:  # Mailchimp goes down right after the new customer
+        if event.method == "PUT" and event.status == 200:
+            faults(server, fault_rate=1.0, kinds=["503"])
+
+    client.recorder = break_after_the_put
+    [result] = upsert_customers(client, STORE_ID, [moved])
+    faults(server, fault_rate=0.0)
+    assert result.outcome == "failed"
+    assert "customer written; deleting the old customer" in result.detail
+    assert {c["id"] for c in all_customers(server)} == {old, moved.customer_id}
+    again = upsert_customers(client_for(server), STORE_ID, [moved])  # what a replay sends
+    assert [r.outcome for r in again] == ["renamed"]
+    assert {c["id"] for c in all_customers(server)} == {moved.customer_id}
+
+
+@pytest.mark.parametrize("threshold", [100, 0], ids=["direct", "batches"])
+def test_a_legacy_id_holding_the_same_email_is_moved_to_the_email_id(server: Any, threshold: int) -> None:
+    client = client_for(server)
+    ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
+    legacy(server, "7", "buyer7@jde-test.org")
+    legacy(server, "8", "old8@jde-test.org")
+    records = [customer(7, retires=("7",)), customer(8, retires=("8",), previous_email="old8@jde-test.org")]
+    results = upsert_customers(client, STORE_ID, records, batch_threshold=threshold, poll=QUICK_POLL)
+    assert [r.outcome for r in results] == ["updated", "renamed"]
+    assert "old customer 7 deleted" in results[0].detail
+    stored = {c["id"]: (c["email_address"], c["company"]) for c in all_customers(server)}
+    assert stored == {
+        email_hash("buyer7@jde-test.org"): ("buyer7@jde-test.org", "Company 7"),
+        email_hash("buyer8@jde-test.org"): ("buyer8@jde-test.org", "Company 8"),
+    }
+
+
+def test_blank_strings_are_sent_and_clear_none_is_left_out(server: Any) -> None:
+    client = client_for(server)
+    ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
+    upsert_customers(client, STORE_ID, [customer(1)])
+    cleared = replace(
+        customer(1), company="", first_name=None, address={**customer(1).address, "address1": ""}
+    )
+    assert [r.outcome for r in upsert_customers(client, STORE_ID, [cleared])] == ["updated"]
+    [stored] = all_customers(server)
+    assert (stored["company"], stored["first_name"], stored["address"]["address1"]) == ("", "Ann", "")
 
 
 def test_a_put_changing_the_email_is_refused_by_mailchimp(server: Any) -> None:
-    """The premise of the delete-and-create rule, checked on the wire rather than assumed."""
+    """Why ids are derived from the e-mail: a customer's e-mail never changes, checked on the wire."""
     client = client_for(server)
     ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
     upsert_customers(client, STORE_ID, [customer(5)])
-    body = {"id": "5", "email_address": "changed@jde-test.org", "opt_in_status": False}
-    refused = api(server, "PUT", f"/ecommerce/stores/{STORE_ID}/customers/5", body)
+    customer_id = email_hash("buyer5@jde-test.org")
+    body = {"id": customer_id, "email_address": "changed@jde-test.org", "opt_in_status": False}
+    refused = api(server, "PUT", f"/ecommerce/stores/{STORE_ID}/customers/{customer_id}", body)
     assert refused.status_code == 400
     assert "may not be changed" in refused.json()["detail"]
 
@@ -112,6 +211,6 @@ def test_a_put_changing_the_email_is_refused_by_mailchimp(server: Any) -> None:
 def test_bad_records_are_rejected_without_a_call(server: Any) -> None:
     client = client_for(server)
     ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
-    results = upsert_customers(client, STORE_ID, [customer(1, " "), customer(2)])
+    results = upsert_customers(client, STORE_ID, [replace(customer(1), email_address=" "), customer(2)])
     assert [(r.outcome, r.attempts) for r in results] == [("rejected", 0), ("created", results[1].attempts)]
     assert results[0].title == "Invalid Record"

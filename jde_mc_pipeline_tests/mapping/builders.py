@@ -134,5 +134,5 @@ def remember_refusal(
 ) -> None:
     """Record that Mailchimp refused this payload of `an8` for good in run `run_id`."""
     row = {"an8": an8, "target": target, "target_key": "k", "outcome": f"rejected:{title}", "reason": "",
-           "payload_hash": digest, "payload": None}  # fmt: skip
+           "payload_hash": digest, "payload": {"key": str(an8)}}  # fmt: skip
     state.record_outcomes(pd.DataFrame([row]), run_id=run_id)

@@ -154,7 +154,7 @@ def test_a_second_sync_of_the_same_data_makes_no_mailchimp_write(sync, mc_server
     assert set(again["outcome"]) == {"unchanged"}
 
 
-def test_an_email_change_renames_the_member_and_recreates_the_customer(
+def test_an_email_change_renames_the_member_and_replaces_the_customer(
     sync, jde_emulator, jde_dataset, mc_server, store
 ):
     sync("r1")
@@ -179,12 +179,15 @@ def test_an_email_change_renames_the_member_and_recreates_the_customer(
     assert after["contact_id"] == before["contact_id"]
     assert after["status"] == "unsubscribed"
     assert "JDE Customer" in tag_names(mc_server, after["id"])
-    assert customer(mc_server, "1010")["email_address"] == "ten.renamed@example.org"
-    methods = rows(
+    new_id, old_id = subscriber_hash("ten.renamed@example.org"), old_hash  # customer ids: the e-mail's hash
+    assert customer(mc_server, new_id)["email_address"] == "ten.renamed@example.org"
+    assert customer(mc_server, old_id) is None
+    writes = rows(
         store,
-        "SELECT method FROM mailchimp_writes WHERE run_id = 'r2' AND target_key = '1010' ORDER BY written_at",
+        "SELECT method, target_key FROM mailchimp_writes WHERE run_id = 'r2' AND target = 'ecommerce_customer' "
+        "ORDER BY written_at",
     )
-    assert [m for (m,) in methods] == ["DELETE", "PUT"]
+    assert writes == [("PUT", new_id), ("DELETE", old_id)]  # nothing destroyed before its replacement exists
     [(email,)] = rows(store, "SELECT email FROM synced_state WHERE target = 'list_member' AND an8 = 1010")
     assert email == "ten.renamed@example.org"
 
