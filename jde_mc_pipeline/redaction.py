@@ -125,7 +125,8 @@ def _redacting(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.
 
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record = make(*args, **kwargs)
-        if record.name == PACKAGE_LOGGER or record.name.startswith(prefix):
+        name = record.name if isinstance(record.name, str) else ""  # logging.makeLogRecord passes none
+        if name == PACKAGE_LOGGER or name.startswith(prefix):
             redact.filter(record)
         return record
 
