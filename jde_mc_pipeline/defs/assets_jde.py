@@ -5,8 +5,11 @@ tables has; jde/extract.py), with one token for the whole run. The step also ope
 `sync_runs` and keeps every row pulled in `jde_pulls` before anything is mapped, so the audit shows
 what JDE said even when a later step fails.
 
-Each frame gets the `partition_key` of its party (defs/partitions.py `partition_of_parties`), which
-is how the staging IO manager stores it per partition.
+The parties that share a record with a changed one (same e-mail, as the synced state knows it) are
+read along with it (sync/companions.py), and so are the parties whose customer still has a legacy id:
+the mapping must see whole groups. Each frame gets the `partition_key` of its party
+(defs/partitions.py `partition_of_parties`; a companion changed outside the window lands in the run's
+last partition), which is how the staging IO manager stores it per partition.
 """
 
 import datetime as dt
@@ -15,6 +18,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pandas as pd
 
+from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.defs.partitions import (
     describe_window,
     extraction_window,
@@ -27,6 +31,7 @@ from jde_mc_pipeline.defs.staging import PARTITION_COLUMN
 from jde_mc_pipeline.jde.dates import hhmmss_to_time
 from jde_mc_pipeline.jde.extract import Watermark, Window, extract_window
 from jde_mc_pipeline.jde.tables import TABLES
+from jde_mc_pipeline.sync.companions import with_companions
 
 JDE_GROUP = "jde_raw"
 SAMPLE_ROWS = 5
@@ -66,14 +71,17 @@ def jde_extract(context: dg.AssetExecutionContext, jde: JdeAisResource, audit: A
     store = audit.store()
     run_id = context.run.run_id
     store.start_run(run_id, context.job_name, first, last, _window_bounds(window, jde))
+    state = DuckDBSyncedState(store)
     with jde.client() as ais:
         extraction = extract_window(ais, window)
-    pulled_rows = store.record_pulls(run_id, extraction.frames)
-    partitions = partition_of_parties(extraction.frames, first, last)
-    calls = extraction.stats.as_dict()
+        frames, companions = with_companions(ais, state, extraction.frames, state.legacy_customers()["an8"])
+        calls = ais.stats.as_dict()
+    pulled_rows = store.record_pulls(run_id, frames)
+    partitions = partition_of_parties(frames, first, last)
     context.log.info(
-        f"{describe_window(first, last)}: {len(extraction.an8s)} parties changed, {pulled_rows} rows kept "
-        f"in jde_pulls, {calls['calls']} AIS calls"
+        f"{describe_window(first, last)}: {len(extraction.an8s)} parties changed, {len(companions)} more "
+        f"pulled with them (they share a record), {pulled_rows} rows kept in jde_pulls, {calls['calls']} "
+        "AIS calls"
     )
     shared = {
         "upmj_window": describe_window(first, last),
@@ -83,8 +91,9 @@ def jde_extract(context: dg.AssetExecutionContext, jde: JdeAisResource, audit: A
         "ais_pages": calls["pages"],
         "ais_retries": calls["retries"] + calls["reauths"] + calls["restarts"],
         "parties_changed": len(extraction.an8s),
+        "parties_pulled_with_them": len(companions),
     }
-    for name, frame in extraction.frames.items():
+    for name, frame in frames.items():
         staged = frame.assign(**{PARTITION_COLUMN: _keys_for(frame, partitions, last)})
         yield dg.Output(
             staged,

@@ -1,10 +1,10 @@
 """The Mailchimp writes: list members and e-commerce customers, one asset each, in the `mailchimp` pool.
 
 Each step makes the audience ready (idempotent: audience check, merge fields, store), sends the payloads
-of its target with every HTTP attempt recorded in `mailchimp_writes` as it goes (AuditRecorder), then
-records one outcome per party (decided ∪ sent) in `sync_outcomes` and advances the synced state for
-the successful writes only (remembering the payloads refused for good, which the mapping then decides
-`rejected:<title>` again without sending them). Its output is that outcome frame.
+of its target and applies its departures (`on_leave`), with every HTTP attempt recorded in
+`mailchimp_writes` as it goes (AuditRecorder), then records one outcome per party (decided ∪ sent) in
+`sync_outcomes` and advances the synced state from them (audit/state.py: successful writes, refusals
+for good, departures). Its output is that outcome frame.
 
 Why a write that failed does not fail the step: a failure is an answer about one record (after the
 client's retries), recorded as `failed` with its payload so `mailchimp_replay` can send it again. The
@@ -15,15 +15,15 @@ audit store being unusable fails the step.
 
 Why customers after members: Mailchimp adds the e-mail of a new e-commerce customer to the store's
 audience itself (as a transactional contact when not opted in); members written afterwards would then
-already exist, and `status_if_new` would never apply. So the customer step depends on the member step,
-and a member step whose reconciliation fails (blocking) stops the customer step too.
+already exist, and `status_if_new` would never apply. So the customer step runs after the member step
+and reads the member failures it recorded in the audit store: a customer whose party's member failed is
+not sent (`failed`, waiting for the member; the replay sends members first), and a member step whose
+reconciliation fails (blocking) stops the customer step too.
 
 The pool (`pool="mailchimp"`, limit 1 from dagster.yaml's `default_limit`) keeps one Mailchimp step at
 a time across all runs; the client's process-wide cap (8) keeps that step under Mailchimp's 10
 simultaneous connections.
 """
-
-from collections.abc import Callable
 
 import dagster as dg
 import numpy as np
@@ -32,7 +32,12 @@ import pandas as pd
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.defs import MAILCHIMP_POOL
-from jde_mc_pipeline.defs.assets_mapping import CUSTOMER_PAYLOADS, DECIDED_OUTCOMES, MEMBER_PAYLOADS
+from jde_mc_pipeline.defs.assets_mapping import (
+    CUSTOMER_PAYLOADS,
+    DECIDED_OUTCOMES,
+    DEPARTURES,
+    MEMBER_PAYLOADS,
+)
 from jde_mc_pipeline.defs.checks import (
     CUSTOMER_SYNC_KEY,
     MEMBER_SYNC_KEY,
@@ -53,9 +58,9 @@ from jde_mc_pipeline.mapping.payloads import CUSTOMER_COLUMNS, MEMBER_COLUMNS
 from jde_mc_pipeline.sync.pipeline import (
     combine_outcomes,
     failed_outcomes,
+    members_failed,
     prepare_mailchimp,
-    push_customers,
-    push_members,
+    push_target,
     unavailable,
 )
 from jde_mc_pipeline.sync.recording import AuditRecorder
@@ -64,16 +69,18 @@ from jde_mc_pipeline.sync.settings import SyncSettings
 MAILCHIMP_GROUP = "mailchimp"
 SAMPLE_COLUMNS = ["an8", "target", "target_key", "outcome", "reason", PARTITION_COLUMN]
 
-Push = Callable[..., pd.DataFrame]
-
 
 def _sync_asset(
-    target: str, key: dg.AssetKey, payload_key: dg.AssetKey, push: Push, what: str, after: list[dg.AssetKey]
+    target: str, key: dg.AssetKey, payload_key: dg.AssetKey, what: str, after: dg.AssetKey | None
 ):
     @dg.asset(
         key=key,
-        ins={"payloads": dg.AssetIn(key=payload_key), "decided": dg.AssetIn(key=DECIDED_OUTCOMES)},
-        deps=after,
+        ins={
+            "payloads": dg.AssetIn(key=payload_key),
+            "decided": dg.AssetIn(key=DECIDED_OUTCOMES),
+            "departures": dg.AssetIn(key=DEPARTURES),
+        },
+        deps=[after] if after is not None else [],
         partitions_def=upmj_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=MAILCHIMP_POOL,
@@ -81,14 +88,16 @@ def _sync_asset(
         kinds={"mailchimp", "pandas"},
         io_manager_key="staging",
         check_specs=[rejection_spec(key)],
-        description=f"Writes the run's {what} to Mailchimp and holds one outcome per pulled party for "
-        f"{target}: created, updated, renamed, rejected:<title>, failed (sent) or the decided ones "
-        "(unchanged, merged, quarantined:*, skipped:*), with the payload sent.",
+        description=f"Writes the run's {what} to Mailchimp, applies the on_leave action to the records of "
+        f"parties that left scope, and holds one outcome per pulled party for {target}: created, updated, "
+        "renamed, left_scope:<reason>, rejected:<title>, failed (sent) or the decided ones (unchanged, "
+        "merged, quarantined:*, skipped:*), with the payload sent.",
     )
     def sync(
         context: dg.AssetExecutionContext,
         payloads: pd.DataFrame,
         decided: pd.DataFrame,
+        departures: pd.DataFrame,
         mailchimp: MailchimpResource,
         audit: AuditStoreResource,
         sync_settings: SyncSettingsResource,
@@ -96,21 +105,24 @@ def _sync_asset(
         _, last = key_range(context.partition_keys)
         settings, store, run_id = sync_settings.settings(), audit.store(), context.run.run_id
         decided = decided.loc[decided["target"] == target]
-        view = _view(target, payloads.drop(columns=PARTITION_COLUMN), decided.drop(columns=PARTITION_COLUMN))
+        departures = departures.loc[departures["target"] == target]
+        view = _view(target, *(f.drop(columns=PARTITION_COLUMN) for f in (payloads, decided, departures)))
+        # The member step ran first (deps) and recorded its outcomes: customers of failed members wait.
+        waiting = members_failed(store.unresolved_failures(run_id)) if after is not None else set()
         with AuditRecorder(store, run_id) as recorder, mailchimp.client(recorder=recorder) as client:
             trouble = _prepare(client, settings)
             if trouble is None:
-                pushed = push(client, view, settings)
+                pushed = push_target(client, target, view, settings, waiting)
             else:
                 context.log.warning(f"{trouble}: every {target} payload is recorded failed (replayable)")
                 pushed = failed_outcomes(view, trouble)
                 pushed = pushed.loc[pushed["target"] == target].reset_index(drop=True)
             requests = dict(client.stats)
         outcomes = combine_outcomes(view, pushed)
-        outcomes[PARTITION_COLUMN] = _partition_keys(outcomes["an8"], payloads, decided, last)
+        outcomes[PARTITION_COLUMN] = _partition_keys(outcomes["an8"], payloads, decided, departures, last)
         for partition_key, rows in outcomes.groupby(PARTITION_COLUMN, sort=True):
             store.record_outcomes(run_id, str(partition_key), rows.drop(columns=PARTITION_COLUMN))
-        advanced = DuckDBSyncedState(store).record_outcomes(pushed, run_id=run_id)
+        advanced = DuckDBSyncedState(store).record_outcomes(outcomes, run_id=run_id)
         close_run_if_complete(context, store, target, audit.keep_raw_days())
         context.log.info(
             f"{target}: {len(pushed)} payloads, {requests.get('requests', 0)} Mailchimp requests, "
@@ -150,20 +162,29 @@ def _prepare(client: MailchimpClient, settings: SyncSettings) -> str | None:
     return None
 
 
-def _view(target: str, payloads: pd.DataFrame, decided: pd.DataFrame) -> MappingResult:
-    """A `MappingResult` holding what the sync functions read for one target (payloads and decided
-    outcomes); the parts of the mapping not staged between steps are empty."""
+def _view(
+    target: str, payloads: pd.DataFrame, decided: pd.DataFrame, departures: pd.DataFrame
+) -> MappingResult:
+    """A `MappingResult` holding what the sync functions read for one target (payloads, decided
+    outcomes, departures); the parts of the mapping not staged between steps are empty."""
     empty = pd.DataFrame()
     members = payloads if target == LIST_MEMBER else pd.DataFrame(columns=list(MEMBER_COLUMNS))
     customers = payloads if target == ECOMMERCE_CUSTOMER else pd.DataFrame(columns=list(CUSTOMER_COLUMNS))
     pulled = np.unique(
-        np.concatenate([decided["an8"].to_numpy(np.int64), payloads["key"].to_numpy(np.int64)])
+        np.concatenate(
+            [
+                decided["an8"].to_numpy(np.int64),
+                payloads["key"].to_numpy(np.int64),
+                departures["an8"].to_numpy(np.int64),
+            ]
+        )
     )
     return MappingResult(
         parties=empty,
         members=members,
         customers=customers,
         outcomes=decided,
+        leaves=departures,
         events=empty,
         trail=empty,
         failures=empty,
@@ -172,7 +193,7 @@ def _view(target: str, payloads: pd.DataFrame, decided: pd.DataFrame) -> Mapping
 
 
 def _partition_keys(
-    an8: pd.Series, payloads: pd.DataFrame, decided: pd.DataFrame, fallback: str
+    an8: pd.Series, payloads: pd.DataFrame, decided: pd.DataFrame, departures: pd.DataFrame, fallback: str
 ) -> pd.Series:
     """The partition of each outcome's party, as the mapping staged it (the run's last key otherwise)."""
     known = pd.concat(
@@ -181,6 +202,9 @@ def _partition_keys(
                 payloads[PARTITION_COLUMN].to_numpy(), index=payloads["key"].astype(np.int64).to_numpy()
             ),
             pd.Series(decided[PARTITION_COLUMN].to_numpy(), index=decided["an8"].astype(np.int64).to_numpy()),
+            pd.Series(
+                departures[PARTITION_COLUMN].to_numpy(), index=departures["an8"].astype(np.int64).to_numpy()
+            ),
         ]
     )
     known = known[~known.index.duplicated()]
@@ -209,13 +233,12 @@ def close_run_if_complete(
 
 
 mailchimp_list_member_sync = _sync_asset(
-    LIST_MEMBER, MEMBER_SYNC_KEY, MEMBER_PAYLOADS, push_members, "list-member payloads", after=[]
+    LIST_MEMBER, MEMBER_SYNC_KEY, MEMBER_PAYLOADS, "list-member payloads", after=None
 )
 mailchimp_ecommerce_customer_sync = _sync_asset(
     ECOMMERCE_CUSTOMER,
     CUSTOMER_SYNC_KEY,
     CUSTOMER_PAYLOADS,
-    push_customers,
     "e-commerce customer payloads",
-    after=[MEMBER_SYNC_KEY],
+    after=MEMBER_SYNC_KEY,
 )

@@ -7,8 +7,10 @@ dtypes, checks), and a frame that breaks it fails the step at once. That is safe
 quarantine outcomes and the `schema_valid` check, never a type failure. The raw extracts are not typed
 with their models for the same reason: a bad JDE row must be quarantined, not fail the run.
 
-The step reads the last synced state from the audit store (change detection) and records every mapped
-field in `mapped_values`.
+The step reads the last synced state from the audit store (change detection), records every mapped
+field in `mapped_values` and every fact it found per party (`mapping_events`: an incomplete address, a
+shared or taken e-mail, a role lost, …). Parties that left scope and whose record gets the `on_leave`
+action are the fifth output, `mailchimp_departures`.
 """
 
 import warnings
@@ -32,7 +34,13 @@ from jde_mc_pipeline.defs.partitions import key_range, upmj_partitions
 from jde_mc_pipeline.defs.resources import AuditStoreResource, SyncSettingsResource
 from jde_mc_pipeline.defs.staging import PARTITION_COLUMN
 from jde_mc_pipeline.jde.tables import TABLES
-from jde_mc_pipeline.mapping.schemas import CustomerPayloadFrame, MemberPayloadFrame, OutcomeFrame, PartyFrame
+from jde_mc_pipeline.mapping.schemas import (
+    CustomerPayloadFrame,
+    LeaveFrame,
+    MemberPayloadFrame,
+    OutcomeFrame,
+    PartyFrame,
+)
 from jde_mc_pipeline.sync.pipeline import map_frames
 
 with warnings.catch_warnings():  # dagster-pandera's converter is marked beta; the types are plain checks
@@ -56,11 +64,15 @@ PARTY_TYPE = staged_type(PartyFrame, "PartyFrame", "One row per JDE party (AN8) 
 MEMBER_TYPE = staged_type(MemberPayloadFrame, "MemberPayloadFrame", "List-member payloads to write")
 CUSTOMER_TYPE = staged_type(CustomerPayloadFrame, "CustomerPayloadFrame", "E-commerce customer payloads")
 OUTCOME_TYPE = staged_type(OutcomeFrame, "DecidedOutcomeFrame", "Outcomes decided before any API call")
+LEAVE_TYPE = staged_type(
+    LeaveFrame, "LeaveFrame", "Parties leaving scope whose record gets the on_leave action"
+)
 
 PARTIES = dg.AssetKey("parties")
 MEMBER_PAYLOADS = dg.AssetKey("mailchimp_member_payloads")
 CUSTOMER_PAYLOADS = dg.AssetKey("mailchimp_customer_payloads")
 DECIDED_OUTCOMES = dg.AssetKey("decided_outcomes")
+DEPARTURES = dg.AssetKey("mailchimp_departures")
 
 
 def _staged_out(key: dg.AssetKey, dagster_type: dg.DagsterType, description: str) -> dg.AssetOut:
@@ -100,8 +112,14 @@ def _staged_out(key: dg.AssetKey, dagster_type: dg.DagsterType, description: str
             DECIDED_OUTCOMES,
             OUTCOME_TYPE,
             "Outcomes decided before any API call, one per (AN8 × target) not sent: "
-            "unchanged, merged, quarantined:*, skipped:out_of_scope, rejected:* refused before "
-            "(OutcomeFrame).",
+            "unchanged, merged, quarantined:*, skipped:out_of_scope, rejected:* refused before, "
+            "left_scope:* kept by other parties sharing the e-mail (OutcomeFrame).",
+        ),
+        "mailchimp_departures": _staged_out(
+            DEPARTURES,
+            LEAVE_TYPE,
+            "Parties that were synced and left scope (no role left, or deleted in JDE) whose member and "
+            "customer get the JDE_MC_ON_LEAVE action: untag, archive or none (LeaveFrame).",
         ),
     },
     check_specs=[schema_spec(PARTIES), quarantine_spec(DECIDED_OUTCOMES)],
@@ -140,7 +158,13 @@ def map_parties(
     members = keyed(result.members, result.members["key"])
     customers = keyed(result.customers, result.customers["key"])
     decided = keyed(result.outcomes, result.outcomes["an8"])
-    common = {"parties_pulled": len(result.pulled), "mapped_values_recorded": mapped}
+    departures = keyed(result.leaves, result.leaves["an8"])
+    events = store.record_events(run_id, keyed(result.events, result.events["an8"]))
+    common = {
+        "parties_pulled": len(result.pulled),
+        "mapped_values_recorded": mapped,
+        "mapping_events_recorded": events,
+    }
     yield dg.Output(
         parties,
         output_name="parties",
@@ -169,6 +193,16 @@ def map_parties(
             "outcomes": dg.MetadataValue.json(counts_of(decided, ["target", "outcome"])),
             "events": dg.MetadataValue.json(counts_of(result.events, ["target", "event"])),
             "sample": dg.MetadataValue.md(sample(decided)),
+        },
+    )
+    yield dg.Output(
+        departures,
+        output_name="mailchimp_departures",
+        metadata={
+            **common,
+            "rows": len(departures),
+            "actions": dg.MetadataValue.json(counts_of(departures, ["target", "action", "reason"])),
+            "sample": dg.MetadataValue.md(sample(departures)),
         },
     )
     rows_pulled = sum(len(frame) for frame in frames.values())

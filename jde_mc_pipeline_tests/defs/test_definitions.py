@@ -24,6 +24,7 @@ EXPECTED_ASSETS = {
     "mailchimp_member_payloads",
     "mailchimp_customer_payloads",
     "decided_outcomes",
+    "mailchimp_departures",
     "mailchimp_list_member_sync",
     "mailchimp_ecommerce_customer_sync",
 }
