@@ -12,7 +12,8 @@ from jde_mc_pipeline.audit.store import AuditStore
 
 
 def _pushed(rows: list[tuple]) -> pd.DataFrame:
-    """Outcome rows as the pushes return them: (an8, target, target_key, outcome, hash, email, tags[, an8s])."""
+    """Outcome rows as the pushes return them:
+    (an8, target, target_key, outcome, hash, email, tags[, an8s])."""
     return pd.DataFrame(
         [
             {
@@ -149,7 +150,7 @@ def test_departures_remove_the_record_when_applied_and_a_later_write_forgets_the
                 "payload": {"action": "untag", "target_key": "h1", "record_removed": True},
             }
             for a in (1, 2)
-        ]  # fmt: skip
+        ]
     )
     state.record_outcomes(left, run_id="r3")
     assert _records(state, "list_member", [1, 2]) == []
@@ -175,7 +176,7 @@ def test_a_departure_kept_by_other_parties_removes_nothing(state):
                 "payload_hash": None,
                 "payload": None,
             }
-        ]  # fmt: skip
+        ]
     )
     state.record_outcomes(kept)
     assert [r["an8"] for r in _records(state, "list_member", [1])] == [1]

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from jde_mc_pipeline.mailchimp.batches import PollPolicy
+from jde_mc_pipeline.mailchimp.client import RetryPolicy
 from jde_mc_pipeline.mailchimp.ecommerce import ensure_store, upsert_customers
 from jde_mc_pipeline.mailchimp.errors import StoreConflictError
-from jde_mc_pipeline.mailchimp.client import RetryPolicy
 from jde_mc_pipeline.mailchimp.records import CustomerWrite
 from jde_mc_pipeline.mapping.changes import email_hash
 from jde_mc_pipeline_tests.mailchimp.client_support import (

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-
 import pandas as pd
 
-from jde_mc_pipeline.jde.tables import TABLES
 from jde_mc_pipeline.audit.state import DuckDBSyncedState, memory_state
+from jde_mc_pipeline.jde.tables import TABLES
 from jde_mc_pipeline.mailchimp.records import WriteResult
 from jde_mc_pipeline.mapping.options import LIST_MEMBER, TARGETS
 
@@ -83,9 +82,9 @@ def synced(result, state: DuckDBSyncedState | None = None) -> DuckDBSyncedState:
     advanced the way the sync advances it (in memory)."""
     from jde_mc_pipeline.mailchimp.leaves import LEFT
     from jde_mc_pipeline.sync.pipeline import (
-        leave_outcome_rows,
         combine_outcomes,
         customer_records,
+        leave_outcome_rows,
         leave_records,
         member_records,
         outcome_rows,
@@ -96,8 +95,10 @@ def synced(result, state: DuckDBSyncedState | None = None) -> DuckDBSyncedState:
     for target in TARGETS:
         payloads = result.payloads(target)
         records = member_records(payloads) if target == LIST_MEMBER else customer_records(payloads)
-        done = [WriteResult(r.key, target, k, "created", 200, None, None, 1) for r, k in
-                zip(records, payloads["target_key"], strict=True)]  # fmt: skip
+        done = [
+            WriteResult(r.key, target, k, "created", 200, None, None, 1)
+            for r, k in zip(records, payloads["target_key"], strict=True)
+        ]
         pushed.append(outcome_rows(records, done, payloads["payload_hash"]))
         leaves = result.leaves.loc[result.leaves["target"] == target]
         if len(leaves):
@@ -124,8 +125,15 @@ def remember(
 ) -> None:
     """Record one successful write in `state`, as the sync records it."""
     payload = {"email_address": email, "tags_active": list(tags), "an8s": list(an8s or (an8,))}
-    row = {"an8": an8, "target": target, "target_key": target_key, "outcome": "created", "reason": "",
-           "payload_hash": digest, "payload": payload}  # fmt: skip
+    row = {
+        "an8": an8,
+        "target": target,
+        "target_key": target_key,
+        "outcome": "created",
+        "reason": "",
+        "payload_hash": digest,
+        "payload": payload,
+    }
     state.record_outcomes(pd.DataFrame([row]), run_id="remembered")
 
 
@@ -133,6 +141,13 @@ def remember_refusal(
     state: DuckDBSyncedState, target: str, an8: int, digest: str, title: str, run_id: str = "r1"
 ) -> None:
     """Record that Mailchimp refused this payload of `an8` for good in run `run_id`."""
-    row = {"an8": an8, "target": target, "target_key": "k", "outcome": f"rejected:{title}", "reason": "",
-           "payload_hash": digest, "payload": {"key": str(an8)}}  # fmt: skip
+    row = {
+        "an8": an8,
+        "target": target,
+        "target_key": "k",
+        "outcome": f"rejected:{title}",
+        "reason": "",
+        "payload_hash": digest,
+        "payload": {"key": str(an8)},
+    }
     state.record_outcomes(pd.DataFrame([row]), run_id=run_id)

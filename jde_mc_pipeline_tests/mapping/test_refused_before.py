@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jde_mc_pipeline.mapping.batch import map_batch
 from jde_mc_pipeline.audit.state import DuckDBSyncedState, memory_state
+from jde_mc_pipeline.mapping.batch import map_batch
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, MappingOptions
 from jde_mc_pipeline_tests.mapping.builders import TODAY, combine, frames, party, remember, remember_refusal
 

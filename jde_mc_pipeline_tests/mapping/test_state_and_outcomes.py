@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from jde_mc_pipeline.mapping.batch import map_batch
 from jde_mc_pipeline.audit.state import memory_state
+from jde_mc_pipeline.mapping.batch import map_batch
 from jde_mc_pipeline.mapping.changes import email_hash
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS, MappingOptions
 from jde_mc_pipeline.mapping.schemas import StructureError

@@ -154,3 +154,104 @@ def sharing(found: dict[int, Party]) -> dict[str, list[Party]]:
 
 def subscriber_hash(email: str) -> str:
     return hashlib.md5(email.lower().encode()).hexdigest()
+
+
+OWNED_TAGS = frozenset({"JDE Customer", "JDE Vendor"})
+
+
+def mailchimp_state(server: Any, store_id: str = "jde-e1") -> tuple[dict[str, dict], dict[str, dict]]:
+    """(e-mail → member, customer id → customer) as Mailchimp holds them, read through the API."""
+
+    def pages(path: str, part: str) -> list[dict]:
+        found: list[dict] = []
+        dc = server.api_key.rpartition("-")[2]
+        while True:
+            reply = requests.get(
+                server.api_url.format(dc=dc) + path,
+                params={"count": 1000, "offset": len(found)},
+                auth=("test", server.api_key),
+                timeout=30,
+            )
+            reply.raise_for_status()
+            body = reply.json()
+            found.extend(body[part])
+            if not body[part] or len(found) >= body["total_items"]:
+                return found
+
+    members = {m["email_address"]: m for m in pages(f"/lists/{server.list_id}/members", "members")}
+    customers = {c["id"]: c for c in pages(f"/ecommerce/stores/{store_id}/customers", "customers")}
+    return members, customers
+
+
+def mismatches(
+    server: Any,
+    found: dict[int, Party],
+    *,
+    unsubscribed: set[str] = frozenset(),
+    leftover_members: set[str] = frozenset(),
+    leftover_customers: set[str] = frozenset(),
+) -> list[str]:
+    """What differs between Mailchimp and the contract applied to `found` (the JDE parties now).
+
+    Every in-scope e-mail is one member and one customer (id: the e-mail's hash) whose fields come from
+    the holder, tags from the group's roles, status `subscribed` unless the person unsubscribed
+    (`unsubscribed`, a Mailchimp-side fact the sync never undoes). Any other member must be one of
+    `leftover_members` (records of parties that left or moved away: kept, with no owned tag active),
+    any other customer one of `leftover_customers` (by e-mail). An empty list means they agree.
+    """
+    members, customers = mailchimp_state(server)
+    problems: list[str] = []
+    groups = sharing(found)
+    for email, holder in holders(found).items():
+        member = members.get(email)
+        if member is None:
+            problems.append(f"no member for {email} (AN8 {holder.an8})")
+            continue
+        fields = member["merge_fields"]
+        want = {"JDEAN8": str(holder.an8), "COMPANY": holder.company, "FNAME": holder.first_name,
+                "LNAME": holder.last_name}  # fmt: skip
+        for tag, value in want.items():
+            if (fields.get(tag) or "") != value:
+                problems.append(f"{email}: {tag} is {fields.get(tag)!r}, want {value!r}")
+        if (fields.get("PHONE") or "") not in (holder.phone_choices or {""}):
+            problems.append(f"{email}: PHONE {fields.get('PHONE')!r} not in {holder.phone_choices}")
+        address = holder.address or {}
+        if all(address.get(k) for k in ("ADD1", "CTY1", "ADDS", "ADDZ")):
+            got = fields.get("ADDRESS") or {}
+            if (got.get("addr1"), got.get("city"), got.get("zip")) != (
+                address["ADD1"],
+                address["CTY1"],
+                address["ADDZ"],
+            ):
+                problems.append(f"{email}: ADDRESS {got}, want {address}")
+        tags = {t["name"] for t in member["tags"]} & OWNED_TAGS
+        wanted_tags = set().union(*(p.tags for p in groups[email]))
+        if tags != wanted_tags:
+            problems.append(f"{email}: owned tags {sorted(tags)}, want {sorted(wanted_tags)}")
+        status = "unsubscribed" if email in unsubscribed else "subscribed"
+        if member["status"] != status:
+            problems.append(f"{email}: status {member['status']}, want {status}")
+        customer = customers.get(subscriber_hash(email))
+        if customer is None:
+            problems.append(f"no customer for {email} (AN8 {holder.an8})")
+        elif (customer["email_address"], customer.get("company") or "", customer.get("last_name") or "") != (
+            email,
+            holder.company,
+            holder.last_name,
+        ):
+            problems.append(f"customer of {email}: {customer}")
+    held = set(holders(found))
+    for email, member in members.items():
+        if email in held:
+            continue
+        if email not in leftover_members:
+            problems.append(f"unexpected member {email}")
+        elif {t["name"] for t in member["tags"]} & OWNED_TAGS:
+            problems.append(f"left member {email} keeps owned tags {member['tags']}")
+    for customer in customers.values():
+        email = customer["email_address"]
+        if email not in held and email not in leftover_customers:
+            problems.append(f"unexpected customer {customer['id']} ({email})")
+        if customer["id"] != subscriber_hash(email):
+            problems.append(f"customer {customer['id']} is not keyed by the hash of {email}")
+    return problems

@@ -40,6 +40,13 @@ def jde_upsert(jde_url: str, table: str, rows: list[dict[str, Any]]) -> None:
     reply.raise_for_status()
 
 
+def jde_delete(jde_url: str, table: str, keys: list[dict[str, Any]]) -> dict[str, Any]:
+    """Delete rows by primary key (database column names), as a JDE purge does: no trace is left."""
+    reply = requests.delete(f"{jde_url}/_emulator/tables/{table}/rows", json=keys, timeout=30)
+    reply.raise_for_status()
+    return reply.json()
+
+
 def stamp(day: date, hhmmss: int) -> dict[str, int]:
     return {"UPMJ": to_julian(day), "UPMT": hhmmss}
 

@@ -184,8 +184,8 @@ def test_an_email_change_renames_the_member_and_replaces_the_customer(
     assert customer(mc_server, old_id) is None
     writes = rows(
         store,
-        "SELECT method, target_key FROM mailchimp_writes WHERE run_id = 'r2' AND target = 'ecommerce_customer' "
-        "ORDER BY written_at",
+        "SELECT method, target_key FROM mailchimp_writes "
+        "WHERE run_id = 'r2' AND target = 'ecommerce_customer' ORDER BY written_at",
     )
     assert writes == [("PUT", new_id), ("DELETE", old_id)]  # nothing destroyed before its replacement exists
     [(email,)] = rows(store, "SELECT email FROM synced_state WHERE target = 'list_member' AND an8 = 1010")

@@ -111,20 +111,20 @@ class MailchimpApp:
             return errors.problem_response(error)
         status = 0
         try:
-            response = self._limited(key, request, path)
+            response = self._limited(key, request, path, endpoint)
             status = response.status
             return response
         finally:
             self.stats.record(endpoint, status)
 
-    def _limited(self, key: str, request: Request, path: str) -> Response:
+    def _limited(self, key: str, request: Request, path: str, endpoint: str) -> Response:
         within_limit = self.limiter.enter(key)
         try:
             self.faults.faults.delay()
             if not within_limit:
                 self.stats.incr("throttled")
                 return errors.problem_response(errors.too_many_requests(self.limiter.max_connections))
-            fault = self.faults.draw()
+            fault = self.faults.draw(endpoint)
             if fault is not None:
                 self.stats.incr(f"fault_{fault}")
             if fault in ("500", "503"):

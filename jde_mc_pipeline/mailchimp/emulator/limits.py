@@ -14,6 +14,9 @@ Faults, drawn with probability `fault_rate` from `kinds`:
   its write happened; opt-in, not in the default kinds);
 - `slow`: the answer is delayed by `slow_ms` before it is produced normally (to outlast a client's
   timeout; the server still executes it, as Mailchimp does for timed-out calls).
+`endpoints` (default: every one) limits faults to some endpoints, named as the stats name them
+(`POST /lists/{list_id}`): a partial outage, such as batch subscribe failing while the e-commerce
+endpoints answer, which is what a sync must survive without writing customers before their members.
 """
 
 from __future__ import annotations
@@ -72,11 +75,11 @@ class FaultPlan:
         slow_ms: float = DEFAULT_SLOW_MS,
     ) -> None:
         self.faults = Faults(fault_rate=fault_rate, latency_ms=latency_ms, seed=seed)
-        self.update({"kinds": list(kinds), "slow_ms": slow_ms})
+        self.update({"kinds": list(kinds), "slow_ms": slow_ms, "endpoints": []})
 
     def update(self, settings: dict[str, Any]) -> dict[str, Any]:
         """Apply `POST /_emulator/faults`; raises ValueError (nothing applied) on an unknown key or value."""
-        unknown = set(settings) - {"fault_rate", "latency_ms", "kinds", "slow_ms"}
+        unknown = set(settings) - {"fault_rate", "latency_ms", "kinds", "slow_ms", "endpoints"}
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
         checked = dict(settings)
@@ -84,6 +87,9 @@ class FaultPlan:
             kinds = checked["kinds"]
             if not isinstance(kinds, list) or not kinds or any(k not in FAULT_KINDS for k in kinds):
                 raise ValueError(f"kinds must be a non-empty list drawn from {list(FAULT_KINDS)}")
+        endpoints = checked.get("endpoints", [])
+        if not isinstance(endpoints, list) or any(not isinstance(e, str) for e in endpoints):
+            raise ValueError('endpoints must be a list of endpoint names such as "POST /lists/{list_id}"')
         if "slow_ms" in checked:
             slow = float(checked["slow_ms"])
             if slow < 0:
@@ -98,8 +104,11 @@ class FaultPlan:
                     raise ValueError(f"{name} must not be negative")
         return self.faults.update(checked)
 
-    def draw(self) -> str | None:
-        """The fault this request meets, or None."""
+    def draw(self, endpoint: str) -> str | None:
+        """The fault this request to `endpoint` meets, or None."""
+        limited = self.faults.extra.get("endpoints")
+        if limited and endpoint not in limited:
+            return None
         if not self.faults.hit():
             return None
         return self.faults.choose(list(self.faults.extra["kinds"]))

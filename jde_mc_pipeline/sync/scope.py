@@ -1,0 +1,86 @@
+"""The scope reconciliation: parties that left JDE's scope without leaving a trace (mapping.md §3).
+
+Why a reconciliation and not the incremental sync: JDE keeps no delete trail. A deleted address-book row
+has no UPMJ any more, and neither has a deleted customer-master row (F03012) that takes a party's last
+role away, so no change window ever shows them. What does show them is comparing two sets of keys:
+the AN8s JDE holds in scope now, read cheaply (F0101 `AN8`, `AT1` and F03012 `AN8`, nothing else), and
+the AN8s the synced state says are in Mailchimp (holders and the AN8s folded into their records).
+
+- A synced AN8 without an F0101 row was deleted in JDE: it is passed to the mapping as `deleted`, which
+  makes it `left_scope:deleted_in_jde` and gives its record the `on_leave` action (or leaves the
+  record to the parties still sharing it).
+- A record whose group's roles in JDE no longer earn the owned tags it holds (a role gone, or every
+  role gone) has *drifted*: its parties are pulled whole and synced as usual, so a lost role sets its
+  tag inactive and a party without role leaves scope, exactly as if JDE had stamped the change.
+The parties sharing a record with those are pulled too (sync/companions.py), so nothing is decided
+from half a group. Everything else is left alone: nothing is sent for a party that did not change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from jde_mc_pipeline.audit.state import DuckDBSyncedState
+from jde_mc_pipeline.jde.client import AisClient
+from jde_mc_pipeline.jde.extract import read_parties
+from jde_mc_pipeline.mapping.options import CUSTOMER, LIST_MEMBER, TARGETS, VENDOR, MappingOptions
+from jde_mc_pipeline.sync.companions import companion_an8s, with_companions
+
+KEY_COLUMNS = {"F0101": ["AN8", "AT1"], "F03012": ["AN8"]}
+"""The one cheap read of keys: who exists, and the columns that decide the roles."""
+
+
+@dataclass(frozen=True)
+class ScopeChanges:
+    """What the comparison found, and the frames to sync (the drifted parties and their companions)."""
+
+    deleted: np.ndarray
+    """Synced AN8s without an address-book row in JDE."""
+    drifted: np.ndarray
+    """AN8s of records whose roles in JDE differ from what the record holds (pulled whole)."""
+    frames: dict[str, pd.DataFrame]
+    synced: int
+    """AN8s the synced state knows (holders and folded in)."""
+    in_jde: int
+    """Address-book rows read."""
+
+
+def jde_roles(client: AisClient, options: MappingOptions) -> pd.DataFrame:
+    """Every AN8 of F0101 with its roles (`is_customer`, `is_vendor`), from the keys alone."""
+    book = client.browse("F0101", None, KEY_COLUMNS["F0101"])
+    masters = set(client.browse("F03012", None, KEY_COLUMNS["F03012"])["AN8"].dropna().astype(np.int64))
+    search_type = book["AT1"].astype(str).str.strip().str.upper()
+    an8 = book["AN8"].astype(np.int64)
+    return pd.DataFrame(
+        {
+            "an8": an8.to_numpy(),
+            "is_customer": (an8.isin(masters) | search_type.isin(options.customer_search_types)).to_numpy(),
+            "is_vendor": search_type.isin(options.vendor_search_types).to_numpy(),
+        }
+    ).drop_duplicates("an8")
+
+
+def scope_changes(client: AisClient, state: DuckDBSyncedState, options: MappingOptions) -> ScopeChanges:
+    """Compare JDE's keys with the synced state and pull what must be synced again (module doc)."""
+    roles = jde_roles(client, options)
+    held = {int(a): {CUSTOMER: c, VENDOR: v} for a, c, v in roles.itertuples(index=False)}
+    known = np.unique(state.synced_an8s()["an8"].to_numpy(dtype=np.int64))
+    deleted = known[~np.isin(known, roles["an8"].to_numpy())]
+    drifted: set[int] = set()
+    for target in TARGETS:
+        routed = options.roles_for(target)
+        records = state.records(target, known)
+        for tags, group in zip(records["tags"], records["an8s"], strict=True):
+            present = [a for a in group if a in held]
+            earned = {options.tag_for(role) for a in present for role in routed if held[a][role]}
+            owned = set(tags) & set(options.owned_tags)
+            if len(present) < len(group) or not earned or (target == LIST_MEMBER and owned != earned):
+                drifted.update(present)
+    wanted = np.array(sorted(drifted), dtype=np.int64)
+    extra = np.union1d(wanted, companion_an8s(state, np.union1d(wanted, deleted), {}))
+    extra = extra[np.isin(extra, roles["an8"].to_numpy())]
+    frames, _ = with_companions(client, state, read_parties(client, []), extra)
+    return ScopeChanges(deleted, wanted, frames, len(known), len(roles))
