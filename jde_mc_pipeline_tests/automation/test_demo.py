@@ -96,7 +96,8 @@ def test_demo_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         schedules = graphql(ui, SCHEDULES)["schedulesOrError"]["results"]
         assert {s["name"]: s["sensorState"]["status"] for s in sensors} == {"jde_change_sensor": "RUNNING"}
         assert {s["name"]: s["scheduleState"]["status"] for s in schedules} == {
-            "jde_to_mailchimp_schedule": "RUNNING"
+            "jde_to_mailchimp_schedule": "RUNNING",
+            "jde_scope_reconciliation_schedule": "RUNNING",
         }
         assert (tmp_path / ".dagster_home" / "dagster.yaml").is_file()
         started = descendants(demo.pid)
