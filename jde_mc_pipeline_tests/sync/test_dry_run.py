@@ -25,6 +25,7 @@ from jde_mc_pipeline_tests.sync.test_ping import command_env, jde_mc
 DEMO_PARTIES = 300
 COUNT_LINE = re.compile(r"^counts (\S+) (\S+) (\d+)$", re.MULTILINE)
 FLAG_LINE = re.compile(r"^  flag (\S+) (\d+):", re.MULTILINE)
+EVENT_LINE = re.compile(r"^events (\S+) (\S+) (\d+)$", re.MULTILINE)
 
 
 def counts(output: str) -> dict[tuple[str, str], int]:
@@ -89,6 +90,13 @@ def test_dry_run_predicts_a_first_sync_from_what_the_emulators_hold(systems, tmp
     assert "merge fields a sync would create: JDEAN8" in done.stdout
     assert "the merge field conflict above stops the sync" in done.stdout
     assert "does not exist" in done.stdout
+    events = {(target, event): int(n) for target, event, n in EVENT_LINE.findall(done.stdout)}
+    sharing = sum(len(g) for g in expected.sharing(parties).values() if len(g) > 1)
+    assert (
+        events[("list_member", "email_collision")]
+        == events[("ecommerce_customer", "email_collision")]
+        == sharing
+    )
     assert write_requests(mailchimp) == writes
     assert not (tmp_path / "data").exists()
 
@@ -114,6 +122,15 @@ def test_dry_run_reads_the_synced_state_without_writing_it(systems, tmp_path):
         if r["EAAN8"] == mover.an8 and r["EAIDLN"] == 0 and r["EAEMAL"].strip().lower() == mover.email
     ]
     jde_upsert(jde.url, "F01151", [{**row, "EAEMAL": "moved.on@newdomain.io"}])
+    leaver = min(
+        (
+            p
+            for p in parties.values()
+            if p.is_vendor and not p.is_customer and p.email and len(groups[p.email]) == 1
+        ),
+        key=lambda p: p.an8,
+    )
+    jde_upsert(jde.url, "F0101", [{"ABAN8": leaver.an8, "ABAT1": "E"}])
     control(
         mailchimp,
         "POST",
@@ -127,9 +144,15 @@ def test_dry_run_reads_the_synced_state_without_writing_it(systems, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     found = counts(done.stdout)
     assert (
-        found[("list_member", "unchanged")] == found[("ecommerce_customer", "unchanged")] == len(emails) - 1
+        found[("list_member", "unchanged")] == found[("ecommerce_customer", "unchanged")] == len(emails) - 2
     )
     assert found[("list_member", "renamed")] == found[("ecommerce_customer", "renamed")] == 1
+    assert (
+        found[("list_member", "left_scope:no_role")]
+        == found[("ecommerce_customer", "left_scope:no_role")]
+        == 1
+    )
+    assert f"AN8 {leaver.an8} {leaver.email}  on_leave untag: JDE Vendor set inactive" in done.stdout
     assert not {outcome for _, outcome in found} & {"created", "updated"}
     assert f"AN8 {mover.an8} moved.on@newdomain.io  compliance:unsubscribed" in done.stdout
     assert "(read-only)" in done.stdout and f"{len(emails)} list_member" in done.stdout

@@ -1,0 +1,194 @@
+"""Property: however JDE changes between runs, the incremental syncs end where one initial load of the
+final JDE data would, except for what the contract keeps on purpose.
+
+Hypothesis draws a small address book (eight parties over a pool of five e-mails, so e-mails are shared
+and taken) and a sequence of days of edits: e-mail changes (onto free or taken addresses, or removed),
+search-type changes, customer-master rows added or deleted (a deletion leaves no trace), name changes,
+parties deleted. Each day is synced as the Dagster job does it (the day's UPMJ window, the companions
+of the changed parties, the mapping against the synced state, members then customers), and the last
+day ends with the scope reconciliation. Then a fresh Mailchimp gets one initial load of the final data.
+
+The two Mailchimps, read back through the API, must hold the same members and customers with the same
+fields, tags and statuses. The incremental one may hold more, and only this (the contract's choices):
+members no in-scope party uses any more, with no owned tag active (their party left scope, or moved to
+an address another record held: JDE_MC_ON_LEAVE=untag keeps the contact); the customers of parties that
+left scope (untag leaves them); and the last records of parties whose e-mail became unusable
+(quarantine is not a departure: Mailchimp keeps what it had until JDE is fixed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jde_mc_pipeline.audit.state import DuckDBSyncedState
+from jde_mc_pipeline.audit.store import MEMORY, AuditStore
+from jde_mc_pipeline.jde.client import AisClient
+from jde_mc_pipeline.jde.emulator.clock import ManualClock
+from jde_mc_pipeline.jde.emulator.server import build_server as build_jde
+from jde_mc_pipeline.jde.extract import extract_days, extract_through
+from jde_mc_pipeline.mailchimp.client import MailchimpClient
+from jde_mc_pipeline.mailchimp.emulator.server import build_server as build_mailchimp
+from jde_mc_pipeline.sync.companions import with_companions
+from jde_mc_pipeline.sync.run import run_sync
+from jde_mc_pipeline.sync.scope import scope_changes
+from jde_mc_pipeline.sync.settings import SyncSettings
+from jde_mc_pipeline_tests.sync import expected
+from jde_mc_pipeline_tests.sync.conftest import FAST_RETRY
+from jde_mc_pipeline_tests.sync.support import jde_delete, jde_upsert
+
+AN8S = tuple(range(2001, 2009))
+EMAILS = tuple(f"person{n}@jde-property.net" for n in range(5))
+START = dt.datetime(2026, 3, 2, 12, 0)
+
+an8s = st.sampled_from(AN8S)
+edits = st.one_of(
+    st.tuples(st.just("email"), an8s, st.one_of(st.none(), st.sampled_from(EMAILS))),
+    st.tuples(st.just("at1"), an8s, st.sampled_from(["C", "V", "E"])),
+    st.tuples(st.just("master"), an8s, st.booleans()),
+    st.tuples(st.just("name"), an8s, st.sampled_from(["Ann", "Bea", "Cy"])),
+    st.tuples(st.just("delete"), an8s, st.none()),
+)
+books = st.fixed_dictionaries(
+    {an8: st.tuples(st.sampled_from(["C", "V"]), st.sampled_from(EMAILS), st.booleans()) for an8 in AN8S}
+)
+
+
+class Book:
+    """The JDE emulator's rows of the drawn parties, changed through its control endpoints."""
+
+    def __init__(self, url: str, clock: ManualClock) -> None:
+        self.url, self.clock = url, clock
+        self.deleted: set[int] = set()
+
+    def create(self, an8: int, at1: str, email: str, master: bool) -> None:
+        jde_upsert(self.url, "F0101", [{"ABAN8": an8, "ABALPH": f"Company {an8}", "ABAT1": at1}])
+        jde_upsert(self.url, "F0111", [{"WWAN8": an8, "WWIDLN": 0, "WWGNNM": "Ann", "WWSRNM": f"Lee{an8}"}])
+        self.email(an8, email)
+        self.master(an8, master)
+
+    def apply(self, kind: str, an8: int, value: Any) -> None:
+        if an8 in self.deleted:  # JDE does not bring a purged party back by editing it
+            return
+        if kind == "email":
+            self.email(an8, value)
+        elif kind == "at1":
+            jde_upsert(self.url, "F0101", [{"ABAN8": an8, "ABAT1": value}])
+        elif kind == "master":
+            self.master(an8, value)
+        elif kind == "name":
+            jde_upsert(self.url, "F0111", [{"WWAN8": an8, "WWIDLN": 0, "WWGNNM": value}])
+        else:
+            for table, key in (("F0101", {"ABAN8": an8}), ("F0111", {"WWAN8": an8, "WWIDLN": 0})):
+                jde_delete(self.url, table, [key])
+            self.email(an8, None)
+            self.master(an8, False)
+            self.deleted.add(an8)
+
+    def email(self, an8: int, email: str | None) -> None:
+        if email is None:
+            jde_delete(self.url, "F01151", [{"EAAN8": an8, "EAIDLN": 0, "EARCK7": 1}])
+        else:
+            jde_upsert(
+                self.url, "F01151", [{"EAAN8": an8, "EAIDLN": 0, "EARCK7": 1, "EAETP": "E", "EAEMAL": email}]
+            )
+
+    def master(self, an8: int, present: bool) -> None:
+        if present:
+            jde_upsert(self.url, "F03012", [{"AIAN8": an8, "AICO": "00001"}])
+        else:
+            jde_delete(self.url, "F03012", [{"AIAN8": an8, "AICO": "00001"}])
+
+
+def sync_day(ais: AisClient, client: MailchimpClient, store: AuditStore, run: str, day: dt.date, first: bool):
+    """One day as the sync job runs it: the window, the companions, the mapping, members then customers."""
+    state = DuckDBSyncedState(store)
+    with ais:
+        extraction = extract_through(ais, day) if first else extract_days(ais, day)
+        frames, _ = with_companions(ais, state, extraction.frames, state.legacy_customers()["an8"])
+    report = run_sync(frames, client, store, SETTINGS, run_id=run, today=day)
+    assert report.reconciliation.ok, report.reconciliation.describe()
+
+
+def reconcile_scope(ais: AisClient, client: MailchimpClient, store: AuditStore, day: dt.date) -> None:
+    with ais:
+        found = scope_changes(ais, DuckDBSyncedState(store), SETTINGS.mapping)
+    report = run_sync(found.frames, client, store, SETTINGS, run_id="scope", today=day,
+                      deleted=found.deleted.tolist())  # fmt: skip
+    assert report.reconciliation.ok, report.reconciliation.describe()
+
+
+SETTINGS = SyncSettings(list_id="a1b2c3d4e5", customer_batch_threshold=1000)
+
+
+def synced_emails(found: dict[int, expected.Party], last: dict[int, str]) -> None:
+    """Remember each in-scope party's usable e-mail of the day (what its records are under)."""
+    for party in found.values():
+        if party.in_scope and party.email:
+            last[party.an8] = party.email
+
+
+def owned(member: dict) -> set[str]:
+    return {t["name"] for t in member["tags"]} & expected.OWNED_TAGS
+
+
+@settings(max_examples=12, print_blob=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(book=books, days=st.lists(st.lists(edits, min_size=1, max_size=3), min_size=1, max_size=3))
+def test_incremental_runs_end_where_an_initial_load_of_the_final_data_does(book, days) -> None:
+    clock = ManualClock(START)
+    jde = build_jde(clock=clock).start()
+    servers = [build_mailchimp(seed=7, batch_step_seconds=0.01).start() for _ in range(2)]
+    try:
+        incremental, fresh = servers
+        jdebook = Book(jde.url, clock)
+        for an8, (at1, email, master) in book.items():
+            jdebook.create(an8, at1, email, master)
+        ais = AisClient(jde.url, "JDE", "JDE", environment="JDV920")
+        store = AuditStore(MEMORY)
+        last: dict[int, str] = {}
+        with MailchimpClient(incremental.api_key, api_url=incremental.api_url, retry=FAST_RETRY) as client:
+            sync_day(ais, client, store, "day0", START.date(), first=True)
+            synced_emails(expected.parties(jde.url, START.date()), last)
+            for number, changes in enumerate(days, start=1):
+                clock.set(START + dt.timedelta(days=number))
+                for change in changes:
+                    jdebook.apply(*change)
+                sync_day(ais, client, store, f"day{number}", clock().date(), first=False)
+                synced_emails(expected.parties(jde.url, clock().date()), last)
+            reconcile_scope(ais, client, store, clock().date())
+        with MailchimpClient(fresh.api_key, api_url=fresh.api_url, retry=FAST_RETRY) as client:
+            sync_day(ais, client, AuditStore(MEMORY), "fresh", clock().date(), first=True)
+        ais.close()
+        final = expected.parties(jde.url, clock().date())
+        compare(incremental, fresh, final, last)
+    finally:
+        jde.stop()
+        for server in servers:
+            server.stop()
+
+
+def compare(incremental: Any, fresh: Any, final: dict[int, expected.Party], last: dict[int, str]) -> None:
+    members, customers = expected.mailchimp_state(incremental)
+    want_members, want_customers = expected.mailchimp_state(fresh)
+    for email, want in want_members.items():
+        got = members.get(email)
+        assert got is not None, f"member {email} missing"
+        assert got["merge_fields"] == want["merge_fields"], email
+        assert (owned(got), got["status"]) == (owned(want), want["status"]), email
+    in_scope = {p.an8 for p in final.values() if p.in_scope}
+    quarantined = {last[a] for a in in_scope if a in last and not final[a].email}
+    gone = {email for a, email in last.items() if a not in in_scope}
+    for email, got in members.items():
+        if email not in want_members and email not in quarantined:
+            assert not owned(got), f"member {email} is no party's any more but keeps {owned(got)}"
+    for key, want in want_customers.items():
+        got = customers.get(key)
+        assert got is not None, f"customer {want['email_address']} missing"
+        fields = ("email_address", "company", "first_name", "last_name", "opt_in_status")
+        assert {f: got[f] for f in fields} == {f: want[f] for f in fields}
+    for key, got in customers.items():
+        if key not in want_customers:
+            assert got["email_address"] in gone | quarantined, f"customer {got['email_address']} left behind"
