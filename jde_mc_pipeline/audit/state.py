@@ -219,37 +219,69 @@ class DuckDBSyncedState:
 
 def _write_records(conn: duckdb.DuckDBPyConnection, written: pd.DataFrame) -> None:
     """Replace the rows of each written record (module doc); the AN8s folded into it leave the groups of
-    other records; their departures and refusals are forgotten."""
-    conn.register("written", written)
+    other records; their departures and refusals are forgotten.
+
+    Every match is an equality join on one column (e-mail, key, retired key, group member), never one
+    join on an OR of conditions: DuckDB runs the latter as a nested loop, which at 100,000 records
+    written over 100,000 held would be ten billion comparisons.
+    """
+    conn.register("written_rows", written)
+    # Lists travel as JSON text: DuckDB guesses a list column's type from its first rows, and a run
+    # whose first records carry no tag (customers) would make it a list of NULL.
     conn.execute(
         """
-        DELETE FROM synced_state s USING written w
-        WHERE s.target = w.target AND (s.email = w.email OR s.target_key = w.target_key
-              OR list_contains(w.retired, s.target_key) OR list_contains(w.an8s, s.an8))
+        CREATE OR REPLACE TEMP TABLE written AS
+        SELECT target, an8, target_key, email, payload_hash, run_id, stamped_at,
+               CAST(CAST(tags AS JSON) AS VARCHAR[]) AS tags, CAST(CAST(an8s AS JSON) AS BIGINT[]) AS an8s,
+               CAST(CAST(retired AS JSON) AS VARCHAR[]) AS retired
+        FROM written_rows
         """
     )
     conn.execute(
         """
-        UPDATE synced_state s SET an8s = list_filter(s.an8s, lambda x: NOT list_contains(m.moved, x))
-        FROM (SELECT target, flatten(list(an8s)) AS moved FROM written GROUP BY target) m
-        WHERE s.target = m.target AND list_has_any(s.an8s, m.moved)
+        CREATE OR REPLACE TEMP TABLE moved AS
+        SELECT DISTINCT target, unnest(an8s) AS an8 FROM written
+        """
+    )
+    conn.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE gone AS
+        SELECT s.target, s.an8 FROM synced_state s JOIN written w ON s.target = w.target AND s.email = w.email
+        UNION SELECT s.target, s.an8 FROM synced_state s
+              JOIN written w ON s.target = w.target AND s.target_key = w.target_key
+        UNION SELECT s.target, s.an8 FROM synced_state s
+              JOIN (SELECT target, unnest(retired) AS target_key FROM written) r
+              ON s.target = r.target AND s.target_key = r.target_key
+        UNION SELECT s.target, s.an8 FROM synced_state s JOIN moved m ON s.target = m.target AND s.an8 = m.an8
+        """
+    )
+    conn.execute("DELETE FROM synced_state WHERE (target, an8) IN (SELECT (target, an8) FROM gone)")
+    conn.execute(
+        """
+        UPDATE synced_state s SET an8s = kept.an8s
+        FROM (
+            SELECT u.target, u.holder, list(u.an8 ORDER BY u.an8) AS an8s
+            FROM (SELECT target, an8 AS holder, unnest(an8s) AS an8 FROM synced_state) u
+            WHERE (u.target, u.holder) IN (
+                SELECT (g.target, g.holder)
+                FROM (SELECT target, an8 AS holder, unnest(an8s) AS an8 FROM synced_state) g
+                JOIN moved m ON g.target = m.target AND g.an8 = m.an8)
+              AND (u.target, u.an8) NOT IN (SELECT (target, an8) FROM moved)
+            GROUP BY u.target, u.holder
+        ) kept
+        WHERE s.target = kept.target AND s.an8 = kept.holder
         """
     )
     conn.execute(
         """
         INSERT INTO synced_state (target, an8, target_key, email, payload_hash, tags, run_id, synced_at, an8s)
-        SELECT target, an8, target_key, email, payload_hash, CAST(tags AS VARCHAR[]), run_id, stamped_at,
-               CAST(an8s AS BIGINT[])
-        FROM written
+        SELECT target, an8, target_key, email, payload_hash, tags, run_id, stamped_at, an8s FROM written
         """
     )
     for relation in ("synced_departures", "synced_rejections"):
-        conn.execute(
-            f"""
-            DELETE FROM {relation} r USING (SELECT target, unnest(an8s) AS an8 FROM written) w
-            WHERE r.target = w.target AND r.an8 = w.an8
-            """
-        )
+        conn.execute(f"DELETE FROM {relation} WHERE (target, an8) IN (SELECT (target, an8) FROM moved)")
+    for table in ("written", "moved", "gone"):
+        conn.execute(f"DROP TABLE {table}")
 
 
 def _group_column(conn: duckdb.DuckDBPyConnection) -> str:
@@ -348,8 +380,8 @@ def _written(row: Any, payload: dict[str, Any], run_id: str | None, now: datetim
             retired.append(email_hash(str(payload["previous_email"])))
     else:
         tags = []
-    return (row.target, int(row.an8), str(row.target_key), email, str(row.payload_hash), tags, an8s, retired,
-            run_id, now)  # fmt: skip
+    lists = (json.dumps(tags), json.dumps(an8s), json.dumps(retired))
+    return (row.target, int(row.an8), str(row.target_key), email, str(row.payload_hash), *lists, run_id, now)
 
 
 def _payload(value: Any) -> dict[str, Any] | None:
