@@ -27,28 +27,15 @@ from mapping import TODAY, synthetic_frames  # the mapping benchmark's address b
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.audit.store import AuditStore
-from jde_mc_pipeline.mailchimp.records import WriteResult
 from jde_mc_pipeline.mapping.batch import MappingResult, map_batch
-from jde_mc_pipeline.mapping.options import LIST_MEMBER, TARGETS, MappingOptions
+from jde_mc_pipeline.mapping.options import TARGETS, MappingOptions
 from jde_mc_pipeline.sync.companions import companion_an8s
-from jde_mc_pipeline.sync.pipeline import (
-    combine_outcomes,
-    customer_records,
-    member_records,
-    outcome_rows,
-)
+from jde_mc_pipeline.sync.pipeline import answered, combine_outcomes
 
 
 def written(result: MappingResult, outcome: str) -> pd.DataFrame:
     """The outcome rows a sync records when Mailchimp accepted every payload of `result`."""
-    pushed = []
-    for target in TARGETS:
-        payloads = result.payloads(target)
-        records = member_records(payloads) if target == LIST_MEMBER else customer_records(payloads)
-        answers = [WriteResult(r.key, target, k, outcome, 200, None, None, 1) for r, k in
-                   zip(records, payloads["target_key"], strict=True)]  # fmt: skip
-        pushed.append(outcome_rows(records, answers, payloads["payload_hash"]))
-    return combine_outcomes(result, *pushed)
+    return combine_outcomes(result, *(answered(result, target, outcome) for target in TARGETS))
 
 
 def main() -> None:

@@ -223,7 +223,7 @@ def _plan(
     for row, group in enumerate(groups):  # AN8s leaving a record that another group keeps
         for a in group:
             i = kept_by.get(a)
-            if i is not None and i != rec[row]:
+            if i is not None and i != rec[row] and emails[i] != email[row]:
                 noted.setdefault(EVENT_OLD_EMAIL_SHARED, []).append((a, emails[i]))
     for row in sorted(set(np.flatnonzero(rec >= 0).tolist()) | set(priors)):
         r = int(rec[row])

@@ -43,6 +43,7 @@ from jde_mc_pipeline.mapping.outcomes import (
     LEFT_SCOPE_PREFIX,
     REASON_WAITING_FOR_MEMBER,
     REJECTED_PREFIX,
+    SUCCESSFUL,
 )
 from jde_mc_pipeline.mapping.payloads import customer_write_fields, member_write_fields
 from jde_mc_pipeline.sync.inspection import inspect_audience
@@ -306,26 +307,26 @@ def unavailable(error: Exception) -> bool:
 def failed_outcomes(result: MappingResult, reason: str, targets: Sequence[str] = TARGETS) -> pd.DataFrame:
     """Every payload of these targets as `failed` with `reason`, carrying its record for replay: what a
     run records when Mailchimp is unreachable before the first write (so nothing is silently dropped)."""
-    parts = [_frame([])]
-    for target in targets:
-        payloads = result.payloads(target)
-        records = member_records(payloads) if target == LIST_MEMBER else customer_records(payloads)
-        results = [
-            WriteResult(record.key, target, key, FAILED, None, None, reason, 0)
-            for record, key in zip(records, payloads["target_key"], strict=True)
+    return pd.concat([_frame([])] + [answered(result, t, FAILED, reason) for t in targets], ignore_index=True)
+
+
+def answered(result: MappingResult, target: str, outcome: str, reason: str | None = None) -> pd.DataFrame:
+    """The outcome rows of every payload and departure of a target, all answered `outcome` (a departure
+    is done when the writes succeed: `left_scope:<reason>`). For an unreachable Mailchimp (`failed`), and
+    for tests and benchmarks that need the state a clean sync leaves (`created`)."""
+    payloads = result.payloads(target)
+    records = member_records(payloads) if target == LIST_MEMBER else customer_records(payloads)
+    answers = [WriteResult(r.key, target, k, outcome, None, None, reason, 0) for r, k in
+               zip(records, payloads["target_key"], strict=True)]  # fmt: skip
+    parts = [outcome_rows(records, answers, payloads["payload_hash"])]
+    leaves = result.leaves.loc[result.leaves["target"] == target]
+    if len(leaves):
+        done = LEFT if outcome in SUCCESSFUL else outcome
+        left, groups = leave_records(leaves)
+        parts += [
+            leave_outcome_rows(r, WriteResult(r.key, target, r.target_key, done, None, None, reason, 0), rows)
+            for r, rows in zip(left, groups, strict=True)
         ]
-        parts.append(outcome_rows(records, results, payloads["payload_hash"]))
-        leaves = result.leaves.loc[result.leaves["target"] == target]
-        if len(leaves):
-            left, groups = leave_records(leaves)
-            parts += [
-                leave_outcome_rows(
-                    record,
-                    WriteResult(record.key, target, record.target_key, FAILED, None, None, reason, 0),
-                    rows,
-                )
-                for record, rows in zip(left, groups, strict=True)
-            ]
     return pd.concat(parts, ignore_index=True)
 
 

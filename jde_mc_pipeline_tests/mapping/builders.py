@@ -8,8 +8,7 @@ import pandas as pd
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState, memory_state
 from jde_mc_pipeline.jde.tables import TABLES
-from jde_mc_pipeline.mailchimp.records import WriteResult
-from jde_mc_pipeline.mapping.options import LIST_MEMBER, TARGETS
+from jde_mc_pipeline.mapping.options import TARGETS
 
 STAMP = pd.Timestamp("2026-11-01 09:30:00", tz="UTC")
 TODAY = dt.date(2026, 11, 27)
@@ -80,35 +79,10 @@ def combine(*parts: dict[str, list[dict]]) -> dict[str, list[dict]]:
 def synced(result, state: DuckDBSyncedState | None = None) -> DuckDBSyncedState:
     """The state a clean sync of `result` leaves (every payload row written, every departure applied),
     advanced the way the sync advances it (in memory)."""
-    from jde_mc_pipeline.mailchimp.leaves import LEFT
-    from jde_mc_pipeline.sync.pipeline import (
-        combine_outcomes,
-        customer_records,
-        leave_outcome_rows,
-        leave_records,
-        member_records,
-        outcome_rows,
-    )
+    from jde_mc_pipeline.sync.pipeline import answered, combine_outcomes
 
     state = state if state is not None else memory_state()
-    pushed = []
-    for target in TARGETS:
-        payloads = result.payloads(target)
-        records = member_records(payloads) if target == LIST_MEMBER else customer_records(payloads)
-        done = [
-            WriteResult(r.key, target, k, "created", 200, None, None, 1)
-            for r, k in zip(records, payloads["target_key"], strict=True)
-        ]
-        pushed.append(outcome_rows(records, done, payloads["payload_hash"]))
-        leaves = result.leaves.loc[result.leaves["target"] == target]
-        if len(leaves):
-            left, groups = leave_records(leaves)
-            pushed += [
-                leave_outcome_rows(
-                    r, WriteResult(r.key, target, r.target_key, LEFT, 204, None, None, 1), rows
-                )
-                for r, rows in zip(left, groups, strict=True)
-            ]
+    pushed = [answered(result, target, "created") for target in TARGETS]
     state.record_outcomes(combine_outcomes(result, *pushed), run_id="synced")
     return state
 

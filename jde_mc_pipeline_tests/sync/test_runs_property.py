@@ -9,7 +9,9 @@ of the changed parties, the mapping against the synced state, members then custo
 day ends with the scope reconciliation. Then a fresh Mailchimp gets one initial load of the final data.
 
 The two Mailchimps, read back through the API, must hold the same members and customers with the same
-fields, tags and statuses. The incremental one may hold more, and only this (the contract's choices):
+fields, tags and statuses, but for what people did in Mailchimp meanwhile (drawn too: a contact
+unsubscribes, a marketer tags one), which the sync never undoes and which must still be there. The
+incremental one may hold more, and only this (the contract's choices):
 members no in-scope party uses any more, with no owned tag active (their party left scope, or moved to
 an address another record held: JDE_MC_ON_LEAVE=untag keeps the contact); the customers of parties that
 left scope (untag leaves them); and the last records of parties whose e-mail became unusable
@@ -38,7 +40,7 @@ from jde_mc_pipeline.sync.scope import scope_changes
 from jde_mc_pipeline.sync.settings import SyncSettings
 from jde_mc_pipeline_tests.sync import expected
 from jde_mc_pipeline_tests.sync.conftest import FAST_RETRY
-from jde_mc_pipeline_tests.sync.support import jde_delete, jde_upsert
+from jde_mc_pipeline_tests.sync.support import api, control, jde_delete, jde_upsert
 
 AN8S = tuple(range(2001, 2009))
 EMAILS = tuple(f"person{n}@jde-property.net" for n in range(5))
@@ -51,7 +53,10 @@ edits = st.one_of(
     st.tuples(st.just("master"), an8s, st.booleans()),
     st.tuples(st.just("name"), an8s, st.sampled_from(["Ann", "Bea", "Cy"])),
     st.tuples(st.just("delete"), an8s, st.none()),
+    st.tuples(st.sampled_from(["unsubscribe", "mark"]), st.none(), st.sampled_from(EMAILS)),
 )
+"""JDE edits, and what people do in Mailchimp meanwhile: unsubscribe, or a marketer's tag (`mark`)."""
+MARK = "VIP"
 books = st.fixed_dictionaries(
     {an8: st.tuples(st.sampled_from(["C", "V"]), st.sampled_from(EMAILS), st.booleans()) for an8 in AN8S}
 )
@@ -71,7 +76,7 @@ class Book:
         self.master(an8, master)
 
     def apply(self, kind: str, an8: int, value: Any) -> None:
-        if an8 in self.deleted:  # JDE does not bring a purged party back by editing it
+        if kind in ("unsubscribe", "mark") or an8 in self.deleted:  # a purged party is not edited back
             return
         if kind == "email":
             self.email(an8, value)
@@ -124,6 +129,31 @@ def reconcile_scope(ais: AisClient, client: MailchimpClient, store: AuditStore, 
 SETTINGS = SyncSettings(list_id="a1b2c3d4e5", customer_batch_threshold=1000)
 
 
+class People:
+    """What happens on Mailchimp's side, remembered by contact id (a contact keeps it when renamed)."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.unsubscribed: set[str] = set()
+        self.marked: set[str] = set()
+
+    def apply(self, kind: str, _an8: Any, email: str) -> None:
+        if kind not in ("unsubscribe", "mark"):
+            return
+        members, _ = expected.mailchimp_state(self.server)
+        member = members.get(email)
+        if member is None or member["status"] == "archived":
+            return
+        hash_ = expected.subscriber_hash(email)
+        if kind == "unsubscribe":
+            control(self.server, "POST", f"lists/{self.server.list_id}/members/{hash_}/unsubscribe")
+            self.unsubscribed.add(member["contact_id"])
+        else:
+            body = {"tags": [{"name": MARK, "status": "active"}]}
+            assert api(self.server, "POST", f"/lists/{self.server.list_id}/members/{hash_}/tags", body).ok
+            self.marked.add(member["contact_id"])
+
+
 def synced_emails(found: dict[int, expected.Party], last: dict[int, str]) -> None:
     """Remember each in-scope party's usable e-mail of the day (what its records are under)."""
     for party in found.values():
@@ -143,7 +173,7 @@ def test_incremental_runs_end_where_an_initial_load_of_the_final_data_does(book,
     servers = [build_mailchimp(seed=7, batch_step_seconds=0.01).start() for _ in range(2)]
     try:
         incremental, fresh = servers
-        jdebook = Book(jde.url, clock)
+        jdebook, people = Book(jde.url, clock), People(incremental)
         for an8, (at1, email, master) in book.items():
             jdebook.create(an8, at1, email, master)
         ais = AisClient(jde.url, "JDE", "JDE", environment="JDV920")
@@ -156,6 +186,7 @@ def test_incremental_runs_end_where_an_initial_load_of_the_final_data_does(book,
                 clock.set(START + dt.timedelta(days=number))
                 for change in changes:
                     jdebook.apply(*change)
+                    people.apply(*change)
                 sync_day(ais, client, store, f"day{number}", clock().date(), first=False)
                 synced_emails(expected.parties(jde.url, clock().date()), last)
             reconcile_scope(ais, client, store, clock().date())
@@ -163,21 +194,30 @@ def test_incremental_runs_end_where_an_initial_load_of_the_final_data_does(book,
             sync_day(ais, client, AuditStore(MEMORY), "fresh", clock().date(), first=True)
         ais.close()
         final = expected.parties(jde.url, clock().date())
-        compare(incremental, fresh, final, last)
+        compare(incremental, fresh, final, last, people)
     finally:
         jde.stop()
         for server in servers:
             server.stop()
 
 
-def compare(incremental: Any, fresh: Any, final: dict[int, expected.Party], last: dict[int, str]) -> None:
+def compare(
+    incremental: Any, fresh: Any, final: dict[int, expected.Party], last: dict[int, str], people: People
+) -> None:
     members, customers = expected.mailchimp_state(incremental)
     want_members, want_customers = expected.mailchimp_state(fresh)
+    for got in members.values():  # what people did in Mailchimp, the sync never undoes
+        if got["contact_id"] in people.unsubscribed:
+            assert got["status"] == "unsubscribed", got["email_address"]
+        if got["contact_id"] in people.marked:
+            assert MARK in {t["name"] for t in got["tags"]}, got["email_address"]
     for email, want in want_members.items():
         got = members.get(email)
         assert got is not None, f"member {email} missing"
         assert got["merge_fields"] == want["merge_fields"], email
-        assert (owned(got), got["status"]) == (owned(want), want["status"]), email
+        assert owned(got) == owned(want), email
+        if got["contact_id"] not in people.unsubscribed:
+            assert got["status"] == want["status"], email
     in_scope = {p.an8 for p in final.values() if p.in_scope}
     quarantined = {last[a] for a in in_scope if a in last and not final[a].email}
     gone = {email for a, email in last.items() if a not in in_scope}
