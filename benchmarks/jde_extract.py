@@ -9,6 +9,8 @@ two do not share one GIL. Printed per run: parties/s, AIS calls (all HTTP reques
 tokens requested, pages, rows, retries and peak memory. Then, to show that calls grow with the changed
 parties and not with the table sizes, windows with K changed parties (K new phone rows posted through the
 control endpoint), and the probe with no change (target: one call per table plus token and logout).
+Last, the key read of the scope reconciliation (F0101 AN8/AT1, F03012 AN8, the F01151 e-mail rows), which
+runs nightly over the whole address book.
 
 At 50 ms emulated latency every call costs 50 ms: 100,000 parties take about two minutes (about 1,900
 calls). `--latency-parties` bounds the parties of the runs with latency on slower machines; the output
@@ -28,9 +30,12 @@ from typing import Any
 
 import requests
 
+from jde_mc_pipeline.audit.state import memory_state
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.extract import Watermark, extract_since, extract_through, probe_changes
 from jde_mc_pipeline.jde.session import ClientStats
+from jde_mc_pipeline.mapping.options import MappingOptions
+from jde_mc_pipeline.sync.scope import scope_changes
 
 
 def _serve(parties: int, latency_ms: float, seed: int, pipe: Any) -> None:
@@ -118,6 +123,19 @@ def changed_windows(
     print(f"  probe after them: changed={probe.changed}; {describe(probe_client.stats)}")
 
 
+def scope_key_read(url: str, page_size: int) -> None:
+    """The nightly reconciliation's read of keys over the whole book (empty synced state: nothing to sync)."""
+    client = AisClient(url, "JDE", "JDE", environment="JDV920", page_size=page_size)
+    started = time.perf_counter()
+    with client:
+        found = scope_changes(client, memory_state(), MappingOptions())
+    seconds = time.perf_counter() - started
+    print(
+        f"  scope reconciliation key read of {found.in_jde:,} parties: {seconds:.2f} s, "
+        f"{describe(client.stats)}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parties", type=int, default=100_000)
@@ -149,6 +167,7 @@ def main() -> None:
                 )
                 if latency == 0:
                     changed_windows(url, watermark, an8s, args.page_size, [100, 1_000, 10_000])
+            scope_key_read(url, args.page_size)
 
 
 if __name__ == "__main__":
