@@ -35,8 +35,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from jde_mc_pipeline.mailchimp.batches import Operation, PollPolicy, await_batch, encode_body, submit_batch
@@ -56,9 +55,8 @@ SMALL_FAILED_BATCH = 100
 """A batch that failed as a whole is sent again one by one when it is no larger than this."""
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """The answer to one call, whether it went direct or inside a batch."""
+class _Answer(NamedTuple):
+    """The answer to one call, whether it went direct or inside a batch (a tuple: 100,000s of them)."""
 
     status: int | None
     title: str | None
@@ -212,31 +210,36 @@ class _Calls:
     ) -> None:
         self.client, self.pool, self.batch_size, self.poll = client, pool, batch_size, poll
 
-    def run(self, operations: list[Operation], record_keys: dict[str, str]) -> dict[str, _Answer]:
-        """Answers by operation id; `record_keys` maps each operation to the AN8 it is written for."""
-        groups = [operations[i : i + self.batch_size] for i in range(0, len(operations), self.batch_size)]
+    def run(self, operations: list[Operation], record_keys: list[str]) -> list[_Answer]:
+        """One answer per operation, in order (their ids are their positions); `record_keys`: the AN8 each
+        one is written for."""
+        groups = [
+            range(i, min(i + self.batch_size, len(operations)))
+            for i in range(0, len(operations), self.batch_size)
+        ]
         # Every batch is submitted before any is awaited: Mailchimp runs them one after another, so a
         # batch submitted only when an earlier one is read back would leave its queue idle meanwhile.
-        submitted = list(self.pool.map(lambda g: submit_batch(self.client, g), groups))
+        submitted = list(
+            self.pool.map(lambda g: submit_batch(self.client, [operations[i] for i in g]), groups)
+        )
         runs = self.pool.map(lambda s: await_batch(self.client, s, self.poll), submitted)
-        answers: dict[str, _Answer] = {}
-        again: list[Operation] = []
+        answers: list[Any] = [None] * len(operations)  # every position is answered below
+        again: list[int] = []
         for group, run in zip(groups, runs, strict=True):
-            for op in group:
-                result = run.results.get(op.operation_id)
+            for i in group:
+                result = run.results.get(operations[i].operation_id)
                 if result is not None and result.status_code != 429 and result.status_code < 500:
                     status, response = result.status_code, result.response
                     title = _text(response, "title") or (f"HTTP {status}" if status >= 400 else None)
-                    answers[op.operation_id] = _Answer(
-                        status, title, _text(response, "detail") or None, 1, False
-                    )
+                    answers[i] = _Answer(status, title, _text(response, "detail") or None, 1, False)
                 elif run.failure and len(group) > SMALL_FAILED_BATCH:
-                    answers[op.operation_id] = _Answer(run.failure_status, "Batch Failed", run.failure,
-                                                       run.attempts, True)  # fmt: skip
+                    answers[i] = _Answer(run.failure_status, "Batch Failed", run.failure, run.attempts, True)
                 else:
-                    again.append(op)
-        direct = self.pool.map(lambda op: self._one(op, record_keys[op.operation_id]), again)
-        answers.update(zip((op.operation_id for op in again), direct, strict=True))
+                    again.append(i)
+        for i, answer in zip(
+            again, self.pool.map(lambda i: self._one(operations[i], record_keys[i]), again), strict=True
+        ):
+            answers[i] = answer
         return answers
 
     def _one(self, op: Operation, key: str) -> _Answer:
@@ -258,35 +261,47 @@ def _through_batches(
         known = existing_customers(calls.client, store_id, calls.pool)
     except MailchimpApiError as exc:
         return {i: _result(records[i], "failed", exc.status, exc.title, str(exc), 0) for i in valid}
-    blocking = {i: [k for k in records[i].retires if _same(known.get(k), records[i])] for i in valid}
-    first = [i for i in valid if not blocking[i]]
-    puts = calls.run([_put_op(store_id, records[i], f"put-{i}") for i in first], _keys(records, first))
-    doomed = {k: records[i].key for i in valid if blocking[i] for k in blocking[i]}
-    doomed.update({k: records[i].key for i in first if puts[f"put-{i}"].ok for k in records[i].retires})
-    gone = calls.run([Operation("DELETE", _path(store_id, k), f"delete-{k}") for k in doomed],
-                     {f"delete-{k}": key for k, key in doomed.items()})  # fmt: skip
-    freed = [i for i in valid if blocking[i] and all(gone[f"delete-{k}"].gone for k in blocking[i])]
-    puts.update(calls.run([_put_op(store_id, records[i], f"put-{i}") for i in freed], _keys(records, freed)))
+    prefix = _path(store_id, "")  # quoted once, not once per record
+    blocking = {
+        i: [k for k in records[i].retires if _same(known.get(k), records[i])]
+        for i in valid
+        if records[i].retires
+    }
+    first = [i for i in valid if not blocking.get(i)]
+    puts = dict(
+        zip(first, calls.run(_put_ops(prefix, records, first), [records[i].key for i in first]), strict=True)
+    )
+    doomed = {k: records[i].key for i, keys in blocking.items() for k in keys}
+    doomed.update(
+        {k: records[i].key for i in first if records[i].retires and puts[i].ok for k in records[i].retires}
+    )
+    deletes = [Operation("DELETE", prefix + quote(k, safe=""), str(n)) for n, k in enumerate(doomed)]
+    gone = dict(zip(doomed, calls.run(deletes, list(doomed.values())), strict=True))
+    freed = [i for i, keys in blocking.items() if keys and all(gone[k].gone for k in keys)]
+    puts.update(
+        zip(freed, calls.run(_put_ops(prefix, records, freed), [records[i].key for i in freed]), strict=True)
+    )
     results: dict[int, WriteResult] = {}
     for i in valid:
-        record, moved = records[i], blocking[i]
-        put = puts.get(f"put-{i}")
+        record, moved, put = records[i], blocking.get(i, ()), puts.get(i)
         if put is None:  # a legacy customer holding the e-mail could not be deleted: nothing written
-            bad = next(gone[f"delete-{k}"] for k in moved if not gone[f"delete-{k}"].gone)
+            bad = next(gone[k] for k in moved if not gone[k].gone)
             what = "deleting the legacy customer that holds this e-mail failed"
             results[i] = _from_answer(record, bad, bad.attempts, what)
         elif not put.ok:
             what = (f"customer {', '.join(moved)} (same e-mail, legacy id) was deleted to free the e-mail; "
                     f"writing {record.customer_id} failed") if moved else None  # fmt: skip
             results[i] = _from_answer(record, put, put.attempts, what)
+        elif not record.retires:
+            results[i] = _written(record, bool(known.get(record.customer_id)), put.status, put.attempts, [])
         else:
-            bad_key = next((k for k in record.retires if not gone[f"delete-{k}"].gone), None)
+            bad_key = next((k for k in record.retires if not gone[k].gone), None)
             if bad_key is None:
                 existed = bool(known.get(record.customer_id)) or bool(moved)
                 results[i] = _written(record, existed, put.status, put.attempts, list(record.retires))
             else:
                 what = f"customer written; deleting the old customer {bad_key} failed"
-                results[i] = _from_answer(record, gone[f"delete-{bad_key}"], put.attempts, what)
+                results[i] = _from_answer(record, gone[bad_key], put.attempts, what)
     return results
 
 
@@ -317,14 +332,19 @@ def _customer_page(client: MailchimpClient, store_id: str, offset: int) -> tuple
     return list(answer.body.get("customers") or []), int(answer.body.get("total_items") or 0)
 
 
-def _put_op(store_id: str, record: CustomerWrite, op_id: str) -> Operation:
+def _put_ops(prefix: str, records: Sequence[CustomerWrite], indexes: list[int]) -> list[Operation]:
     # Bodies go in as JSON text: as dicts (holding the address dict) they would be 5,000 objects per
     # batch for the garbage collector to walk while the batch is being sent.
-    return Operation("PUT", _path(store_id, record.customer_id), op_id, encode_body(_body(record)), _TRIM)
-
-
-def _keys(records: Sequence[CustomerWrite], indexes: list[int]) -> dict[str, str]:
-    return {f"put-{i}": records[i].key for i in indexes}
+    return [
+        Operation(
+            "PUT",
+            prefix + quote(records[i].customer_id, safe=""),
+            str(n),
+            encode_body(_body(records[i])),
+            _TRIM,
+        )
+        for n, i in enumerate(indexes)
+    ]
 
 
 # -- shared ----------------------------------------------------------------------------------------
