@@ -12,6 +12,7 @@ seconds per step and the outcome counts. The machine is shared: run it alone whe
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import tempfile
 import time
@@ -90,6 +91,8 @@ def main() -> None:
     for name, seconds, note in steps:
         print(f"  {name:<40} {seconds:7.2f} s  {note}")
     print(f"records held at the end: {held}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    print(f"peak resident memory {peak:.2f} GiB (ru_maxrss; includes the input frames)")
 
 
 def _counts(result: MappingResult) -> str:
