@@ -1,4 +1,4 @@
-"""The audit store's relations (interfaces.md §4), created idempotently.
+"""The audit store's relations (README, The audit store), created idempotently.
 
 Why these indexes: the two questions operators ask are "the history of AN8 X" and "everything that
 failed in run R". DuckDB's zone maps already make range scans cheap, but point lookups on a column that
@@ -10,17 +10,17 @@ upsert key, and nothing else is indexed on it, because a second index on an upse
 DuckDB than the e-mail and group look-ups (joins with the wanted keys) it would save. `an8s` was added
 after the first release: `ALTER TABLE ... ADD COLUMN IF NOT EXISTS` brings older files along, and their
 rows get the holder alone as group (merged AN8s were not recorded then; they are found by e-mail).
-`synced_rejections` is the payload Mailchimp last refused for good per (target, AN8) (mapping.md §5:
+`synced_rejections` is the payload Mailchimp last refused for good per (target, AN8) (docs/mapping.md:
 not retried). It is its own relation rather than nullable columns of `synced_state` because most
 refused parties were never written at all (a fake e-mail on the first sync): they have no target key,
 e-mail or hash in Mailchimp, and a `synced_state` row for them would claim a record that does not exist.
-`synced_departures` keeps the AN8s whose leaving scope was applied (mapping.md §3), so that a party
+`synced_departures` keeps the AN8s whose leaving scope was applied (docs/mapping.md), so that a party
 pulled again while still out of scope is not sent anything twice. `mapping_events` keeps the facts the
 mapping found per party (an incomplete address, a shared e-mail, a taken e-mail, …) next to the outcomes.
 `CREATE TABLE IF NOT EXISTS` adds the later relations to older files.
 
-The file must not be called `audit.duckdb` while it has a schema called `audit` (reference/dagster.md
-§3.2: ambiguous catalog reference), so every relation lives in the default `main` schema.
+The file must not be called `audit.duckdb` while it has a schema called `audit` (DuckDB:
+ambiguous reference to catalog or schema), so every relation lives in the default `main` schema.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ How outcomes advance it (`record_outcomes`), one rule per kind of outcome row:
   one row, and an AN8 is in at most one record's group per target. Departures and refusals of the
   group's AN8s are forgotten.
 - `rejected:<title>` (refused for good): remembered in `synced_rejections` (hash, title, run) so that
-  the same payload is not sent again (mapping.md §5). A refusal because another record already holds
+  the same payload is not sent again (docs/mapping.md). A refusal because another record already holds
   the e-mail ("... already exists") is not remembered: it depends on that other record, not on the
   payload.
 - `left_scope:<reason>`: the AN8 is remembered in `synced_departures` with the action taken (`kept`

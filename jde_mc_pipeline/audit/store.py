@@ -1,7 +1,8 @@
 """The DuckDB audit store: every row pulled, every value mapped, every write to Mailchimp and its answer.
 
 Why a short connection per write instead of one held for a whole step: DuckDB allows one read-write
-process per file and blocks readers from other processes meanwhile (reference/dagster.md §0.6). Runs
+process per file and blocks readers from other processes meanwhile
+(https://duckdb.org/docs/stable/connect/concurrency). Runs
 of the sync overlap (a sensor run beside a backfill), so each batch of audit rows opens the file,
 writes and closes it in `finally`, and a connection refused because another process holds the lock is
 retried with backoff. Holding the lock only for milliseconds is what lets parallel runs share the file;
@@ -41,7 +42,7 @@ def _is_lock_conflict(error: BaseException) -> bool:
 
 
 class AuditStore:
-    """Reads and writes the audit relations of interfaces.md §4 in one DuckDB file."""
+    """Reads and writes the audit relations of README, The audit store in one DuckDB file."""
 
     def __init__(
         self, path: str | Path, lock_wait_seconds: float = 120.0, *, read_only: bool = False

@@ -53,7 +53,7 @@ def _out_name(table_name: str) -> str:
             key=jde_asset_key(name),
             description=(
                 f"{name} ({spec.title}): the full current rows of every party changed in the run's UPMJ "
-                "window, as AIS returned them (typed frame, frames.md), plus the party's partition_key."
+                "window, as AIS returned them (typed frame, jde/frames.py), plus the party's partition_key."
             ),
             io_manager_key="staging",
             kinds={"jde", "pandas"},

@@ -6,8 +6,8 @@
   skips. The first tick (no cursor) requests the initial load: one run from the first partition
   (which holds all history) through the last changed day; so does a tick that finds more than
   `MAX_RUNS_PER_TICK` changed days (after downtime). The sensor never opens the DuckDB audit file
-  (a sensor tick beside a writing run would meet its lock, reference/dagster.md §2.3): everything it
-  needs is in its cursor.
+  (a sensor tick beside a writing run would meet its lock:
+  https://duckdb.org/docs/stable/connect/concurrency): everything it needs is in its cursor.
 - `jde_to_mailchimp_schedule` is the safety net: every `JDE_MC_SCHEDULE_CRON` (default every 15
   minutes, in JDE's time zone) it requests today's partition, and the first tick at or after
   `JDE_MC_NIGHTLY_HOUR` (default 1) also requests yesterday's, catching late writers and any change

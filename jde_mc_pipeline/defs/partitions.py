@@ -1,7 +1,7 @@
 """Daily UPMJ partitions, and what a run over a range of them reads from JDE.
 
 Why the first partition holds all history: Dagster's bookkeeping grows with partitions × assets
-(reference/dagster.md §0.1), so a partition per historical day is not an option. `JDE_START_DATE` is a
+(measured: README, Partitions), so a partition per historical day is not an option. `JDE_START_DATE` is a
 recent date; the partition of that date also holds every party whose changes are all on or before it,
 so the initial load is that one partition. `end_offset=1` makes today's partition exist (the schedule
 and the sensor request it).

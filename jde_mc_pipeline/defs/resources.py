@@ -5,7 +5,7 @@ resolves an `EnvVar` when a run launches and shows the variable's name (never it
 it has no default, so a missing optional variable would fail the run. Required variables
 (`JDE_AIS_URL`, `JDE_USERNAME`, `JDE_PASSWORD`, `MAILCHIMP_API_KEY`, `MAILCHIMP_LIST_ID`) are `EnvVar`s;
 every optional field left at `None` falls back, when the client is built, to its variable of
-interfaces.md §1 and then to the documented default. The same variables drive `jde-mc ping` and
+README, Configuration and then to the documented default. The same variables drive `jde-mc ping` and
 `dry-run`, so the CLI and Dagster always agree.
 
 Retry knobs (documented in the README): `JDE_MC_MAILCHIMP_MAX_ATTEMPTS` (default 8) and

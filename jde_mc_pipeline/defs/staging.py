@@ -1,6 +1,6 @@
 """`StagedFrameIOManager`: hands frames between steps as one pickle per asset, partition and run.
 
-Why our own IO manager (notes/dagster.md): the default filesystem IO manager refuses an output of a
+Why our own IO manager: the default filesystem IO manager refuses an output of a
 step that covers several partitions (a single-run backfill); the DuckDB pandas IO manager opens the
 audit file read-write even to load an input, which would force every step (the Mailchimp ones too)
 into one DuckDB pool. Pickle keeps pandas dtypes exactly (nullable Int64, tz-aware datetimes) and

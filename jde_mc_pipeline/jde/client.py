@@ -1,10 +1,10 @@
-"""`AisClient`: typed table reads over the AIS data service (reference/jde-ais.md §3-4, §7-8).
+"""`AisClient`: typed table reads over the AIS data service (docs/ais.md).
 
 One `with AisClient(...) as client:` block is one polling cycle: a fresh token at the start, reused by
-every call inside, and a logout at the end, also when the block fails (§2.5: sessions hold server memory).
+every call inside, and a logout at the end, also when the block fails (sessions hold server memory).
 
-Paging follows `links.next` (§4). The href is rebased onto the configured base URL, because AIS writes
-its own idea of its host there and behind a proxy that is an internal name (§4.2), and its `token`
+Paging follows `links.next`. The href is rebased onto the configured base URL, because AIS writes
+its own idea of its host there and behind a proxy that is an internal name, and its `token`
 parameter is dropped in favour of the auth header (see session.py). Reads are ordered by the table key
 ascending, which makes every recovery exact:
 - a 444 (or 403) anywhere re-authenticates once; on a first page the same request is sent again (a
@@ -94,7 +94,7 @@ class AisClient:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> AisClient:
-        """A client configured from the environment variables of interfaces.md §1 (`JDE_AIS_URL`, …)."""
+        """A client configured from the environment variables of README, Configuration (`JDE_AIS_URL`, …)."""
         env = os.environ if environ is None else environ
         missing = [name for name in ("JDE_AIS_URL", "JDE_USERNAME", "JDE_PASSWORD") if not env.get(name)]
         if missing:
@@ -170,7 +170,7 @@ class AisClient:
         where: Query | Sequence[Condition] | None = None,
         chunk_size: int | None = None,
     ) -> pd.DataFrame:
-        """The rows of `table` for these address numbers: one `AN8 LIST` query per chunk of AN8s (§5)."""
+        """The rows of `table` for these address numbers: one `AN8 LIST` query per chunk of AN8s."""
         spec = catalogue_table(table)
         builder = FrameBuilder(spec, _with_key(spec, columns))
         for chunk in chunked(sorted(set(an8s)), chunk_size or self.list_chunk_size):

@@ -1,5 +1,5 @@
-"""Every date and time conversion between JD Edwards, AIS and Python happens here (reference/jde-ais.md
-§6.8, §3.4, §3.5, §6.9 pitfall 7), so that the three formats never get mixed up elsewhere:
+"""Every date and time conversion between JD Edwards, AIS and Python happens here (docs/ais.md,
+The six tables), so that the three formats never get mixed up elsewhere:
 
 - the database holds dates as Julian CYYDDD numbers (`(year - 1900) * 1000 + day of year`, 0 = blank)
   and times as HHMMSS numbers with the leading zeros lost (09:30:00 is 93000);
@@ -154,7 +154,7 @@ def updated_at(day: dt.date | None, hhmmss: int, timezone: str) -> pd.Timestamp:
 def updated_at_series(days: pd.Series, hhmmss: pd.Series, timezone: str) -> pd.Series:
     """UPMJ dates (`datetime64[ns]`) plus UPMT HHMMSS numbers as `datetime64[ns, timezone]`.
 
-    JDE writes UPMJ/UPMT in the local time of the machine that made the change (§6.9 pitfall 3), so the
+    JDE writes UPMJ/UPMT in the local time of the machine that made the change, so the
     values are localised in `timezone` (an IANA name). Across a DST change a wall time can happen twice
     (the earlier, summer-time moment is taken) or not at all (shifted forward to the first valid moment);
     both keep the order of changes. NaT where the day is blank.
@@ -180,7 +180,7 @@ _MONTHS = (
 
 
 def format_date_literal(value: dt.date, pattern: str) -> str:
-    """The date written with a Java `SimpleDateFormat` pattern, as AIS expects condition literals (§3.4).
+    """The date written with a Java `SimpleDateFormat` pattern, as AIS expects condition literals.
 
     Supports the date letters a JDE user format can hold: `y` (`yy` two digits, otherwise four), `M`
     (`M`, `MM`, `MMM`, `MMMM`), `d` (`d`, `dd`), quoted text (`'T'`, `''` for a quote) and any

@@ -1,11 +1,11 @@
-"""Incremental extraction of parties from the six address-book tables (reference/jde-ais.md §6.9).
+"""Incremental extraction of parties from the six address-book tables (docs/ais.md).
 
 A party has changed when a row of *any* of its tables has an update stamp (UPMJ date, UPMT time) in the
-window: a new e-mail (F01151) or phone (F0115) leaves F0101.UPMJ untouched (§6.9 pitfall 1), so every
+window: a new e-mail (F01151) or phone (F0115) leaves F0101.UPMJ untouched, so every
 table is polled and the address numbers (AN8) are united. The full current rows of those parties are then
-read from every table with `AN8 LIST` chunks (§5), so that the mapping always sees whole parties.
+read from every table with `AN8 LIST` chunks, so that the mapping always sees whole parties.
 
-Windows compare (UPMJ, UPMT) pairs, because UPMJ alone has day resolution (§6.9 pitfall 2):
+Windows compare (UPMJ, UPMT) pairs, because UPMJ alone has day resolution:
 `(UPMJ > d) OR (UPMJ = d AND UPMT >= t)` for the start and the mirror image for the end.
 - The start is **inclusive** by default: a change stamped in the same second as the watermark, but
   written after the previous read, is not missed; re-reading the changes of that one second is harmless
@@ -16,7 +16,7 @@ Windows compare (UPMJ, UPMT) pairs, because UPMJ alone has day resolution (§6.9
 These are the three uses: changes since a watermark (`extract_window`), the first daily partition that
 holds all history (`extract_through`: UPMJ on or before D) and a range of days (`extract_days`).
 
-Effective-dated addresses (§6.4, §6.9 pitfall 5): an F0116 row with a future beginning date EFTB becomes
+Effective-dated addresses: an F0116 row with a future beginning date EFTB becomes
 the current address on that day without any UPMJ change, so no update stamp would ever reveal it. A window
 with both a start and an end also reads the AN8s of the F0116 rows with EFTB between the start and end
 *days* (one more small BROWSE, reported as `changed_by_table["F0116.EFTB"]`), so a party whose address
@@ -29,7 +29,7 @@ The probe for the sensor reads only UPMJ/UPMT, newest first, one small page per 
 that is one empty call per table plus the token request (and the logout of the cycle).
 
 Watermarks never move past "now" in JDE's time zone (`jde_now`): a stamp from the future (a machine with
-a skewed clock or in another zone, §6.9 pitfall 3) would otherwise push the watermark ahead and hide
+a skewed clock or in another zone) would otherwise push the watermark ahead and hide
 every real change until the clock caught up. Such rows are reported again until their time has come,
 which costs a re-read, never a missed change.
 """

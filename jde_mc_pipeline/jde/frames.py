@@ -1,13 +1,13 @@
-"""AIS GRID_DATA rowsets → the typed frames of the frames contract (/work/notes/frames.md).
+"""AIS GRID_DATA rowsets → the typed frames of the frames contract (jde/frames.py).
 
-Rows arrive as dicts keyed `F0101_AN8` (reference/jde-ais.md §3.5). `FrameBuilder` keeps them column by
+Rows arrive as dicts keyed `F0101_AN8` (docs/ais.md). `FrameBuilder` keeps them column by
 column as plain lists while pages arrive (the row dicts of a page can then be freed: a dict per row costs
 several times the values it holds) and types every column once, vectorised, when the frame is built.
 
 Types, per catalogue kind (jde_mc_pipeline/jde/tables.py):
 - string → object dtype of `str`, stripped; null, missing → "" (AIS keeps leading blanks, e.g. in MCU);
 - number → `Int64`;
-- date → naive `datetime64[ns]`; null, "", missing, 0 → NaT (the blank form is unconfirmed, §3.5);
+- date → naive `datetime64[ns]`; null, "", missing, 0 → NaT (the blank form is unconfirmed);
 - time (UPMT) → `Int64` HHMMSS, missing → 0;
 - plus `updated_at` (`datetime64[ns, tz]`, UPMJ + UPMT in JDE's time zone) whenever UPMJ is a column.
 Keys the catalogue does not know are ignored: AIS may send more than asked for.

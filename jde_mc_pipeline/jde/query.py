@@ -1,13 +1,13 @@
 """AIS query conditions, built as plain values and rendered to the data-service JSON at send time.
 
 Rendering waits until the request is sent because date literals must be written in the token user's
-`simpleDateFormat` (reference/jde-ais.md §3.4), which is only known after the token request.
+`simpleDateFormat` (docs/ais.md), which is only known after the token request.
 
 A `Query` is a disjunction of conjunctions (OR of AND-groups). One group is sent as
 `query.condition[]` with `MATCH_ALL`. Several groups are sent as `query.complexQuery[]`, each element a
 `MATCH_ALL` query and every element after the first joined with `"andOr": "OR"`. How AIS applies `andOr`
 (left to right or with precedence) and how `complexQuery` mixes with a sibling `condition[]` are
-unconfirmed (§3.2), and an OR of ANDs reads the same under every interpretation, so the client never
+unconfirmed, and an OR of ANDs reads the same under every interpretation, so the client never
 sends anything else: extra conditions are distributed into every group (`Query.and_`).
 """
 
@@ -55,7 +55,7 @@ class Condition:
             raise ValueError(f"unknown AIS operator {self.operator!r}")
 
     def to_json(self, table: str, date_pattern: str | None) -> dict[str, Any]:
-        """The `condition[]` element for `table`, values as strings (§3.2: the client sends strings)."""
+        """The `condition[]` element for `table`, values as strings (the client sends strings)."""
         element: dict[str, Any] = {"controlId": f"{table}.{self.alias}", "operator": self.operator}
         if self.operator not in ("STR_BLANK", "STR_NOT_BLANK"):
             element["value"] = [

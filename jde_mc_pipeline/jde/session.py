@@ -1,14 +1,14 @@
-"""One AIS session: the HTTP connection pool, the token lifecycle and the retry policy (reference/jde-ais.md
-§2, §7).
+"""One AIS session: the HTTP connection pool, the token lifecycle and the retry policy (docs/ais.md,
+Tokens and sessions).
 
 Why it is built this way:
 - One pooled `requests.Session` keeps connections alive and keeps cookies: load-balanced AIS answers 444
-  right after login when the JSESSIONID cookie of the token request is dropped (§2.6).
+  right after login when the JSESSIONID cookie of the token request is dropped.
 - `deviceName` goes with every call, in the body and in the `jde-AIS-Auth-Device` header: tokens are
-  bound to it, and without it AIS binds them to the caller's IP, which breaks behind NAT (§2.3, §7).
+  bound to it, and without it AIS binds them to the caller's IP, which breaks behind NAT.
 - The token travels in the `jde-AIS-Auth` header (and in data-service bodies), never in a URL: next-page
   links carry it in their query string, and a URL ends up in library debug logs and exception texts. The
-  client removes it from the links and relies on the header, which AIS documents for `next` (§4.1).
+  client removes it from the links and relies on the header, which AIS documents for `next`.
 - Transient failures (5xx, connection errors, timeouts) are retried with tenacity: exponential backoff
   with full jitter, a bounded number of attempts. A 444 (and a 403 on a data call) is not transient: it
   is reported as `TokenRejected` so that the caller re-authenticates once. Any other 4xx fails at once.

@@ -1,7 +1,7 @@
 """The catalogue of the JD Edwards tables we read: prefixes, columns, types and keys.
 
 Both the AIS emulator and the AIS client use it (the only thing they share), so a column is declared
-once. Sources: reference/jde-ais.md §6 (JDE 9.2 column lists). Only the columns the mapping, the
+once. Sources: docs/ais.md, The six tables (JDE 9.2 column lists). Only the columns the mapping, the
 incremental extraction and the audit need are listed, plus the audit columns every table carries.
 
 Column kinds, and how each travels:

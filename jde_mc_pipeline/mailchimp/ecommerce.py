@@ -1,4 +1,4 @@
-"""The e-commerce store and its customers (mapping.md §4).
+"""The e-commerce store and its customers (docs/mapping.md).
 
 Customers are upserted with `PUT /ecommerce/stores/{store}/customers/{id}`, the id being the MD5 of the
 e-mail: one by one for small sets, through `/batches` for large ones (`batch_threshold`), where a batch

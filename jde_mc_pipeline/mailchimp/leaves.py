@@ -1,4 +1,4 @@
-"""The `on_leave` action on the records of parties that left scope (mapping.md §3).
+"""The `on_leave` action on the records of parties that left scope (docs/mapping.md).
 
 Why these calls and no others: leaving JDE's scope says nothing about the person's consent, so the
 default (`untag`) only sets the connector's own tags inactive (`POST .../members/{hash}/tags`), and the

@@ -17,7 +17,7 @@ Mailchimp as updated. Such results stay `updated` and their detail says the atte
 
 Renames (`previous_email`) are a PATCH of the old hash with the new address (contact, history, tags and
 subscription state follow the person). If the old hash is gone, or the new address already belongs to
-another member, that member is upserted instead and the detail says so (mapping.md §3).
+another member, that member is upserted instead and the detail says so (docs/mapping.md).
 
 Retired members (`retires`: old addresses no JDE party uses any more, whose person moved onto an address
 another member already had) keep their contact and consent; only `retire_tags` are set inactive on

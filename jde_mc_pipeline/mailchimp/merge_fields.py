@@ -1,4 +1,4 @@
-"""The audience's merge fields must be able to hold what the mapping sends (mapping.md §3).
+"""The audience's merge fields must be able to hold what the mapping sends (docs/mapping.md).
 
 Checked before any member is written: a field of a conflicting type (ADDRESS that is not `address`,
 PHONE that is neither `phone` nor `text`, …) stops the sync with one error naming every conflict,

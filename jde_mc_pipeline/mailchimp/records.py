@@ -57,7 +57,7 @@ class CustomerWrite:
 
 @dataclass(frozen=True)
 class LeaveWrite:
-    """The `on_leave` action on the record of parties that left scope (mapping.md §3).
+    """The `on_leave` action on the record of parties that left scope (docs/mapping.md).
 
     `action`: `untag` (set `tags_inactive` inactive on the member; nothing for a customer), `archive`
     (archive the member / delete the customer) or `none` (nothing is sent).

@@ -1,4 +1,5 @@
-"""The party's current address (mapping.md §2) and its two Mailchimp shapes (§3 ADDRESS, §4 address).
+"""The party's current address (docs/mapping.md) and its two Mailchimp shapes (the ADDRESS merge field,
+the customer address).
 
 Current = the F0116 row with the greatest EFTB that is ≤ today; a blank EFTB (NaT) is the oldest. A
 party whose rows all start in the future has no current address yet.

@@ -1,4 +1,4 @@
-"""Parties from the six JDE frames (mapping.md §1–2): one row per AN8 that has an F0101 row.
+"""Parties from the six JDE frames (docs/mapping.md): one row per AN8 that has an F0101 row.
 
 Everything is a lookup by AN8 of per-table winners (e-mail, phone, address, names) chosen by sorting,
 so the cost is a few sorts and hash lookups whatever the number of parties (no frame-wide merges).

@@ -6,7 +6,7 @@ customer id, both the MD5 of the lower-cased e-mail), the e-mail, the payload ha
 owned tags it set active, and the group: every AN8 folded into the record (the holder first). Only
 the holder has a row; AN8s merged into it appear in its group, never with a row of their own, so they
 can never rename or untag someone else's record, and yet the state knows every AN8 that shares an
-e-mail (extraction pulls them together, mapping.md §3).
+e-mail (extraction pulls them together, docs/mapping.md).
 
 `SyncedState` is the interface; the audit store keeps it in DuckDB (audit/state.py). The hash is the
 MD5 of the payload's canonical JSON (sorted keys, no blanks, UTF-8), over the fields that describe the
@@ -15,7 +15,7 @@ previous_email and the records it retires are derived from the state, so they st
 
 The state also remembers, per (target, AN8), the hash and title of the last payload Mailchimp refused
 for good (`last_rejected`): the same payload would be refused again, so the mapping decides
-`rejected:<title>` for it without an API call (mapping.md §5: not retried), while a changed payload is
+`rejected:<title>` for it without an API call (docs/mapping.md: not retried), while a changed payload is
 sent again. And the AN8s whose departure (leaving scope) was applied (`departed`): pulled again while
 still out of scope, they are `unchanged`, nothing is sent twice.
 """
@@ -42,7 +42,7 @@ def payload_hash(record: dict) -> str:
 
 
 def email_hash(email: str) -> str:
-    """MD5 hex of the lower-cased e-mail: a member's subscriber hash and a customer's id (mapping.md §4)."""
+    """MD5 hex of the lower-cased e-mail: a member's subscriber hash and a customer's id (docs/mapping.md)."""
     return hashlib.md5(email.strip().lower().encode("utf-8")).hexdigest()
 
 

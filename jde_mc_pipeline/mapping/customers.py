@@ -1,7 +1,7 @@
-"""E-commerce customer payloads (mapping.md §4), built column-wise from the holders of each e-mail.
+"""E-commerce customer payloads (docs/mapping.md), built column-wise from the holders of each e-mail.
 
 The payload is `CustomerWrite` minus `key`, `previous_email`, `retires` and `an8s`: customer_id (the
-MD5 of the lower-cased e-mail, mapping.md §4: one record per e-mail, never an id re-used for another
+MD5 of the lower-cased e-mail, docs/mapping.md: one record per e-mail, never an id re-used for another
 address), email_address, opt_in_status, company / first_name / last_name (left out when blank unless
 `blank_clears`) and address, carried as canonical JSON text (or None).
 

@@ -1,4 +1,4 @@
-"""The party's e-mail (mapping.md §2): F01151 ETP `E`, IDLN 0, lowest RCK7 whose address is valid.
+"""The party's e-mail (docs/mapping.md): F01151 ETP `E`, IDLN 0, lowest RCK7 whose address is valid.
 
 Syntax is judged by email-validator (check_deliverability=False), which costs ~20 µs per address: too
 slow for a million parties. So a vectorised regex first accepts the plain addresses that are certainly

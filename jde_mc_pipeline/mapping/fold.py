@@ -1,4 +1,4 @@
-"""Several AN8s sharing one e-mail become one record (mapping.md §3 and §4).
+"""Several AN8s sharing one e-mail become one record (docs/mapping.md).
 
 The holder is the AN8 with the latest `updated_at` (NaT = never, so last), ties to the lowest AN8. It
 supplies the merge fields and holds the customer record; the group's roles are united for the tags; the

@@ -1,4 +1,4 @@
-"""List-member payloads (mapping.md §3), built column-wise from the holders of each e-mail.
+"""List-member payloads (docs/mapping.md), built column-wise from the holders of each e-mail.
 
 `merge_fields` is carried as its canonical JSON text, so the sync builds a `MemberWrite` with one
 `json.loads` and the audit stores exactly what was hashed. Blank values are left out (unless

@@ -21,12 +21,12 @@ TARGETS: tuple[str, ...] = (LIST_MEMBER, ECOMMERCE_CUSTOMER)
 
 STATUSES_IF_NEW: tuple[str, ...] = ("subscribed", "pending", "transactional")
 ON_LEAVE_ACTIONS: tuple[str, ...] = ("untag", "archive", "none")
-"""What happens to the record of a synced party that leaves scope or is deleted in JDE (mapping.md §3)."""
+"""What happens to the record of a synced party that leaves scope or is deleted in JDE (docs/mapping.md)."""
 
 
 @dataclass(frozen=True)
 class MappingOptions:
-    """The knobs of mapping.md §1–4; the defaults are the documented ones."""
+    """The knobs of docs/mapping.md; the defaults are the documented ones."""
 
     customer_search_types: tuple[str, ...] = ("C",)
     """F0101.AT1 values that make a party a customer (besides any F03012 row)."""

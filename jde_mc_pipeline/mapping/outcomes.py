@@ -1,4 +1,4 @@
-"""Outcome names (one per party × target) and the reasons recorded with them (mapping.md §5).
+"""Outcome names (one per party × target) and the reasons recorded with them (docs/mapping.md).
 
 The mapping decides the outcomes that need no API call (`OUTCOMES_DECIDED_HERE`); the sync adds the
 API outcomes for the rows it sends. `skipped:out_of_scope` and `quarantined:invalid_row` are ours:
@@ -66,7 +66,7 @@ REASON_REFUSED_BEFORE = "refused before in run {run_id}; not re-sent until its J
 REASON_LEFT_BEFORE = "left scope in run {run_id} ({reason}, {action}); nothing sent while it stays out"
 """unchanged: a party pulled again while out of scope, whose departure was already applied."""
 REASON_WAITING_FOR_MEMBER = "waiting for the member write, which failed in this run"
-"""failed: a customer not written because its party's member write failed (mapping.md §4)."""
+"""failed: a customer not written because its party's member write failed (docs/mapping.md)."""
 
 # Why a party leaves scope (the part after `left_scope:`).
 LEFT_NO_ROLE = "no_role"

@@ -1,4 +1,4 @@
-"""The party's phone (mapping.md §2): F0115 IDLN 0, preferred PHTP order, lowest RCK7 within a type.
+"""The party's phone (docs/mapping.md): F0115 IDLN 0, preferred PHTP order, lowest RCK7 within a type.
 
 Rank = position of PHTP in `phone_type_preference`; every other type ranks after them all (and competes
 on RCK7 alone); `excluded_phone_types` (FAX) never count. A row whose PH1 is blank is no phone: an area

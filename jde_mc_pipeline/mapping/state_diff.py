@@ -1,7 +1,7 @@
 """The last synced state applied to freshly built payloads: what each record becomes in Mailchimp.
 
 Why per record and not per AN8: Mailchimp holds one member and one customer per e-mail, and several
-AN8s can share one (mapping.md §3). The state (mapping/changes.py) knows every record the connector
+AN8s can share one (docs/mapping.md). The state (mapping/changes.py) knows every record the connector
 wrote, its holder and every AN8 folded into it, so for each payload row (one e-mail, its holder and its
 group of AN8s) the diff finds:
 - the record that already holds the row's e-mail (`rec`), if any: the row updates it;
@@ -10,12 +10,12 @@ group of AN8s) the diff finds:
   Each free prior belongs to one row (the one holding its holder, else the first): members rename it
   onto the new e-mail when no record holds that e-mail yet, otherwise it is *retired* (its owned tags
   set inactive after the write; `on_leave=none` leaves it as it is); customers retire it (deleted
-  after the new customer is written: nothing is destroyed before its replacement exists, §4).
+  after the new customer is written: nothing is destroyed before its replacement exists).
 - A customer record kept under a legacy id (the AN8, before ids were the e-mail's hash) is retired
   the same way: the client deletes it to free the e-mail (one customer per e-mail) and writes the new id.
 Owned tags the record had active and the group no longer earns go inactive (`role_lost`). A row whose
 hash, holder and group equal its record's, with nothing to retire or untag, is `unchanged`; a row whose
-hash equals the one Mailchimp last refused for good is `rejected:<title>` again, unsent (§5).
+hash equals the one Mailchimp last refused for good is `rejected:<title>` again, unsent.
 
 Parties leaving scope (`leaving`: pulled, synced before, now without a role routed to the target, or
 deleted in JDE) end `left_scope:<reason>`: when another party keeps their record (it is claimed or

@@ -1,4 +1,4 @@
-"""Pull, with the parties that changed, every party that shares a record with them (mapping.md §3).
+"""Pull, with the parties that changed, every party that shares a record with them (docs/mapping.md).
 
 Why: several AN8s sharing an e-mail are one member and one customer, whose fields come from the most
 recently changed AN8 and whose tags are the union of their roles. A run that pulled only the AN8 that

@@ -5,7 +5,7 @@ Mailchimp, none to the audit database) and say per outcome how many and which pa
 Mailchimp only the audience's merge fields and the members the payloads target (member_reads.py), and
 from the audit database only the last synced state, read-only (an absent file means an empty state:
 everything counts as new to the connector). Predictions and their limits are
-described in predict.py; the window follows interfaces.md §2: UPMJ in [start, end], no start = all
+described in predict.py; the window follows README, Sync outside Dagster: UPMJ in [start, end], no start = all
 history through end, no end = today in JDE's time zone.
 """
 

@@ -7,10 +7,10 @@ outcome rows of a push carry the record sent (`payload`, JSON-able), because a `
 replayable from the audit store alone, long after the mapping result is gone.
 
 Outcome names: the API results become `created`, `updated`, `renamed`, `left_scope:<reason>`,
-`rejected:<Mailchimp title>` or `failed` (mapping.md §5); `reason` is Mailchimp's detail (or the
+`rejected:<Mailchimp title>` or `failed` (docs/mapping.md); `reason` is Mailchimp's detail (or the
 failure's cause).
 
-Members before customers, per party (mapping.md §4): a customer whose party's member write failed in
+Members before customers, per party (docs/mapping.md): a customer whose party's member write failed in
 this run is not sent (Mailchimp would create the contact as transactional, and the member's
 `status_if_new` could then never apply); it is `failed`, waiting for the member, with its record kept
 for the replay, which sends members first.
@@ -271,7 +271,7 @@ def outcome_rows(
 
 
 def outcome_name(result: WriteResult) -> str:
-    """`rejected` becomes `rejected:<Mailchimp title>` (mapping.md §5); other outcomes are kept."""
+    """`rejected` becomes `rejected:<Mailchimp title>` (docs/mapping.md); other outcomes are kept."""
     if result.outcome == "rejected":
         return REJECTED_PREFIX + (result.title or f"HTTP {result.status_code}")
     return result.outcome
@@ -371,7 +371,7 @@ def reconcile(
     outcomes: pd.DataFrame,
     targets: Sequence[str] = TARGETS,
 ) -> Reconciliation:
-    """Check that every pulled AN8 has exactly one outcome per target (mapping.md §5)."""
+    """Check that every pulled AN8 has exactly one outcome per target (docs/mapping.md)."""
     pulled = np.unique(np.fromiter(pulled_an8s, dtype=np.int64))
     expected = pd.MultiIndex.from_product([pulled, list(targets)], names=["an8", "target"])
     counts = outcomes.groupby([outcomes["an8"].astype(np.int64), outcomes["target"]]).size()

@@ -15,7 +15,7 @@ Flags, reported next to the predicted outcome because they do not change it:
   `Member In Compliance State` if the person had unsubscribed or bounced before being archived, which
   the API does not show, hence only a flag.
 - `rename_onto_existing`: the new address already has a member: that one is updated and the old
-  member is left as is (mapping.md §3).
+  member is left as is (docs/mapping.md).
 Addresses Mailchimp refuses as fake (reserved or special-use domains) are predicted `rejected:Invalid
 Resource` for new contacts and for customers.
 """

@@ -14,7 +14,7 @@ refusals for good (audit/state.py: that payload is then not sent again). A secon
 nothing left to do. A failure recorded without a payload (not written by the sync) cannot be re-sent
 and is left open for a person to look at.
 
-Members go first (mapping.md §4): a customer whose party's member fails again in this replay is not
+Members go first (docs/mapping.md): a customer whose party's member fails again in this replay is not
 sent and stays `failed`, waiting for its member. Failed departures (`on_leave` actions) are applied
 again like the writes, with the same rule of "only the newest outcome of its party".
 """

@@ -1,4 +1,4 @@
-"""The scope reconciliation: parties that left JDE's scope without leaving a trace (mapping.md §3).
+"""The scope reconciliation: parties that left JDE's scope without leaving a trace (docs/mapping.md).
 
 Why a reconciliation and not the incremental sync: JDE keeps no delete trail. A deleted address-book row
 has no UPMJ any more, and neither has a deleted customer-master row (F03012) that takes a party's last

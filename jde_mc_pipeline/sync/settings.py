@@ -1,10 +1,10 @@
 """What the sync needs to know besides the two clients: audience, store, mapping options, limits.
 
 Why one frozen dataclass read from the environment: the Dagster resources, `jde-mc ping` and
-`jde-mc dry-run` must agree on every knob, and the environment (interfaces.md §1, `.env` for
+`jde-mc dry-run` must agree on every knob, and the environment (README, Configuration, `.env` for
 `dagster dev`) is the one place all three read. Each mapping option of mapping.md has a variable
 `JDE_MC_<OPTION>` (the option's name in upper case), except the store id, which is
-`MAILCHIMP_STORE_ID` (interfaces.md §1), and the role routing, split into `JDE_MC_CUSTOMER_TARGETS`
+`MAILCHIMP_STORE_ID` (README, Configuration), and the role routing, split into `JDE_MC_CUSTOMER_TARGETS`
 and `JDE_MC_VENDOR_TARGETS`. Lists are comma-separated (`JDE_MC_PHONE_TYPE_PREFERENCE=,HOM` means
 blank first, then HOM); booleans are true/false, yes/no, 1/0. A value that cannot be parsed raises
 `SettingsError` naming the variable, never a value that could be a secret.
@@ -59,7 +59,7 @@ class SyncSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, require_list: bool = True) -> SyncSettings:
-        """Settings from the environment (interfaces.md §1 and the `JDE_MC_*` mapping variables)."""
+        """Settings from the environment (README, Configuration and the `JDE_MC_*` mapping variables)."""
         env = os.environ if env is None else env
         list_id = (env.get("MAILCHIMP_LIST_ID") or "").strip()
         if require_list and not list_id:
