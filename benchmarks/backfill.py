@@ -38,8 +38,8 @@ import duckdb
 import requests
 
 from jde_mc_pipeline.defs import set_pool_limits
-from jde_mc_pipeline.jde.emulator.server import build_server as build_jde
-from jde_mc_pipeline.mailchimp.emulator.server import build_server as build_mailchimp
+from jde_mc_pipeline.emulators.ais.server import build_server as build_jde
+from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mailchimp
 
 ROOT = Path(__file__).resolve().parents[1]
 POOLED_STEPS = {"mailchimp_list_member_sync", "mailchimp_ecommerce_customer_sync"}

@@ -39,7 +39,7 @@ from jde_mc_pipeline.sync.scope import scope_changes
 
 
 def _serve(parties: int, latency_ms: float, seed: int, pipe: Any) -> None:
-    from jde_mc_pipeline.jde.emulator.server import build_server
+    from jde_mc_pipeline.emulators.ais.server import build_server
 
     server = build_server(demo=parties, seed=seed, latency_ms=latency_ms).start()
     pipe.send(server.url)

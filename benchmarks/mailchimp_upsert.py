@@ -42,10 +42,10 @@ import mailchimp_marketing
 import requests
 from mailchimp_marketing.api_client import ApiClientError
 
+from jde_mc_pipeline.emulators.mailchimp.server import DEFAULT_BATCH_STEP_SECONDS as BATCH_STEP_S
 from jde_mc_pipeline.mailchimp.batches import PollPolicy
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.ecommerce import ensure_store, upsert_customers
-from jde_mc_pipeline.mailchimp.emulator.server import DEFAULT_BATCH_STEP_SECONDS as BATCH_STEP_S
 from jde_mc_pipeline.mailchimp.members import subscriber_hash, upsert_members
 from jde_mc_pipeline.mailchimp.merge_fields import ensure_merge_fields
 from jde_mc_pipeline.mailchimp.records import CustomerWrite, MemberWrite

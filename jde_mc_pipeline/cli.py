@@ -85,11 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     options = {k: v for k, v in vars(args).items() if v is not None and k not in ("command", "system")}
     if args.command == "emulate" and args.system == "jde":
-        from jde_mc_pipeline.jde.emulator.server import main as serve_jde
+        from jde_mc_pipeline.emulators.ais.server import main as serve_jde
 
         return serve_jde(options)
     if args.command == "emulate" and args.system == "mailchimp":
-        from jde_mc_pipeline.mailchimp.emulator.server import main as serve_mailchimp
+        from jde_mc_pipeline.emulators.mailchimp.server import main as serve_mailchimp
 
         return serve_mailchimp(options)
     if args.command == "demo":

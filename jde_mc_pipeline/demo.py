@@ -38,10 +38,10 @@ import dagster as dg
 import requests
 
 from jde_mc_pipeline.defs import set_pool_limits
-from jde_mc_pipeline.jde.emulator.server import JdeEmulatorServer
-from jde_mc_pipeline.jde.emulator.server import build_server as build_jde
-from jde_mc_pipeline.mailchimp.emulator.server import MailchimpEmulatorServer
-from jde_mc_pipeline.mailchimp.emulator.server import build_server as build_mailchimp
+from jde_mc_pipeline.emulators.ais.server import JdeEmulatorServer
+from jde_mc_pipeline.emulators.ais.server import build_server as build_jde
+from jde_mc_pipeline.emulators.mailchimp.server import MailchimpEmulatorServer
+from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mailchimp
 
 START_DAYS_BACK = 30
 """`JDE_START_DATE` is this many days before today unless the environment sets it."""

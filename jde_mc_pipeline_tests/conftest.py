@@ -10,7 +10,12 @@ import os
 
 os.environ.setdefault("JDE_START_DATE", (_dt.date.today() - _dt.timedelta(days=30)).isoformat())
 
-from jde_mc_pipeline_tests.jde.conftest import jde_dataset, jde_emulator, jde_emulator_factory  # noqa: F401
+from jde_mc_pipeline_tests.jde.conftest import (  # noqa: F401
+    jde_caller,
+    jde_dataset,
+    jde_emulator,
+    jde_emulator_factory,
+)
 from jde_mc_pipeline_tests.mailchimp.conftest import (  # noqa: F401
     mailchimp_api,
     mailchimp_emulator,

@@ -15,8 +15,8 @@ import requests
 
 from jde_mc_pipeline.defs.partitions import START_DATE
 from jde_mc_pipeline.defs.resources import JdeAisResource
-from jde_mc_pipeline.jde.emulator.clock import ManualClock
-from jde_mc_pipeline.jde.emulator.server import JdeEmulatorServer
+from jde_mc_pipeline.emulators.ais.clock import ManualClock
+from jde_mc_pipeline.emulators.ais.server import JdeEmulatorServer
 from jde_mc_pipeline_tests.defs.conftest import dagster_instance, sync_world  # noqa: F401
 from jde_mc_pipeline_tests.jde.conftest import emulator_dataset
 

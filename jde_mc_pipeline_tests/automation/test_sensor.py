@@ -11,8 +11,8 @@ import pytest
 
 from jde_mc_pipeline.defs.automation import MAX_RUNS_PER_TICK, decode_cursor, jde_change_sensor
 from jde_mc_pipeline.defs.partitions import START_DATE
-from jde_mc_pipeline.jde.emulator.formats import from_julian
-from jde_mc_pipeline.jde.emulator.server import JdeEmulatorServer
+from jde_mc_pipeline.emulators.ais.formats import from_julian
+from jde_mc_pipeline.emulators.ais.server import JdeEmulatorServer
 from jde_mc_pipeline.jde.tables import TABLES
 from jde_mc_pipeline_tests.automation.conftest import SENSOR_NOW, post_rows
 from jde_mc_pipeline_tests.jde.conftest import emulator_dataset

@@ -23,9 +23,9 @@ import pytest
 
 from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.defs.partitions import START_DATE
-from jde_mc_pipeline.jde.emulator.clock import ManualClock
-from jde_mc_pipeline.jde.emulator.server import JdeEmulatorServer
-from jde_mc_pipeline.mailchimp.emulator.server import MailchimpEmulatorServer
+from jde_mc_pipeline.emulators.ais.clock import ManualClock
+from jde_mc_pipeline.emulators.ais.server import JdeEmulatorServer
+from jde_mc_pipeline.emulators.mailchimp.server import MailchimpEmulatorServer
 
 SYNC_DAY = START_DATE + dt.timedelta(days=3)
 """JDE's 'today' in these tests: the last partition of the initial load."""

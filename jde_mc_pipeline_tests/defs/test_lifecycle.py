@@ -32,11 +32,11 @@ import requests
 
 from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.defs.partitions import START_DATE
-from jde_mc_pipeline.jde.emulator.clock import ManualClock
-from jde_mc_pipeline.jde.emulator.formats import to_julian
-from jde_mc_pipeline.jde.emulator.server import build_server as build_jde
+from jde_mc_pipeline.emulators.ais.clock import ManualClock
+from jde_mc_pipeline.emulators.ais.formats import to_julian
+from jde_mc_pipeline.emulators.ais.server import build_server as build_jde
+from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mailchimp
 from jde_mc_pipeline.jde.extract import jde_now
-from jde_mc_pipeline.mailchimp.emulator.server import build_server as build_mailchimp
 from jde_mc_pipeline_tests.defs.conftest import (
     DEMO_PARTIES,
     FAST_RETRIES,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import requests
 
 from jde_mc_pipeline.defs.partitions import START_DATE
-from jde_mc_pipeline.jde.emulator.formats import to_julian
+from jde_mc_pipeline.emulators.ais.formats import to_julian
 from jde_mc_pipeline.jde.extract import jde_now
 from jde_mc_pipeline.mapping.options import TARGETS
 from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import requests
 
-from jde_mc_pipeline.jde.emulator.clock import ManualClock
-from jde_mc_pipeline.jde.emulator.formats import to_julian
-from jde_mc_pipeline.jde.emulator.server import JdeEmulatorServer, build_server
+from jde_mc_pipeline.emulators.ais.clock import ManualClock
+from jde_mc_pipeline.emulators.ais.formats import to_julian
+from jde_mc_pipeline.emulators.ais.server import JdeEmulatorServer, build_server
 
 DATASET_NOW = datetime(2025, 11, 27, 12, 0, 0)
 """JDE-local now of the `jde_emulator` fixture's clock."""

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import requests
 
+from jde_mc_pipeline.emulators.ais.clock import ManualClock
 from jde_mc_pipeline.jde.client import AisClient
-from jde_mc_pipeline.jde.emulator.clock import ManualClock
 from jde_mc_pipeline.jde.errors import AisAuthError, AisRequestError, AisServerError
 from jde_mc_pipeline.jde.query import Condition
 from jde_mc_pipeline.jde.session import RetryPolicy

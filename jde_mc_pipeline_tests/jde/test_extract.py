@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 import requests
 
+from jde_mc_pipeline.emulators.ais.clock import ManualClock
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.dates import date_to_julian
-from jde_mc_pipeline.jde.emulator.clock import ManualClock
 from jde_mc_pipeline.jde.extract import (
     EFFECTIVE_DATE_KEY,
     Watermark,

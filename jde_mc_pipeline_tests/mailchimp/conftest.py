@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from jde_mc_pipeline.mailchimp.emulator.server import MailchimpEmulatorServer, build_server
+from jde_mc_pipeline.emulators.mailchimp.server import MailchimpEmulatorServer, build_server
 
 TEST_BATCH_STEP_SECONDS = 0.02
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from jde_mc_pipeline.emulation.http import EmulatorServer, Request, Response
+from jde_mc_pipeline.emulators.http import EmulatorServer, Request, Response
 from jde_mc_pipeline.mailchimp.client import MailchimpClient, RetryPolicy, data_center
 from jde_mc_pipeline.mailchimp.errors import MailchimpConfigError
 from jde_mc_pipeline.mailchimp.limits import ConnectionCap, connection_cap_for

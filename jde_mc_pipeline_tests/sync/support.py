@@ -8,7 +8,7 @@ from typing import Any
 import requests
 
 from jde_mc_pipeline.audit.store import AuditStore
-from jde_mc_pipeline.jde.emulator.formats import to_julian
+from jde_mc_pipeline.emulators.ais.formats import to_julian
 from jde_mc_pipeline_tests.mailchimp.client_support import all_members, api, member, tag_names
 
 __all__ = ["all_members", "api", "member", "tag_names"]

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 
 from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.emulators.ais.server import build_server as build_jde
+from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mailchimp
 from jde_mc_pipeline.jde.client import AisClient
-from jde_mc_pipeline.jde.emulator.server import build_server as build_jde
 from jde_mc_pipeline.jde.extract import extract_through, jde_now
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
-from jde_mc_pipeline.mailchimp.emulator.server import build_server as build_mailchimp
 from jde_mc_pipeline.sync.run import run_sync
 from jde_mc_pipeline.sync.settings import SyncSettings
 from jde_mc_pipeline_tests.sync import expected

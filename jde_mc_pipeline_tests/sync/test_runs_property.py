@@ -28,12 +28,12 @@ from hypothesis import strategies as st
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.audit.store import MEMORY, AuditStore
+from jde_mc_pipeline.emulators.ais.clock import ManualClock
+from jde_mc_pipeline.emulators.ais.server import build_server as build_jde
+from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mailchimp
 from jde_mc_pipeline.jde.client import AisClient
-from jde_mc_pipeline.jde.emulator.clock import ManualClock
-from jde_mc_pipeline.jde.emulator.server import build_server as build_jde
 from jde_mc_pipeline.jde.extract import extract_days, extract_through
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
-from jde_mc_pipeline.mailchimp.emulator.server import build_server as build_mailchimp
 from jde_mc_pipeline.sync.companions import with_companions
 from jde_mc_pipeline.sync.run import run_sync
 from jde_mc_pipeline.sync.scope import scope_changes

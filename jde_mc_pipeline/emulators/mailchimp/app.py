@@ -1,0 +1,188 @@
+"""The emulator as one `app(Request) -> Response`: addressing, auth, the connection limit, faults, routing.
+
+Order for an API request (`/{dc}/3.0/...`), which is what a client experiences:
+1. auth (401 `API Key Invalid` for a wrong key or another data center's key);
+2. the in-flight count for that key goes up;
+3. latency (a 429 too comes back after it, as over a real network);
+4. 429 when the count passed `max_connections`, else a possible fault (500, 503, reset, slow answer;
+   see limits.py), else the handler runs under the state lock (an `ApiError` becomes a problem document);
+5. the in-flight count goes down; the answer is counted in the stats under its route template
+   (status 0 for a connection reset).
+Control endpoints (`/_emulator/...`) skip all of this: no auth, no count, no faults.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from jde_mc_pipeline.emulators.controls import RequestStats
+from jde_mc_pipeline.emulators.http import DropConnection, Request, Response
+from jde_mc_pipeline.emulators.mailchimp import errors
+from jde_mc_pipeline.emulators.mailchimp.auth import authenticate
+from jde_mc_pipeline.emulators.mailchimp.batches import BatchRunner
+from jde_mc_pipeline.emulators.mailchimp.control_endpoints import handle_control
+from jde_mc_pipeline.emulators.mailchimp.fields import select_fields
+from jde_mc_pipeline.emulators.mailchimp.limits import ConnectionLimiter, FaultPlan
+from jde_mc_pipeline.emulators.mailchimp.routes import build_router
+from jde_mc_pipeline.emulators.mailchimp.routing import Call, Reply
+from jde_mc_pipeline.emulators.mailchimp.state import EmulatorState
+from jde_mc_pipeline.emulators.mailchimp.validation import EmailRules
+
+log = logging.getLogger(__name__)
+_API_PATH = re.compile(r"^/([^/]+)/3\.0(/.*)?$")
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+class MailchimpApp:
+    """State, rules, limits and counters of one emulated Mailchimp account with one API key."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        list_id: str,
+        latency_ms: float,
+        fault_rate: float,
+        max_connections: int,
+        seed: int | None,
+        fake_email_domains: Iterable[str],
+        batch_step_seconds: float,
+        fault_kinds: tuple[str, ...],
+        slow_ms: float,
+        clock: Callable[[], float],
+    ) -> None:
+        if "-" not in api_key:
+            raise ValueError("api_key must look like <hex>-<dc>, e.g. 0123456789abcdef0123456789abcdef-us21")
+        self.api_key = api_key
+        self.dc = api_key.rpartition("-")[2]
+        self.list_id = list_id
+        self.server_url = ""  # set by the server once its port is known
+        self.state = EmulatorState(list_id, seed=seed, clock=clock)
+        self.stats = RequestStats()
+        self.limiter = ConnectionLimiter(max_connections, self.stats)
+        self.faults = FaultPlan(fault_rate, latency_ms, seed, fault_kinds, slow_ms)
+        self._initial_faults = self.faults.snapshot()
+        self.email_rules = EmailRules(fake_email_domains)
+        self.router = build_router()
+        self.batches = BatchRunner(self, batch_step_seconds)
+        self._initial_state = self.state.to_json()
+
+    @property
+    def server_url(self) -> str:
+        return self._server_url
+
+    @server_url.setter
+    def server_url(self, url: str) -> None:
+        self._server_url = url
+        self.api_base = f"{url}/{self.dc}/3.0"  # the base of `_links` hrefs, built once
+
+    def remember_start(self) -> None:
+        """Make the current content the one `POST /_emulator/reset` returns to (after loading a file)."""
+        self._initial_state = self.state.to_json()
+
+    def reset(self) -> None:
+        self.batches.clear()
+        self.state.load_json(self._initial_state)
+        self.faults.update(self._initial_faults)
+        self.stats.reset()
+
+    def __call__(self, request: Request) -> Response:
+        if request.path.startswith("/_emulator/"):
+            return handle_control(self, request)
+        found = _API_PATH.match(request.path)
+        if found is None:
+            self.stats.record(f"{request.method} (outside /{{dc}}/3.0)", 404)
+            return errors.problem_response(errors.not_found())
+        url_dc, path = found.group(1), found.group(2) or "/"
+        try:
+            endpoint = self.router.match(request.method, path)[0]
+        except errors.ApiError:
+            endpoint = f"{request.method} (no route)"
+        try:
+            key = authenticate(request, url_dc, self.api_key)
+        except errors.ApiError as error:
+            self.stats.record(endpoint, error.status)
+            return errors.problem_response(error)
+        status = 0
+        try:
+            response = self._limited(key, request, path, endpoint)
+            status = response.status
+            return response
+        finally:
+            self.stats.record(endpoint, status)
+
+    def _limited(self, key: str, request: Request, path: str, endpoint: str) -> Response:
+        within_limit = self.limiter.enter(key)
+        try:
+            self.faults.faults.delay()
+            if not within_limit:
+                self.stats.incr("throttled")
+                return errors.problem_response(errors.too_many_requests(self.limiter.max_connections))
+            fault = self.faults.draw(endpoint)
+            if fault is not None:
+                self.stats.incr(f"fault_{fault}")
+            if fault in ("500", "503"):
+                error = errors.internal_error() if fault == "500" else errors.service_unavailable()
+                return errors.problem_response(error)
+            if fault == "reset":
+                raise DropConnection
+            if fault == "slow":
+                time.sleep(self.faults.slow_seconds)
+            response = self._respond(
+                self.run(request.method, path, request.query, request.body), request.query
+            )
+            if fault == "reset_after":
+                raise DropConnection
+            return response
+        finally:
+            self.limiter.leave(key)
+
+    def run(
+        self, method: str, path: str, query: dict[str, list[str]], body: bytes
+    ) -> Reply | errors.ApiError:
+        """Route and run one operation under the state lock (direct calls and batch operations alike)."""
+        try:
+            _, handler, params = self.router.match(method, path)
+            with self.state.lock:
+                return handler(Call(method, params, query, body, self))
+        except errors.ApiError as error:
+            return error
+        except Exception:
+            log.exception("emulator handler failed on %s %s", method, path)
+            return errors.internal_error()
+
+    def execute(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> tuple[int, str]:
+        """A batch operation: (status code, response JSON as a string, "" when empty)."""
+        outcome = self.run(method, path, query, body)
+        if isinstance(outcome, errors.ApiError):
+            return outcome.status, json.dumps(outcome.document(str(uuid.uuid4())))
+        if outcome.document is None:
+            return outcome.status, ""
+        return outcome.status, json.dumps(select_fields(outcome.document, query), ensure_ascii=False)
+
+    def _respond(self, outcome: Reply | errors.ApiError, query: dict[str, list[str]]) -> Response:
+        if isinstance(outcome, errors.ApiError):
+            return errors.problem_response(outcome)
+        headers = {"X-Request-Id": str(uuid.uuid4())}
+        if outcome.document is None:
+            return Response(outcome.status, b"", None, {"Content-Type": JSON_TYPE, **headers})
+        return Response.json(outcome.status, select_fields(outcome.document, query), headers=headers)
+
+    def stats_snapshot(self) -> dict[str, Any]:
+        """`GET /_emulator/stats`: requests by endpoint and status, max_concurrent, throttled, faults, ..."""
+        snapshot: dict[str, Any] = {
+            "throttled": 0,
+            "max_concurrent": 0,
+            "batch_operations": 0,
+            "archive_downloads": 0,
+        }
+        snapshot.update(self.stats.snapshot())
+        snapshot["in_flight"] = self.limiter.in_flight()
+        snapshot["max_connections"] = self.limiter.max_connections
+        return snapshot
