@@ -21,24 +21,37 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
 
+from jde_mc_pipeline.emulators.ais.dataservice import DataService
 from jde_mc_pipeline.emulators.ais.formats import to_hhmmss, to_julian
-from jde_mc_pipeline.emulators.ais.store import RowError
+from jde_mc_pipeline.emulators.ais.store import RowError, Store
+from jde_mc_pipeline.emulators.ais.tokens import TokenRegistry
+from jde_mc_pipeline.emulators.controls import Faults, RequestStats
 from jde_mc_pipeline.emulators.http import Request, Response
 from jde_mc_pipeline.jde.tables import TABLES
-
-if TYPE_CHECKING:
-    from jde_mc_pipeline.emulators.ais.app import AisApp
 
 FAULT_KINDS = ("error", "drop", "revoke")
 _FAULT_KEYS = {"fault_rate", "latency_ms", "fault_kinds", "require_cookie"}
 
 
+class ControlledAis(Protocol):
+    """What the control routes use of the app (`AisApp`, which imports this module)."""
+
+    store: Store
+    tokens: TokenRegistry
+    dataservice: DataService
+    faults: Faults
+    stats: RequestStats
+    clock: Callable[[], datetime]
+
+
 class ControlRoutes:
     """Handles `/_emulator/...` for one app."""
 
-    def __init__(self, app: AisApp) -> None:
+    def __init__(self, app: ControlledAis) -> None:
         self._app = app
 
     def __call__(self, request: Request) -> Response:

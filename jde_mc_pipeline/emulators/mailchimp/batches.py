@@ -21,6 +21,8 @@ JSON files of at most 500 results each, every result `{"status_code", "operation
 `response` is the handler's JSON as a string ("" for a 204). An operation whose `body` is not a string
 fails when it runs (400), as documented. `errored_operations` counts results with status ≥ 400.
 
+This module runs the batches and builds their archives; the endpoints' handlers are in batch_routes.py.
+
 [unconfirmed] choices: archive layout and file size; DELETE of a batch cancels it and forgets it
 (later GET → 404); the 500-pending-batches and batch-webhook limits are not emulated.
 """
@@ -35,22 +37,30 @@ import tarfile
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
+from jde_mc_pipeline.emulators.controls import RequestStats
 from jde_mc_pipeline.emulators.http import Request, Response
 from jde_mc_pipeline.emulators.mailchimp import errors
-from jde_mc_pipeline.emulators.mailchimp.routing import Call, Reply
-from jde_mc_pipeline.emulators.mailchimp.views import check_enum, links, page, require_fields
+from jde_mc_pipeline.emulators.mailchimp.state import EmulatorState
 
-if TYPE_CHECKING:
-    from jde_mc_pipeline.emulators.mailchimp.app import MailchimpApp
-
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 URL_LIFETIME_SECONDS = 600
 RESULTS_PER_FILE = 500
 ARCHIVE_PATH = "/_emulator/batch-results/"
 _URL_SPECIALS = frozenset("?#\t\r\n")  # characters that make `urlsplit` do more than return the path
+
+
+class BatchHost(Protocol):
+    """What the runner uses of the app (`MailchimpApp`): ids and time, counters, its URL, one operation."""
+
+    state: EmulatorState
+    stats: RequestStats
+    server_url: str
+
+    def execute(
+        self, method: str, path: str, query: dict[str, list[str]], body: bytes
+    ) -> tuple[int, str]: ...
 
 
 @dataclass
@@ -71,7 +81,7 @@ class Batch:
 class BatchRunner:
     """The batches, their stage threads, and the single run slot."""
 
-    def __init__(self, app: MailchimpApp, step_seconds: float) -> None:
+    def __init__(self, app: BatchHost, step_seconds: float) -> None:
         self.app = app
         self.step_seconds = step_seconds
         self.batches: dict[str, Batch] = {}
@@ -244,79 +254,3 @@ def build_archive(batch: Batch) -> bytes:
             info.mode = 0o644
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
-
-
-def batch_view(call: Call, batch: Batch) -> dict[str, Any]:
-    finished = batch.status == "finished"
-    return {
-        "id": batch.id,
-        "status": batch.status,
-        "total_operations": batch.total_operations,
-        "finished_operations": batch.finished_operations,
-        "errored_operations": batch.errored_operations,
-        "submitted_at": batch.submitted_at,
-        "completed_at": batch.completed_at,
-        "response_body_url": call.app.batches.signed_url(batch) if finished else "",
-        "_links": links(
-            call,
-            "/batches",
-            ("parent", "GET", ""),
-            ("self", "GET", f"/{batch.id}"),
-            ("delete", "DELETE", f"/{batch.id}"),
-        ),
-    }
-
-
-def start_batch(call: Call) -> Reply:
-    body = call.json_object()
-    require_fields(body, ("operations",))
-    operations = body["operations"]
-    if not isinstance(operations, list):
-        raise errors.schema_error([{"field": "operations", "message": "Schema describes array"}])
-    problems = []
-    for index, operation in enumerate(operations):
-        if not isinstance(operation, dict):
-            problems.append({"field": f"operations.{index}", "message": "Schema describes object"})
-            continue
-        try:
-            check_enum(operation, "method", METHODS)
-            require_fields(operation, ("method", "path"))
-        except errors.ApiError as error:
-            problems.extend(
-                {"field": f"operations.{index}", "message": e["message"]} for e in error.errors or []
-            )
-            continue
-        if not isinstance(operation["path"], str):
-            problems.append({"field": f"operations.{index}.path", "message": "Schema describes string"})
-    if problems:
-        raise errors.schema_error(problems)
-    batch = call.app.batches.create(operations)
-    document = batch_view(call, batch)
-    call.app.batches.enqueue(batch)
-    return Reply(200, document)
-
-
-def get_batch(call: Call) -> Reply:
-    batch = call.app.batches.batches.get(call.params["batch_id"])
-    if batch is None:
-        raise errors.not_found()
-    return Reply(200, batch_view(call, batch))
-
-
-def list_batches(call: Call) -> Reply:
-    count, offset = call.paging()
-    batches = list(call.app.batches.batches.values())
-    return Reply(
-        200,
-        {
-            "batches": [batch_view(call, b) for b in page(batches, count, offset)],
-            "total_items": len(batches),
-            "_links": links(call, "/batches", ("self", "GET", ""), ("create", "POST", "")),
-        },
-    )
-
-
-def delete_batch(call: Call) -> Reply:
-    if not call.app.batches.cancel(call.params["batch_id"]):
-        raise errors.not_found()
-    return Reply(204)

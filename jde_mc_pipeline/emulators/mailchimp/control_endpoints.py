@@ -18,19 +18,30 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from jde_mc_pipeline.emulators.http import Request, Response
-from jde_mc_pipeline.emulators.mailchimp.batches import ARCHIVE_PATH
-
-if TYPE_CHECKING:
-    from jde_mc_pipeline.emulators.mailchimp.app import MailchimpApp
+from jde_mc_pipeline.emulators.mailchimp.batches import ARCHIVE_PATH, BatchRunner
+from jde_mc_pipeline.emulators.mailchimp.limits import FaultPlan
+from jde_mc_pipeline.emulators.mailchimp.state import EmulatorState
 
 _MEMBER_ACTION = re.compile(r"^/_emulator/lists/([^/]+)/members/([0-9a-f]{32})/(unsubscribe|clean)$")
 SELF_UNSUBSCRIBE = "N/A (Unsubscribed by user)"
 
 
-def handle_control(app: MailchimpApp, request: Request) -> Response:
+class ControlledApp(Protocol):
+    """What the control endpoints use of the app (`MailchimpApp`, which imports this module)."""
+
+    state: EmulatorState
+    batches: BatchRunner
+    faults: FaultPlan
+
+    def stats_snapshot(self) -> dict[str, Any]: ...
+
+    def reset(self) -> None: ...
+
+
+def handle_control(app: ControlledApp, request: Request) -> Response:
     path = request.path.rstrip("/")
     method = request.method
     if method == "GET" and path.startswith(ARCHIVE_PATH):
@@ -48,7 +59,7 @@ def handle_control(app: MailchimpApp, request: Request) -> Response:
     return Response.json(404, {"error": f"no control endpoint {method} {path}"})
 
 
-def _faults(app: MailchimpApp, request: Request) -> Response:
+def _faults(app: ControlledApp, request: Request) -> Response:
     if request.method == "GET":
         return Response.json(200, app.faults.snapshot())
     try:
@@ -60,7 +71,7 @@ def _faults(app: MailchimpApp, request: Request) -> Response:
         return Response.json(400, {"error": str(error)})
 
 
-def _member_action(app: MailchimpApp, list_id: str, member_hash: str, action: str) -> Response:
+def _member_action(app: ControlledApp, list_id: str, member_hash: str, action: str) -> Response:
     state = app.state
     with state.lock:
         audience = state.lists.get(list_id)

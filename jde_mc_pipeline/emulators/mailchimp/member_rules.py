@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jde_mc_pipeline.emulators.mailchimp import errors
+from jde_mc_pipeline.emulators.mailchimp.context import AppContext
 from jde_mc_pipeline.emulators.mailchimp.merge_fields import apply_merge_values
 from jde_mc_pipeline.emulators.mailchimp.state import Audience, Member, subscriber_hash
 from jde_mc_pipeline.emulators.mailchimp.views import check_enum, check_types
-
-if TYPE_CHECKING:
-    from jde_mc_pipeline.emulators.mailchimp.app import MailchimpApp
 
 WRITE_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional")
 PATCH_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending")
@@ -87,7 +85,7 @@ def _is_timestamp(text: str) -> bool:
 
 
 def create_member(
-    app: MailchimpApp,
+    app: AppContext,
     audience: Audience,
     email: str,
     status: str,
@@ -124,7 +122,7 @@ def create_member(
 
 
 def update_member(
-    app: MailchimpApp,
+    app: AppContext,
     audience: Audience,
     member_hash: str,
     member: Member,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from jde_mc_pipeline.emulators.mailchimp import (
+    batch_routes,
     batch_subscribe,
-    batches,
     customers,
     lists,
     member_tags,
@@ -39,10 +39,10 @@ def build_router() -> Router:
         ("POST", f"{MEMBER}/actions/delete-permanent", members.delete_member_permanently),
         ("GET", f"{MEMBER}/tags", member_tags.list_tags),
         ("POST", f"{MEMBER}/tags", member_tags.update_tags),
-        ("GET", "/batches", batches.list_batches),
-        ("POST", "/batches", batches.start_batch),
-        ("GET", "/batches/{batch_id}", batches.get_batch),
-        ("DELETE", "/batches/{batch_id}", batches.delete_batch),
+        ("GET", "/batches", batch_routes.list_batches),
+        ("POST", "/batches", batch_routes.start_batch),
+        ("GET", "/batches/{batch_id}", batch_routes.get_batch),
+        ("DELETE", "/batches/{batch_id}", batch_routes.delete_batch),
         ("GET", "/ecommerce/stores", stores.list_stores),
         ("POST", "/ecommerce/stores", stores.add_store),
         ("GET", STORE, stores.get_store),

@@ -11,13 +11,11 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from jde_mc_pipeline.emulators.mailchimp import errors
-
-if TYPE_CHECKING:
-    from jde_mc_pipeline.emulators.mailchimp.app import MailchimpApp
+from jde_mc_pipeline.emulators.mailchimp.context import AppContext
 
 MAX_COUNT = 1000
 
@@ -38,7 +36,7 @@ class Call:
     params: dict[str, str]
     query: dict[str, list[str]]
     body: bytes
-    app: MailchimpApp
+    app: AppContext
 
     def json_object(self) -> dict[str, Any]:
         """The body as a JSON object; 400 `JSON Parse Exception` / `Invalid Resource` otherwise."""
