@@ -5,14 +5,14 @@ Decisions for [UNCONFIRMED] details:
   link, header-only login or logout) is read as `{}`. Malformed JSON or a non-object body gets 400.
 - Token request: body credentials, or `Authorization: Basic` with the `jde-AIS-Auth-*` headers. The
   user name compares case-insensitively (JDE user ids are upper case), the password exactly. An
-  environment other than the configured one gets 403 with the env/role message of §2.6; any role is
-  accepted (default `*ALL`). No credentials at all → 400. Stateless per-call credentials on the data
-  service are not served: a data request without a token gets 444.
+  environment other than the configured one gets 403 with the env/role message integrators report;
+  any role is accepted (default `*ALL`). No credentials at all → 400. Stateless per-call credentials on
+  the data service are not served: a data request without a token gets 444.
 - Faults (`fault_rate` > 0) hit `/jderest` calls only, after the latency. Kinds, drawn uniformly from
   `fault_kinds` (default all three): `error` → 500 `ServiceErrorResponse`; `drop` → connection reset
   before any processing; `revoke` → the caller's token is dropped so the call gets 444 (calls
   without a token draw only among the other kinds).
-- `GET /jderest/defaultconfig` (and v2) answers the §2.8 fields without authentication
+- `GET /jderest/defaultconfig` (and v2) answers Oracle's documented fields without authentication
   (`sessionTimeout` = token TTL in minutes, as text).
 - Optional knob `require_cookie` (via `/_emulator/faults`): calls must then carry the `JSESSIONID`
   cookie set by `tokenrequest`, or get 444, as behind a load balancer with sticky sessions.
@@ -246,7 +246,7 @@ def _truthy(value: Any) -> bool:
 
 
 def _default_config(identity: Identity, ttl: float) -> dict[str, Any]:
-    """`GET /jderest/defaultconfig` (§2.8): no authentication; `sessionTimeout` in minutes, as text."""
+    """`GET /jderest/defaultconfig`: no authentication; `sessionTimeout` in minutes, as text."""
     return {
         "jasHost": "127.0.0.1",
         "jasPort": "0",

@@ -1,7 +1,7 @@
 """The emulator's notion of JDE-local now, replaceable so tests control UPMJ/UPMT stamps and expiry.
 
-JDE writes UPMJ/UPMT in the local time of the machine running the program (reference/jde-ais.md
-§6.9), so the default clock is the host's local wall clock as a naive datetime.
+JDE writes UPMJ/UPMT in the local time of the machine running the program (docs/ais.md, The six
+tables), so the default clock is the host's local wall clock as a naive datetime.
 """
 
 from __future__ import annotations

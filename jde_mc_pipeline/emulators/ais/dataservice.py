@@ -1,6 +1,6 @@
 """`POST /jderest/v2/dataservice` (BROWSE, COUNT) and `POST /jderest/v2/dataservice/next` paging.
 
-Answers follow reference/jde-ais.md §3.5 and §4: `fs_DATABROWSE_<TABLE>` → `title`, `data.gridData`
+Answers follow docs/ais.md, The data service and Paging: `fs_DATABROWSE_<TABLE>` → `title`, `data.gridData`
 → `id`, `fullGridId`, `columns`, `rowset`, `summary{records, moreRecords}`, row keys `F0101_AN8`,
 and a top-level `links[{rel: "next", href}]` only when `enableNextPageProcessing` is on and rows remain.
 

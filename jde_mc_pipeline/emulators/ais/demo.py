@@ -17,7 +17,7 @@ address, name, phone, timing) are exclusive; dimensions combine freely. Design c
   spreads over the years with a bias to recent ones. Rows changed "today" carry overnight batch
   times (00:30-05:59) so that they are not in the future of the emulator's clock when it starts.
 - Phone types: blank = business, FAX, HOM (home), CAR (mobile); ETP "I" for a web address. These
-  UDC values are common but UNCONFIRMED (reference/jde-ais.md §6.5, §6.6).
+  UDC values are common but UNCONFIRMED (docs/ais.md, The six tables).
 - Speed: one seeded `FastRandom` and plain dict rows; 100,000 parties (about 660,000 rows) take about
   4 s of CPU and 0.5 GB of memory. The seed is a string of (n, seed, today), so the result does not
   depend on PYTHONHASHSEED.

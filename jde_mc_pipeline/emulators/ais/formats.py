@@ -1,8 +1,8 @@
 """Date and time formats as the AIS *server* handles them.
 
-Written independently of the client's `jde_mc_pipeline.jde.dates` on purpose (architecture.md: an
-emulator and the client of the same API do not import each other), so that a conversion bug on one
-side shows up as a test failure instead of being mirrored on the other.
+Written independently of the client's `jde_mc_pipeline.jde.dates` on purpose (an emulator and the
+client of the same API do not import each other: jde_mc_pipeline/emulators/__init__.py), so that a
+conversion bug on one side shows up as a test failure instead of being mirrored on the other.
 
 - The database holds Julian CYYDDD numbers (0 = blank) and HHMMSS times.
 - AIS answers dates as `yyyyMMdd` strings, and parses date literals in query conditions with the
@@ -55,7 +55,7 @@ def java_to_strftime(pattern: str) -> str:
 def parse_date_literal(text: str, simple_date_format: str) -> date:
     """Parse a condition's date literal the way AIS does: with the user's date format, strictly.
 
-    Design decision (reference/jde-ais.md §3.4, UNCONFIRMED): the user's `simpleDateFormat` is the
+    Design decision (docs/ais.md, The data service; UNCONFIRMED): the user's `simpleDateFormat` is the
     only accepted form. A literal in another format is refused rather than guessed, because a real AIS
     whose user has a different format would misread it; a lenient emulator would hide that bug.
     """

@@ -4,7 +4,7 @@ A query compiles once into a plain predicate over stored rows (tuples, see store
 converted to the column's stored form up front, plus an optional set of AN8s that lets the caller
 read candidates through the store's AN8 index instead of scanning.
 
-Design decisions for [UNCONFIRMED] behaviour (reference/jde-ais.md §3.2-3.4):
+Design decisions for [UNCONFIRMED] behaviour (docs/ais.md, The data service):
 - `complexQuery` elements combine strictly left to right with no precedence:
   `((q1 andOr2 q2) andOr3 q3) …`; the first element's `andOr` is checked (AND/OR) but has no effect.
   Each element's `query` may itself hold `condition` and `complexQuery`.

@@ -1,4 +1,5 @@
-"""AIS error answers (reference/jde-ais.md §1, §4.3), raised as `AisError` and turned into responses.
+"""AIS error answers, raised as `AisError` and turned into responses (docs/ais.md, Base URL, versions,
+status codes; Paging).
 
 Decisions for [UNCONFIRMED] details:
 - Request errors the data service cannot run (unknown table or column, a view, a bad operator or date

@@ -1,6 +1,6 @@
 """AIS sessions: tokens issued by `tokenrequest`, bound to a device, expiring when idle or at logout.
 
-Reference/jde-ais.md §2. Decisions for [UNCONFIRMED] details:
+docs/ais.md, Tokens and sessions. Decisions for [UNCONFIRMED] details:
 - Tokens look like real ones (`044` + base64 with `+`, `/` and `=` always present), so a client that
   forgets to URL-encode them in a query string fails here as it would against AIS.
 - A token requested with a `deviceName` is bound to it; without one, to the caller's IP address.

@@ -5,7 +5,7 @@ since CHAR comparison ignores them), NUMBERs, Julian CYYDDD dates (0 = blank) an
 value entering the store passes `to_db`, so a bad value is refused with a reason instead of breaking a
 query later.
 
-Answer formats (reference/jde-ais.md §3.5):
+Answer formats (docs/ais.md, The data service):
 - strings: trailing blanks trimmed, leading blanks kept (a right-justified MCU stays `"          30"`);
 - numbers: JSON numbers (an integral value as an int);
 - dates: `yyyyMMdd` strings. Design decision for the [UNCONFIRMED] blank date: a Julian 0 is answered

@@ -1,4 +1,5 @@
-"""`POST /lists/{list_id}`: batch subscribe/unsubscribe, synchronous, at most 500 members (reference §5).
+"""`POST /lists/{list_id}`: batch subscribe/unsubscribe, synchronous, at most 500 members
+(docs/mailchimp.md, Members).
 
 Each entry meets the same rules as a single member call (member_rules), and its failure is reported in
 `errors[]` instead of failing the request:

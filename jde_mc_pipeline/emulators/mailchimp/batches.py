@@ -1,4 +1,4 @@
-"""`/batches`: asynchronous batch operations and their results archive (reference §6).
+"""`/batches`: asynchronous batch operations and their results archive (docs/mailchimp.md, Batch operations).
 
 Each submitted batch moves through `pending` → `preprocessing` (total_operations filled) → `started`
 (operations executed, `finished_operations`/`errored_operations` counted as they go) → `finalizing`

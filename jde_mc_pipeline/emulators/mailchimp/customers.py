@@ -1,4 +1,4 @@
-"""`/ecommerce/stores/{store_id}/customers[/{customer_id}]` (reference §7.2-7.4).
+"""`/ecommerce/stores/{store_id}/customers[/{customer_id}]` (docs/mailchimp.md, E-commerce customers).
 
 - PUT adds or updates, POST only adds, PATCH only updates (`opt_in_status`, `company`, `first_name`,
   `last_name`, `address`); DELETE → 204. PUT and POST need `id`, `email_address`, `opt_in_status`
@@ -9,7 +9,7 @@
   Both use title `Bad Request` [unconfirmed], as the other e-commerce refusals on record do.
 - A bad or fake-looking e-mail → 400 `Customer Was Not Saved` "<email> is an invalid email address and
   cannot be imported." (since 2021-07).
-- Writing a customer upserts the store audience's member (§7.3): a new contact gets `subscribed` when
+- Writing a customer upserts the store audience's member: a new contact gets `subscribed` when
   `opt_in_status` is true and `transactional` otherwise; an existing contact is only upgraded from
   `transactional` to `subscribed` when the customer opts in; any other status is kept. An archived
   contact comes back as if new (`subscribed` only when not in compliance state). [unconfirmed] A
@@ -163,7 +163,7 @@ def _checked_body(call: Call, path_id: str | None) -> dict[str, Any]:
 def _write(
     call: Call, store: Store, customer_id: str, body: dict[str, Any], existing: Customer | None
 ) -> Customer:
-    """Create or update after every check, then bring the audience member in line (§7.3)."""
+    """Create or update after every check, then bring the audience member in line."""
     now = call.app.state.now()
     email = body.get("email_address")
     if existing is not None:

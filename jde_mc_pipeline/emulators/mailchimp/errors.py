@@ -1,12 +1,12 @@
 """Mailchimp's error documents (`application/problem+json`, RFC 7807), with the titles and details seen on
-the wire (reference §8.1).
+the wire (docs/mailchimp.md, Keys, data centers, errors).
 
 Every failure inside a handler is an `ApiError`; the app turns it into a problem document whose
 `instance` equals the `X-Request-Id` header, as recorded responses show. Three titles are recorded
 *without* a `type` member ("Member Exists", "Member In Compliance State", "Forgotten Email Not
 Subscribed"), so `with_type=False` reproduces that shape; a client must not depend on `type`.
 
-Texts marked [unconfirmed] in the reference are chosen here and listed in the functions' docstrings.
+Texts nothing public confirms are chosen here and marked [unconfirmed] in the functions' docstrings.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`fields` / `exclude_fields`: comma-separated, dot notation for nested members (reference §2).
+"""`fields` / `exclude_fields`: comma-separated, dot notation for nested members (Mailchimp's
+API fundamentals, partial responses: https://mailchimp.com/developer/marketing/docs/fundamentals/).
 
 Applied to every JSON answer, through arrays (`members.email_address` keeps that member of each member).
 [unconfirmed] Unknown names are ignored rather than refused, and when both parameters are given

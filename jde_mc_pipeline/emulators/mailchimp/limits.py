@@ -1,4 +1,4 @@
-"""The 10-simultaneous-connections limit and fault injection (reference §8.2, checklist §10.10).
+"""The 10-simultaneous-connections limit and fault injection (docs/mailchimp.md, Limits and retries).
 
 Mailchimp counts simultaneous connections per user; what a client controls is how many requests it has
 in flight, so the emulator counts API requests in flight per API key, across all server threads. The

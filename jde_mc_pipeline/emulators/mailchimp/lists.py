@@ -1,4 +1,5 @@
-"""`GET /ping`, `GET /lists`, `GET /lists/{list_id}` (reference §1.3; list schema of the spec).
+"""`GET /ping`, `GET /lists`, `GET /lists/{list_id}` (docs/mailchimp.md, Keys, data centers, errors;
+list schema of the spec).
 
 List statistics come from the per-status counters kept by the state, never from a scan of members.
 """

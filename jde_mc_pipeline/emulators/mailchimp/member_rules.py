@@ -1,4 +1,4 @@
-"""How a list member is created, updated, renamed and re-subscribed (reference §3, checklist §10.2-10.4).
+"""How a list member is created, updated, renamed and re-subscribed (docs/mailchimp.md, Members).
 
 Shared by the member endpoints, batch subscribe and e-commerce customers, so that every way in meets
 the same rules. Each write validates everything first and changes the member only when nothing failed:

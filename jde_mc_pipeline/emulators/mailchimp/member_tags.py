@@ -1,4 +1,4 @@
-"""`/lists/{list_id}/members/{subscriber_hash}/tags` (reference §3.4).
+"""`/lists/{list_id}/members/{subscriber_hash}/tags` (docs/mailchimp.md, Members: tags).
 
 POST `{"tags": [{"name", "status": "active"|"inactive"}], "is_syncing"}` → 204: `active` adds the tag
 (creating it on the audience when new), `inactive` removes it; an empty list is a no-op.

@@ -1,4 +1,5 @@
-"""`/lists/{list_id}/members...`: the member endpoints (reference §3) and the member document (§3.2).
+"""`/lists/{list_id}/members...`: the member endpoints (docs/mailchimp.md, Members) and the member document
+(https://mailchimp.com/developer/marketing/api/list-members/).
 
 Decisions on [unconfirmed] points:
 - PUT needs `email_address` and `status_if_new` (or `status`) only when it creates; an existing member

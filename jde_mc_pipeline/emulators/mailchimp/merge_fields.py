@@ -1,4 +1,5 @@
-"""Merge fields: the audience's field definitions and the rules for values on members (reference §4).
+"""Merge fields: the audience's field definitions and the rules for values on members (docs/mailchimp.md,
+Merge fields).
 
 Value rules, applied by every member write (POST/PUT/PATCH, batch subscribe):
 - unknown tags are ignored silently; `""` (or null) clears a field;

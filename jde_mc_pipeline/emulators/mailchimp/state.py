@@ -135,7 +135,7 @@ class Store:
 
 
 def default_merge_fields() -> dict[str, MergeField]:
-    """A new audience's fields, as recorded (reference §4.1), plus BIRTHDAY as in the docs' examples."""
+    """A new audience's fields (docs/mailchimp.md, Merge fields), plus BIRTHDAY as in Mailchimp's examples."""
     fields = [
         MergeField(1, "FNAME", "First Name", "text", display_order=2, options={"size": 25}),
         MergeField(2, "LNAME", "Last Name", "text", display_order=3, options={"size": 25}),

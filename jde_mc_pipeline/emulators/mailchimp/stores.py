@@ -1,4 +1,5 @@
-"""`/ecommerce/stores[/{store_id}]` (reference §7.1).
+"""`/ecommerce/stores[/{store_id}]` (docs/mailchimp.md, E-commerce customers;
+https://mailchimp.com/developer/marketing/api/ecommerce-stores/).
 
 POST requires `id`, `list_id`, `name`, `currency_code` (ISO 4217, checked with pycountry); the audience
 must exist; `domain` is unique in the account (400 `Bad Request`, recorded detail). PATCH may not move a

@@ -1,12 +1,12 @@
 """E-mail rules and small value rules shared by members, batch subscribe and e-commerce.
 
 - Syntax: `email-validator` (RFC 5321/5322, no DNS lookups). A failure is 400 `Invalid Resource`
-  "Please provide a valid email address." (reference §8.1).
+  "Please provide a valid email address." (docs/mailchimp.md, Keys, data centers, errors).
 - Fake-looking addresses: Mailchimp refuses addresses its deliverability heuristics dislike
   ("foo@example.com looks fake or invalid, ..."); its rules are not public. The emulator's rule is a
   configurable set of domains (`fake_email_domains`), matched on the domain and every parent domain,
-  by default the reserved example domains the reference quotes.
-- Text: cut to 255 bytes of UTF-8 without splitting a character (reference §4.2).
+  by default the reserved example domains of RFC 2606 (docs/mailchimp.md, Members).
+- Text: cut to 255 bytes of UTF-8 without splitting a character (docs/mailchimp.md, Merge fields).
 """
 
 from __future__ import annotations
