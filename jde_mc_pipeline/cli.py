@@ -1,4 +1,4 @@
-"""`jde-mc`: the command line of interfaces.md §2.
+"""`jde-mc`: the command line (README, "Sync outside Dagster" and "The emulators").
 
 Each sub-command imports its implementation lazily, so `jde-mc emulate jde` does not pay for Dagster.
 """

@@ -1,7 +1,7 @@
 """Fixtures for everything that talks to the JDE AIS emulator over real HTTP.
 
 - `jde_emulator_factory(**build_server_kwargs)` starts an emulator (see
-  `jde_mc_pipeline.jde.emulator.server.build_server`) and stops every one it started at teardown.
+  `jde_mc_pipeline.emulators.ais.server.build_server`) and stops every one it started at teardown.
 - `jde_emulator`: a started emulator holding `emulator_dataset()` (below), with a `ManualClock` at
   `DATASET_NOW` as `jde_emulator.clock` (`.advance(seconds)` moves it: token and result-set expiry,
   UPMJ/UPMT stamping). Credentials JDE/JDE, environment JDV920, date format MM/dd/yyyy, token TTL
