@@ -31,12 +31,13 @@ from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.mapping.batch import MappingResult, map_batch
 from jde_mc_pipeline.mapping.options import TARGETS, MappingOptions
 from jde_mc_pipeline.sync.companions import companion_an8s
-from jde_mc_pipeline.sync.pipeline import answered, combine_outcomes
+from jde_mc_pipeline.sync.pipeline import TargetBatch, answered, combine_outcomes
 
 
 def written(result: MappingResult, outcome: str) -> pd.DataFrame:
     """The outcome rows a sync records when Mailchimp accepted every payload of `result`."""
-    return combine_outcomes(result, *(answered(result, target, outcome) for target in TARGETS))
+    pushed = (answered(TargetBatch.of(result, target), outcome) for target in TARGETS)
+    return combine_outcomes(result.outcomes, *pushed)
 
 
 def main() -> None:

@@ -1,26 +1,45 @@
-"""The code location: `defs` holds every asset, check, job, schedule, sensor and resource.
+"""The code location: `defs` loads every part under jde_mc_pipeline/defs/ (a `dg` project).
 
-Loaded by `dagster dev` through workspace.yaml / `[tool.dagster]`, and by
-`dagster definitions validate -m jde_mc_pipeline.definitions`. `JDE_START_DATE` must be set (the
-daily partitions start there); the other variables are resolved when a run launches.
+`dg dev`, `dg check defs` and `dg list defs` find it through `[tool.dg]` in pyproject.toml; `dagster dev`
+through workspace.yaml, and `dagster definitions validate -m jde_mc_pipeline.definitions` directly.
+Nothing is read when a module is imported: each part's `@dg.definitions` function reads the deployment
+settings and the resources from the environment when the code location loads, so a missing
+`JDE_START_DATE` is the code location's load error ("JDE_START_DATE is not set"), shown in the UI.
+
+`build_definitions` builds the same definitions from values instead of the environment: the tests load
+the pipeline under several configurations in one process with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
 import dagster as dg
 
-from jde_mc_pipeline.defs.automation import jde_change_sensor, jde_to_mailchimp_schedule
-from jde_mc_pipeline.defs.jobs import SYNC_ASSETS, SYNC_CHECKS, jde_to_mailchimp_sync
-from jde_mc_pipeline.defs.replay import mailchimp_replay
-from jde_mc_pipeline.defs.resources import RESOURCES
-from jde_mc_pipeline.defs.scope import jde_scope_reconciliation, jde_scope_reconciliation_schedule
-from jde_mc_pipeline.defs.staging import StagedFrameIOManager
+from jde_mc_pipeline.defs.audit import definitions as audit
+from jde_mc_pipeline.defs.automation import definitions as automation
+from jde_mc_pipeline.defs.environment import Deployment
+from jde_mc_pipeline.defs.jde import definitions as jde
+from jde_mc_pipeline.defs.mailchimp import definitions as mailchimp
+from jde_mc_pipeline.defs.mapping import definitions as mapping
 
-defs = dg.Definitions(
-    assets=SYNC_ASSETS,
-    asset_checks=SYNC_CHECKS,
-    jobs=[jde_to_mailchimp_sync, mailchimp_replay, jde_scope_reconciliation],
-    schedules=[jde_to_mailchimp_schedule, jde_scope_reconciliation_schedule],
-    sensors=[jde_change_sensor],
-    resources={**RESOURCES, "staging": StagedFrameIOManager()},
-)
+
+def build_definitions(deployment: Deployment, resources: Mapping[str, Any]) -> dg.Definitions:
+    """Every part of defs/ built for `deployment`, bound to `resources` (as `defs` does from the
+    environment)."""
+    return dg.Definitions.merge(
+        jde.build(deployment),
+        mapping.build(deployment),
+        mailchimp.build(deployment),
+        audit.build(),
+        automation.build(deployment),
+        dg.Definitions(resources=dict(resources)),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location, from the defs folder and the environment."""
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

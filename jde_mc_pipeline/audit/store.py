@@ -116,6 +116,16 @@ class AuditStore:
                 [_now(), status, json.dumps(dict(counts), sort_keys=True), run_id],
             )
 
+    def run_counts(self, run_id: str) -> dict[str, int]:
+        """`<target>:<outcome>` → outcome rows the run recorded (the counts of its `sync_runs` row)."""
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT target, outcome, count(*) FROM sync_outcomes WHERE run_id = ? "
+                "GROUP BY ALL ORDER BY ALL",
+                [run_id],
+            ).fetchall()
+        return {f"{target}:{outcome}": int(n) for target, outcome, n in rows}
+
     # -- what was pulled and mapped -----------------------------------------------------------------
 
     def record_pulls(self, run_id: str, frames: Mapping[str, pd.DataFrame]) -> int:

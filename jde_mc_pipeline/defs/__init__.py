@@ -11,7 +11,9 @@ import dagster as dg
 # `backfill_policy` is marked beta in Dagster 1.13, and every partitioned asset here needs it (a range is
 # one run). The warning repeats for each asset in every process that loads the code, drowning the logs
 # the operator reads; the pin in pyproject.toml is what guards against a breaking change.
-warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+# The same for the code references (each asset's link to its source in the UI), beta too.
+BETA_IN_USE = r"(Parameter `backfill_policy`|Function `with_source_code_references`|Class `\w*CodeReference)"
+warnings.filterwarnings("ignore", message=BETA_IN_USE, category=dg.BetaWarning)
 
 MAILCHIMP_POOL = "mailchimp"
 """The concurrency pool of every step that talks to Mailchimp (limit 1: one such step at a time)."""

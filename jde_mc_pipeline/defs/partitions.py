@@ -1,72 +1,34 @@
-"""Daily UPMJ partitions, and what a run over a range of them reads from JDE.
+"""Daily UPMJ partitions, what a run over a range of them reads from JDE, and which partition a party is in.
 
-Why the first partition holds all history: Dagster's bookkeeping grows with partitions × assets
-(measured: README, Partitions), so a partition per historical day is not an option. `JDE_START_DATE` is a
-recent date; the partition of that date also holds every party whose changes are all on or before it,
-so the initial load is that one partition. `end_offset=1` makes today's partition exist (the schedule
-and the sensor request it).
+Why the first partition holds all history: Dagster's bookkeeping grows with partitions × assets (measured:
+README, Partitions), so a partition per historical day is not an option. `JDE_START_DATE` is a recent
+date; the partition of that date also holds every party whose changes are all on or before it, so the
+initial load is that one partition. `end_offset=1` makes today's partition exist (the schedule and the
+sensor request it).
 
-`JDE_START_DATE` is read when this module is imported (the partitions must exist to load the code
-location); a missing or malformed value raises `PartitionSettingsError` naming the variable.
+Nothing here reads the environment: the partitions are built from the `Deployment` when the definitions
+load (defs/environment.py), and every function takes the first partition's date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Mapping, Sequence
-from zoneinfo import ZoneInfo
+from collections.abc import Iterable, Mapping, Sequence
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
+from jde_mc_pipeline.defs.environment import Deployment
 from jde_mc_pipeline.jde.extract import Window
-
-START_DATE_VARIABLE = "JDE_START_DATE"
-TIMEZONE_VARIABLE = "JDE_TIMEZONE"
+from jde_mc_pipeline.sync.stages import PARTITION_COLUMN
 
 
-class PartitionSettingsError(ValueError):
-    """`JDE_START_DATE` or `JDE_TIMEZONE` is missing or cannot be understood."""
-
-
-def start_date_from_env(env: Mapping[str, str] | None = None) -> dt.date:
-    """The first partition's date from `JDE_START_DATE` (ISO `YYYY-MM-DD`)."""
-    env = os.environ if env is None else env
-    raw = (env.get(START_DATE_VARIABLE) or "").strip()
-    if not raw:
-        raise PartitionSettingsError(
-            f"{START_DATE_VARIABLE} is not set: the first daily UPMJ partition as YYYY-MM-DD, a recent date "
-            "(that partition also holds all earlier history)"
-        )
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise PartitionSettingsError(
-            f"{START_DATE_VARIABLE} must be a date as YYYY-MM-DD, got {raw!r}"
-        ) from None
-
-
-def timezone_from_env(env: Mapping[str, str] | None = None) -> str:
-    """JDE's time zone (`JDE_TIMEZONE`, default UTC): partitions are days in the zone UPMJ is written in."""
-    env = os.environ if env is None else env
-    name = (env.get(TIMEZONE_VARIABLE) or "UTC").strip()
-    try:
-        ZoneInfo(name)
-    except (KeyError, ValueError):
-        raise PartitionSettingsError(f"{TIMEZONE_VARIABLE} {name!r} is not a known time zone") from None
-    return name
-
-
-START_DATE = start_date_from_env()
-JDE_TIMEZONE = timezone_from_env()
-
-upmj_partitions = dg.DailyPartitionsDefinition(
-    start_date=START_DATE.isoformat(), end_offset=1, timezone=JDE_TIMEZONE
-)
-"""One partition per UPMJ day from JDE_START_DATE to today (inclusive) in JDE's time zone."""
-
-FIRST_PARTITION_KEY = START_DATE.isoformat()
+def upmj_partitions(deployment: Deployment) -> dg.DailyPartitionsDefinition:
+    """One partition per UPMJ day from JDE_START_DATE to today (inclusive) in JDE's time zone."""
+    return dg.DailyPartitionsDefinition(
+        start_date=deployment.start_date.isoformat(), end_offset=1, timezone=deployment.timezone
+    )
 
 
 def key_range(partition_keys: Sequence[str]) -> tuple[str, str]:
@@ -76,7 +38,7 @@ def key_range(partition_keys: Sequence[str]) -> tuple[str, str]:
     return min(partition_keys), max(partition_keys)
 
 
-def extraction_window(first_key: str, last_key: str, start: dt.date = START_DATE) -> Window:
+def extraction_window(first_key: str, last_key: str, start: dt.date) -> Window:
     """The JDE changes a run over partitions [first_key, last_key] reads.
 
     UPMJ in [first, last]; when `first_key` is the first partition, everything on or before `last`
@@ -90,7 +52,7 @@ def extraction_window(first_key: str, last_key: str, start: dt.date = START_DATE
     return Window.days(first, last)
 
 
-def describe_window(first_key: str, last_key: str, start: dt.date = START_DATE) -> str:
+def describe_window(first_key: str, last_key: str, start: dt.date) -> str:
     """The UPMJ window in words, for run metadata."""
     if dt.date.fromisoformat(first_key) <= start:
         return f"UPMJ <= {last_key} (all history through {last_key})"
@@ -104,7 +66,7 @@ _CHANGE_DATES = {"F0116": ("UPMJ", "EFTB")}
 
 
 def partition_of_parties(
-    frames: Mapping[str, pd.DataFrame], first_key: str, last_key: str, start: dt.date = START_DATE
+    frames: Mapping[str, pd.DataFrame], first_key: str, last_key: str, start: dt.date
 ) -> pd.Series:
     """AN8 → partition key (ISO date) for every party in `frames`.
 
@@ -140,3 +102,36 @@ def partition_of_parties(
     keys.index.name = "an8"
     keys.name = "partition_key"
     return keys
+
+
+def partition_keys(an8: pd.Series | np.ndarray, known: pd.Series, fallback: str) -> pd.Series:
+    """The partition key of each AN8 from `known` (AN8 → key), `fallback` (the run's last partition) for
+    the others: the one function every step uses to file a party's rows under its partition."""
+    an8 = pd.Series(np.asarray(an8, dtype=np.int64))
+    found = an8.map(known)
+    return found.where(found.notna(), fallback).astype(object)
+
+
+def staged_partitions(
+    frames: Iterable[pd.DataFrame], an8_columns: Sequence[str] = ("AN8", "an8", "key")
+) -> pd.Series:
+    """AN8 → partition key, from staged frames that carry both (the first frame naming an AN8 wins)."""
+    parts = []
+    for frame in frames:
+        if not len(frame) or PARTITION_COLUMN not in frame:
+            continue
+        column = next(c for c in an8_columns if c in frame.columns)
+        an8 = pd.to_numeric(frame[column], errors="coerce")
+        keep = an8.notna().to_numpy()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "an8": an8[keep].astype(np.int64).to_numpy(),
+                    "key": frame[PARTITION_COLUMN].to_numpy()[keep],
+                }
+            )
+        )
+    if not parts:
+        return pd.Series([], dtype=object, index=pd.Index([], dtype=np.int64))
+    rows = pd.concat(parts, ignore_index=True).drop_duplicates("an8")
+    return pd.Series(rows["key"].to_numpy(), index=rows["an8"].to_numpy())

@@ -19,10 +19,9 @@ to read, and the first run would record outcomes for rows it never pulled. A loa
 file written by the run that produced the upstream output (the same run, or the parent of a
 re-execution), and only when that run left none (an asset materialized on its own, from an earlier
 run) the newest file of the partition. Files are written under a temporary name and renamed, so a
-reader never sees half a frame. Files older than `JDE_MC_STAGING_KEEP_HOURS` (default 24) are removed
-when their partition is written again.
-
-The base folder is `JDE_MC_STAGING_DIR` (default `data/staging`).
+reader never sees half a frame. Files older than `keep_hours` (`JDE_MC_STAGING_KEEP_HOURS`, default 24)
+are removed when their partition is written again. The base folder is `base_dir` (`JDE_MC_STAGING_DIR`,
+default `data/staging`).
 """
 
 import os
@@ -35,9 +34,8 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-PARTITION_COLUMN = "partition_key"
-DEFAULT_STAGING_DIR = "data/staging"
-DEFAULT_KEEP_HOURS = 24.0
+from jde_mc_pipeline.sync.stages import PARTITION_COLUMN
+
 UNPARTITIONED = "__unpartitioned__"
 
 
@@ -48,27 +46,23 @@ class StagingError(RuntimeError):
 class StagedFrameIOManager(dg.ConfigurableIOManager):
     """Stores each output frame per partition key and run, and loads inputs by concatenating partitions."""
 
-    base_dir: str | None = Field(
-        default=None, description=f"staging folder (JDE_MC_STAGING_DIR, default {DEFAULT_STAGING_DIR})"
+    base_dir: str = Field(
+        "data/staging",
+        description="folder of the frames passed between steps (<asset key>/<partition>/<run id>.pkl)",
+        json_schema_extra={"env": "JDE_MC_STAGING_DIR"},
     )
-    keep_hours: float | None = Field(
-        default=None,
-        description=f"age after which older runs' files are removed (JDE_MC_STAGING_KEEP_HOURS, default "
-        f"{DEFAULT_KEEP_HOURS:g})",
+    keep_hours: float = Field(
+        24.0,
+        ge=0,
+        description="staged files older than this are removed when their partition is written again",
+        json_schema_extra={"env": "JDE_MC_STAGING_KEEP_HOURS"},
     )
 
     def _folder(self, key: dg.AssetKey) -> Path:
-        base = self.base_dir or (os.environ.get("JDE_MC_STAGING_DIR") or "").strip() or DEFAULT_STAGING_DIR
-        return Path(base).joinpath(*key.path)
+        return Path(self.base_dir).joinpath(*key.path)
 
     def _keep_seconds(self) -> float:
-        if self.keep_hours is not None:
-            return self.keep_hours * 3600.0
-        raw = (os.environ.get("JDE_MC_STAGING_KEEP_HOURS") or "").strip()
-        try:
-            return (float(raw) if raw else DEFAULT_KEEP_HOURS) * 3600.0
-        except ValueError:
-            raise StagingError("JDE_MC_STAGING_KEEP_HOURS must be a number of hours") from None
+        return self.keep_hours * 3600.0
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         name = context.asset_key.to_user_string()

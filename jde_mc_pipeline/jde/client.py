@@ -21,8 +21,7 @@ so far is skipped. Resumes that make no progress are bounded by the retry policy
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -80,6 +79,8 @@ class AisClient:
         self.list_chunk_size = list_chunk_size
         self.retry = retry or RetryPolicy()
         self.stats = ClientStats()
+        self.on_page: Callable[[str, int], None] | None = None
+        """Called with (table, rows) after every page: progress for a terminal or a run's log."""
         self._session = AisSession(
             base_url,
             username,
@@ -90,24 +91,6 @@ class AisClient:
             timeout=(connect_timeout, read_timeout),
             retry=self.retry,
             stats=self.stats,
-        )
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> AisClient:
-        """A client configured from the environment variables of README, Configuration (`JDE_AIS_URL`, …)."""
-        env = os.environ if environ is None else environ
-        missing = [name for name in ("JDE_AIS_URL", "JDE_USERNAME", "JDE_PASSWORD") if not env.get(name)]
-        if missing:
-            raise ValueError(f"missing environment variable(s): {', '.join(missing)}")
-        return cls(
-            env["JDE_AIS_URL"],
-            env["JDE_USERNAME"],
-            env["JDE_PASSWORD"],
-            environment=env.get("JDE_ENVIRONMENT") or None,
-            role=env.get("JDE_ROLE") or "*ALL",
-            device_name=env.get("JDE_DEVICE_NAME") or "jde-mc-pipeline",
-            timezone=env.get("JDE_TIMEZONE") or "UTC",
-            **options,
         )
 
     # --- polling cycle ---------------------------------------------------------------------------------
@@ -261,6 +244,8 @@ class AisClient:
                 fresh.append(row)
             self.stats.pages += 1
             self.stats.rows += len(fresh)
+            if self.on_page is not None:
+                self.on_page(spec.name, len(fresh))
             if fresh:
                 stalled = 0
                 yield fresh

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -194,15 +193,6 @@ class MailchimpClient:
         pool = max(self.max_connections, 10)
         self.session = self._session(pool, auth=("jde-mc", api_key))
         self._plain = self._session(pool, auth=None)  # archive downloads: never send the key elsewhere
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> MailchimpClient:
-        """A client from MAILCHIMP_API_KEY and MAILCHIMP_API_URL (default `https://{dc}.api.mailchimp.com/3.0`)."""
-        env = os.environ if env is None else env
-        key = env.get("MAILCHIMP_API_KEY", "")
-        if not key:
-            raise MailchimpConfigError("MAILCHIMP_API_KEY is not set")
-        return cls(key, api_url=env.get("MAILCHIMP_API_URL") or None, **options)
 
     @staticmethod
     def _session(pool: int, auth: tuple[str, str] | None) -> requests.Session:

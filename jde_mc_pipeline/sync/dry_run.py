@@ -5,36 +5,34 @@ Mailchimp, none to the audit database) and say per outcome how many and which pa
 Mailchimp only the audience's merge fields and the members the payloads target (member_reads.py), and
 from the audit database only the last synced state, read-only (an absent file means an empty state:
 everything counts as new to the connector). Predictions and their limits are
-described in predict.py; the window follows README, Sync outside Dagster: UPMJ in [start, end], no start = all
-history through end, no end = today in JDE's time zone.
+described in predict.py; the window: UPMJ in [start, end], no start = all history through end, no end
+= today in JDE's time zone. The settings are the resources' (defs/), read from the environment.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TextIO
 
 import pandas as pd
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState, memory_state
 from jde_mc_pipeline.audit.store import AuditStore
-from jde_mc_pipeline.jde.client import AisClient
+from jde_mc_pipeline.defs.environment import SettingsError
+from jde_mc_pipeline.defs.resources import resources_from_env, settings_of
 from jde_mc_pipeline.jde.errors import AisError
-from jde_mc_pipeline.jde.extract import Window, extract_window, jde_now
-from jde_mc_pipeline.mailchimp.client import MailchimpClient
+from jde_mc_pipeline.jde.extract import Window, jde_now
 from jde_mc_pipeline.mailchimp.errors import MailchimpError
-from jde_mc_pipeline.mailchimp.merge_fields import list_merge_fields
 from jde_mc_pipeline.mapping.options import TARGETS
-from jde_mc_pipeline.sync.companions import with_companions
-from jde_mc_pipeline.sync.inspection import MergeFieldFindings, judge_merge_fields
-from jde_mc_pipeline.sync.member_reads import read_members
+from jde_mc_pipeline.sync.inspection import MergeFieldFindings
 from jde_mc_pipeline.sync.pipeline import map_frames
-from jde_mc_pipeline.sync.predict import hashes_needed, predict_customers, predict_leaves, predict_members
-from jde_mc_pipeline.sync.settings import SettingsError, SyncSettings
+from jde_mc_pipeline.sync.prediction import predict_sync
+from jde_mc_pipeline.sync.progress import Progress
+from jde_mc_pipeline.sync.stages import pull_window
 
 OUTCOME_ORDER = (
     "created",
@@ -64,14 +62,14 @@ def run_dry_run(
     sample: int = 5,
     out: TextIO | None = None,
 ) -> int:
-    """Print the predicted outcomes; 0 when done, 1 with a plain-language reason when it cannot run."""
-    env = os.environ if env is None else env
+    """Print the predicted outcomes; 0 when done, 1 with a plain-language reason when it cannot run.
+    `env` defaults to the process environment (read by the resources, defs/environment.py)."""
     out = out or sys.stdout
     began = time.perf_counter()
     try:
-        settings = SyncSettings.from_env(env)
-        ais = AisClient.from_env(env)
-        mailchimp = MailchimpClient.from_env(env, max_connections=settings.max_connections)
+        resources = resources_from_env(env, resolve_secrets=True)
+        settings = settings_of(resources)
+        ais, mailchimp = resources["jde"].client(), resources["mailchimp"].client()
     except (SettingsError, ValueError, MailchimpError) as error:
         print(f"dry-run cannot start: {error}", file=out)
         return 1
@@ -81,45 +79,40 @@ def run_dry_run(
         print(f"dry-run cannot start: --start {start} is after --end {end}", file=out)
         return 1
     window = Window.days(start, end) if start else Window.through(end)
-    state, state_note = open_state(settings)
+    state, state_note = open_state(Path(resources["audit"].path))
     try:
-        with ais:
-            extraction = extract_window(ais, window)
-            frames, companions = with_companions(
-                ais, state, extraction.frames, state.legacy_customers()["an8"]
-            )
+        with ais, Progress("reading JDE", out) as progress:
+            ais.on_page = progress.pages
+            pulled = pull_window(ais, state, window)
     except AisError as error:
         print(f"dry-run: reading JDE failed: {error}", file=out)
         return 1
     finally:
         ais.close()
-    result = map_frames(frames, settings, state, today)
+    result = map_frames(pulled.frames, settings, state, today)
+    emails = pd.Series(result.parties["email"].to_numpy(), index=result.parties["an8"].to_numpy())
     with mailchimp:
         try:
-            fields = judge_merge_fields(list_merge_fields(mailchimp, settings.list_id))
-            contacts = read_members(mailchimp, settings.list_id, hashes_needed(result.members))
+            prediction = predict_sync(
+                result.members,
+                result.customers,
+                result.leaves,
+                result.outcomes,
+                emails,
+                mailchimp,
+                settings.list_id,
+                state,
+            )
         except MailchimpError as error:
             print(f"dry-run: reading Mailchimp failed: {error}", file=out)
             return 1
         reads = int(mailchimp.stats["requests"])
-    predicted = pd.concat(
-        [
-            predict_members(result.members, contacts),
-            predict_customers(result.customers, state),
-            predict_leaves(result.leaves),
-        ],
-        ignore_index=True,
-    )
-    decided = result.outcomes.rename(columns={"reason": "detail"})
-    emails = dict(zip(result.parties["an8"], result.parties["email"], strict=True))
-    decided["email"] = decided["an8"].map(emails).fillna("")  # AN8s without an F0101 row have none
-    decided["flag"] = ""
-    table = pd.concat([predicted, decided.loc[:, list(predicted.columns)]], ignore_index=True)
+    table, fields, contacts = prediction.table, prediction.fields, prediction.contacts
 
     window_text = f"UPMJ in [{start}, {end}]" if start else f"UPMJ on or before {end} (all history)"
     print(
-        f"JDE: {window_text}: {len(result.pulled)} parties pulled ({len(companions)} of them because they "
-        f"share a record with a changed party), {ais.stats.calls} AIS calls",
+        f"JDE: {window_text}: {len(result.pulled)} parties pulled ({len(pulled.companions)} of them because "
+        f"they share a record with a changed party), {ais.stats.calls} AIS calls",
         file=out,
     )
     print(f"synced state: {state_note}", file=out)
@@ -141,9 +134,8 @@ def run_dry_run(
     return 0
 
 
-def open_state(settings: SyncSettings) -> tuple[DuckDBSyncedState, str]:
+def open_state(path: Path) -> tuple[DuckDBSyncedState, str]:
     """The last synced state of the audit database, read-only; an empty one when the file is absent."""
-    path = settings.audit_path
     if not path.exists():
         return memory_state(), f"none ({path} does not exist): every record is new to the connector"
     state = DuckDBSyncedState(AuditStore(path, read_only=True))

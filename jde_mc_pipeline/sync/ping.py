@@ -14,19 +14,24 @@ blank out every table name, and such a password is no secret anyway.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from jde_mc_pipeline.jde.client import AisClient
+from pydantic import BaseModel
+
+from jde_mc_pipeline.defs.environment import SettingsError, env_text, from_env
+from jde_mc_pipeline.defs.jde.resources import JdeAisResource
+from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
+from jde_mc_pipeline.defs.mapping.resources import SyncSettingsResource
+from jde_mc_pipeline.defs.resources import SECRETS as SECRET_FIELDS
 from jde_mc_pipeline.jde.errors import AisAuthError, AisError, scrub
 from jde_mc_pipeline.jde.session import RetryPolicy as AisRetryPolicy
 from jde_mc_pipeline.jde.tables import TABLES
 from jde_mc_pipeline.mailchimp.client import MailchimpClient, RetryPolicy
 from jde_mc_pipeline.mailchimp.errors import AudienceNotFoundError, MailchimpApiError, MailchimpError
 from jde_mc_pipeline.sync.inspection import inspect_audience
-from jde_mc_pipeline.sync.settings import SettingsError, SyncSettings
+from jde_mc_pipeline.sync.settings import SyncSettings
 
 REQUIRED = ("JDE_AIS_URL", "JDE_USERNAME", "JDE_PASSWORD", "MAILCHIMP_API_KEY", "MAILCHIMP_LIST_ID")
 SECRETS = ("JDE_PASSWORD", "MAILCHIMP_API_KEY")
@@ -58,11 +63,11 @@ class Report:
 
 
 def run_ping(env: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
-    """Check both systems; 0 when both are usable, 1 otherwise (the reasons are printed)."""
-    env = os.environ if env is None else env
-    secrets = [env.get(name, "") for name in SECRETS]
+    """Check both systems; 0 when both are usable, 1 otherwise (the reasons are printed). `env` defaults
+    to the process environment, read as the resources read it (defs/environment.py)."""
+    secrets = [env_text(name, env) for name in SECRETS]
     report = Report(out or sys.stdout, [secret for secret in secrets if len(secret) >= MIN_SCRUBBED])
-    missing = [name for name in REQUIRED if not (env.get(name) or "").strip()]
+    missing = [name for name in REQUIRED if not env_text(name, env)]
     if missing:
         report.problem(f"environment variable(s) not set: {', '.join(missing)} (see the README)")
     if not any(name.startswith("JDE_") for name in missing):
@@ -77,11 +82,17 @@ def run_ping(env: Mapping[str, str] | None = None, out: TextIO | None = None) ->
     return 0
 
 
-def check_jde(env: Mapping[str, str], report: Report) -> None:
+def resource(model: type[BaseModel], part: str, env: Mapping[str, str] | None) -> Any:
+    """A resource from the environment, its secrets read as values (`part`: "jde" or "mailchimp")."""
+    return from_env(model, env, **{field: env_text(name, env) for field, name in SECRET_FIELDS[part].items()})
+
+
+def check_jde(env: Mapping[str, str] | None, report: Report) -> None:
     """Token request, one row per table, logout."""
     try:
-        client = AisClient.from_env(env, retry=_QUICK_AIS, connect_timeout=10.0, read_timeout=60.0)
-    except ValueError as error:
+        jde = resource(JdeAisResource, "jde", env)
+        client = jde.client(retry=_QUICK_AIS, connect_timeout=10.0, read_timeout=60.0)
+    except (SettingsError, ValueError) as error:
         report.problem(f"JDE settings: {error}")
         return
     where = f"AIS server {client.base_url}"
@@ -89,8 +100,8 @@ def check_jde(env: Mapping[str, str], report: Report) -> None:
         client.login()
     except AisAuthError as error:
         report.problem(
-            f"{where} refused the credentials of user {env.get('JDE_USERNAME')!r} (environment "
-            f"{env.get('JDE_ENVIRONMENT') or 'default'}, role {env.get('JDE_ROLE') or '*ALL'}): {error}"
+            f"{where} refused the credentials of user {jde.username!r} (environment "
+            f"{jde.environment or 'default'}, role {jde.role}): {error}"
         )
         client.close()
         return
@@ -98,7 +109,7 @@ def check_jde(env: Mapping[str, str], report: Report) -> None:
         report.problem(f"{where} cannot be reached or did not answer as AIS does: {error}")
         client.close()
         return
-    report.ok(f"{where}: token issued for user {env.get('JDE_USERNAME')!r}")
+    report.ok(f"{where}: token issued for user {jde.username!r}")
     try:
         for name, table in TABLES.items():
             try:
@@ -114,11 +125,13 @@ def check_jde(env: Mapping[str, str], report: Report) -> None:
     report.ok("AIS session logged out")
 
 
-def check_mailchimp(env: Mapping[str, str], report: Report, *, list_needed: bool) -> None:
+def check_mailchimp(env: Mapping[str, str] | None, report: Report, *, list_needed: bool) -> None:
     """`/ping`, audience, merge fields, store: reads only."""
     try:
-        client = MailchimpClient.from_env(env, retry=_QUICK_MAILCHIMP, timeout=(10.0, 30.0))
-        settings = SyncSettings.from_env(env, require_list=False)
+        mailchimp = resource(MailchimpResource, "mailchimp", env)
+        options = from_env(SyncSettingsResource, env).options(mailchimp.store_id)
+        settings = SyncSettings(list_id=mailchimp.list_id, mapping=options)
+        client = mailchimp.client(retry=_QUICK_MAILCHIMP, timeout=(10.0, 30.0))
     except (MailchimpError, SettingsError) as error:
         report.problem(f"Mailchimp settings: {error}")
         return

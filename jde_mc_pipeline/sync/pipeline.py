@@ -131,40 +131,44 @@ def leave_records(leaves: pd.DataFrame) -> tuple[list[LeaveWrite], list[pd.DataF
     return records, rows
 
 
+@dataclass(frozen=True)
+class TargetBatch:
+    """What one target's step works on: its payload rows, the outcomes the mapping decided for it and its
+    departures (the frames a Dagster step receives staged, or a mapping result's parts)."""
+
+    target: str
+    payloads: pd.DataFrame
+    decided: pd.DataFrame
+    leaves: pd.DataFrame
+
+    @classmethod
+    def of(cls, result: MappingResult, target: str) -> TargetBatch:
+        """The target's part of a mapping result."""
+        return cls(
+            target,
+            result.payloads(target),
+            result.outcomes.loc[result.outcomes["target"] == target],
+            result.leaves.loc[result.leaves["target"] == target],
+        )
+
+
 def push_target(
     client: MailchimpClient,
-    target: str,
-    result: MappingResult,
+    batch: TargetBatch,
     settings: SyncSettings,
     waiting_for_member: Collection[int] = (),
 ) -> pd.DataFrame:
     """Write one target's payloads and apply its departures; one outcome row (PUSHED_COLUMNS) per
     payload row and per leaving AN8. `waiting_for_member`: AN8s whose member write failed in this run
     (their customers are `failed` without being sent)."""
-    if target == LIST_MEMBER:
-        written = push_members(client, result, settings)
+    if batch.target == LIST_MEMBER:
+        records = member_records(batch.payloads)
+        results = upsert_members(client, settings.list_id, records, chunk_size=settings.member_chunk_size)
     else:
-        written = push_customers(client, result, settings, waiting_for_member)
-    return pd.concat([written, push_leaves(client, target, result, settings)], ignore_index=True)
-
-
-def push_members(client: MailchimpClient, result: MappingResult, settings: SyncSettings) -> pd.DataFrame:
-    """Write the member payloads; one outcome row (PUSHED_COLUMNS) per payload row."""
-    records = member_records(result.members)
-    results = upsert_members(client, settings.list_id, records, chunk_size=settings.member_chunk_size)
-    return outcome_rows(records, results, result.members["payload_hash"])
-
-
-def push_customers(
-    client: MailchimpClient,
-    result: MappingResult,
-    settings: SyncSettings,
-    waiting_for_member: Collection[int] = (),
-) -> pd.DataFrame:
-    """Write the customer payloads whose members did not fail; one outcome row per payload row."""
-    records = customer_records(result.customers)
-    results = write_customers(client, settings, records, waiting_for_member)
-    return outcome_rows(records, results, result.customers["payload_hash"])
+        records = customer_records(batch.payloads)
+        results = write_customers(client, settings, records, waiting_for_member)
+    written = outcome_rows(records, results, batch.payloads["payload_hash"])
+    return pd.concat([written, apply_leave_rows(client, settings, batch.leaves)], ignore_index=True)
 
 
 def write_customers(
@@ -181,14 +185,6 @@ def write_customers(
         upsert_customers(client, settings.store_id, sent, batch_threshold=settings.customer_batch_threshold)
     )
     return [_waiting(record) if hold else next(results) for record, hold in zip(records, held, strict=True)]
-
-
-def push_leaves(
-    client: MailchimpClient, target: str, result: MappingResult, settings: SyncSettings
-) -> pd.DataFrame:
-    """Apply the `on_leave` action to the records left by this target's leaving parties; one outcome row
-    per leaving AN8 (`left_scope:<reason>` when done)."""
-    return apply_leave_rows(client, settings, result.leaves.loc[result.leaves["target"] == target])
 
 
 def apply_leave_rows(client: MailchimpClient, settings: SyncSettings, leaves: pd.DataFrame) -> pd.DataFrame:
@@ -304,25 +300,24 @@ def unavailable(error: Exception) -> bool:
     return error.status is None or error.status == 429 or error.status >= 500
 
 
-def failed_outcomes(result: MappingResult, reason: str, targets: Sequence[str] = TARGETS) -> pd.DataFrame:
-    """Every payload of these targets as `failed` with `reason`, carrying its record for replay: what a
-    run records when Mailchimp is unreachable before the first write (so nothing is silently dropped)."""
-    return pd.concat([_frame([])] + [answered(result, t, FAILED, reason) for t in targets], ignore_index=True)
+def failed_outcomes(batch: TargetBatch, reason: str) -> pd.DataFrame:
+    """Every payload and departure of the batch as `failed` with `reason`, carrying its record for replay:
+    what a step records when Mailchimp is unreachable before the first write (nothing silently dropped)."""
+    return answered(batch, FAILED, reason)
 
 
-def answered(result: MappingResult, target: str, outcome: str, reason: str | None = None) -> pd.DataFrame:
-    """The outcome rows of every payload and departure of a target, all answered `outcome` (a departure
+def answered(batch: TargetBatch, outcome: str, reason: str | None = None) -> pd.DataFrame:
+    """The outcome rows of every payload and departure of a batch, all answered `outcome` (a departure
     is done when the writes succeed: `left_scope:<reason>`). For an unreachable Mailchimp (`failed`), and
     for tests and benchmarks that need the state a clean sync leaves (`created`)."""
-    payloads = result.payloads(target)
+    target, payloads = batch.target, batch.payloads
     records = member_records(payloads) if target == LIST_MEMBER else customer_records(payloads)
     answers = [WriteResult(r.key, target, k, outcome, None, None, reason, 0) for r, k in
                zip(records, payloads["target_key"], strict=True)]  # fmt: skip
-    parts = [outcome_rows(records, answers, payloads["payload_hash"])]
-    leaves = result.leaves.loc[result.leaves["target"] == target]
-    if len(leaves):
+    parts = [_frame([]), outcome_rows(records, answers, payloads["payload_hash"])]
+    if len(batch.leaves):
         done = LEFT if outcome in SUCCESSFUL else outcome
-        left, groups = leave_records(leaves)
+        left, groups = leave_records(batch.leaves)
         parts += [
             leave_outcome_rows(r, WriteResult(r.key, target, r.target_key, done, None, None, reason, 0), rows)
             for r, rows in zip(left, groups, strict=True)
@@ -330,10 +325,10 @@ def answered(result: MappingResult, target: str, outcome: str, reason: str | Non
     return pd.concat(parts, ignore_index=True)
 
 
-def combine_outcomes(result: MappingResult, *pushed: pd.DataFrame) -> pd.DataFrame:
+def combine_outcomes(decided: pd.DataFrame, *pushed: pd.DataFrame) -> pd.DataFrame:
     """The outcomes decided by the mapping and those of the pushes, in PUSHED_COLUMNS (payload None for
-    decided ones): exactly one row per pulled AN8 × target when every payload frame was pushed."""
-    decided = result.outcomes.copy()
+    decided ones): exactly one row per pulled AN8 × target when every payload was pushed."""
+    decided = decided.copy()
     decided["payload"] = None
     parts = [
         decided.loc[:, list(PUSHED_COLUMNS)],

@@ -1,7 +1,7 @@
 """Fixtures for the automation tests: the sensor's JDE emulator, a Dagster instance, the definitions.
 
-`JDE_START_DATE` comes from the top-level conftest (30 days before today, after every stamp of the JDE
-test dataset); every test derives its dates from `START_DATE`.
+The definitions are built for the tests' deployment (partitions from 30 days before today, after every
+stamp of the JDE test dataset); every test derives its dates from `START_DATE`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ import dagster as dg
 import pytest
 import requests
 
-from jde_mc_pipeline.defs.partitions import START_DATE
-from jde_mc_pipeline.defs.resources import JdeAisResource
+from jde_mc_pipeline.definitions import build_definitions
+from jde_mc_pipeline.defs.jde.resources import JdeAisResource
+from jde_mc_pipeline.defs.resources import resources_from_env
 from jde_mc_pipeline.emulators.ais.clock import ManualClock
 from jde_mc_pipeline.emulators.ais.server import JdeEmulatorServer
 from jde_mc_pipeline_tests.defs.conftest import dagster_instance, sync_world  # noqa: F401
+from jde_mc_pipeline_tests.deployment import DEPLOYMENT, START_DATE
 from jde_mc_pipeline_tests.jde.conftest import emulator_dataset
 
 SENSOR_NOW = datetime.combine(START_DATE + timedelta(days=10), time(12, 0))
@@ -54,6 +56,5 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 @pytest.fixture(scope="session")
 def defs() -> dg.Definitions:
-    from jde_mc_pipeline.definitions import defs as code_location
-
-    return code_location
+    """The definitions of the tests' deployment (the sensor's resource is given to each tick)."""
+    return build_definitions(DEPLOYMENT, resources_from_env({}))

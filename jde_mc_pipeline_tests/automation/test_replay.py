@@ -11,7 +11,6 @@ import pandas as pd
 import requests
 
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
-from jde_mc_pipeline.sync.settings import SyncSettings
 from jde_mc_pipeline_tests.defs.conftest import SyncWorld
 from jde_mc_pipeline_tests.mailchimp.conftest import MailchimpApi
 
@@ -24,10 +23,8 @@ def set_faults(world: SyncWorld, **settings) -> None:
 
 
 def replay(world: SyncWorld, run_id: str | None = None) -> dg.ExecuteInProcessResult:
-    from jde_mc_pipeline.definitions import defs
-
     config = {} if run_id is None else {"run_id": run_id}
-    return defs.resolve_job_def("mailchimp_replay").execute_in_process(
+    return world.definitions.resolve_job_def("mailchimp_replay").execute_in_process(
         instance=world.instance, run_config={"ops": {"replay_mailchimp_failures": {"config": config}}}
     )
 
@@ -49,12 +46,10 @@ def replay_metadata(result: dg.ExecuteInProcessResult) -> dict:
 def mailchimp_contents(world: SyncWorld) -> tuple[set[str], set[str]]:
     """The audience's member e-mails and the store's customer ids (none while no store), over the API."""
     api = MailchimpApi(world.mailchimp)
-    settings = SyncSettings.from_env()
+    store_id = world.resources["mailchimp"].store_id
     try:
         members = api.request("GET", f"{api.members_path()}?count=1000&fields=members.email_address").json()
-        answer = api.request(
-            "GET", f"/ecommerce/stores/{settings.store_id}/customers?count=1000&fields=customers.id"
-        )
+        answer = api.request("GET", f"/ecommerce/stores/{store_id}/customers?count=1000&fields=customers.id")
         customers = {"customers": []} if answer.status_code == 404 else answer.json()
     finally:
         api.close()

@@ -8,8 +8,12 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from jde_mc_pipeline.defs.automation import NIGHTLY_HOUR, is_first_tick_after
-from jde_mc_pipeline.defs.partitions import JDE_TIMEZONE, START_DATE
+from jde_mc_pipeline.definitions import build_definitions
+from jde_mc_pipeline.defs.automation.schedules import is_first_tick_after
+from jde_mc_pipeline.defs.resources import resources_from_env
+from jde_mc_pipeline_tests.deployment import DEPLOYMENT, START_DATE
+
+NIGHTLY_HOUR = DEPLOYMENT.nightly_hour
 
 DAY = START_DATE + timedelta(days=5)
 
@@ -25,7 +29,7 @@ def tick(defs, instance, moment: datetime):
 
 
 def at(day, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo(JDE_TIMEZONE))
+    return datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo(DEPLOYMENT.timezone))
 
 
 def test_a_daytime_tick_requests_today(defs, instance) -> None:
@@ -78,4 +82,24 @@ def test_before_the_first_partition_it_skips(defs, instance) -> None:
     ],
 )
 def test_first_tick_after_the_hour(cron: str, moment: tuple[int, int], expected: bool) -> None:
-    assert is_first_tick_after(at(DAY, *moment), 1, cron, JDE_TIMEZONE) is expected
+    assert is_first_tick_after(at(DAY, *moment), 1, cron, DEPLOYMENT.timezone) is expected
+
+
+def test_the_schedule_follows_its_deployment(instance) -> None:
+    """Another deployment (zone, cron, nightly hour) gives another schedule, in the same process."""
+    chicago = DEPLOYMENT.model_copy(
+        update={"timezone": "America/Chicago", "schedule_cron": "0 * * * *", "nightly_hour": 3}
+    )
+    defs = build_definitions(chicago, resources_from_env({}))
+    schedule = defs.resolve_schedule_def("jde_to_mailchimp_schedule")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 * * * *", "America/Chicago")
+
+    data = tick(defs, instance, datetime.combine(DAY, time(3), tzinfo=ZoneInfo("America/Chicago")))
+
+    assert [r.partition_key for r in data.run_requests] == [
+        (DAY - timedelta(days=1)).isoformat(),
+        DAY.isoformat(),
+    ]
+    assert not tick(
+        defs, instance, datetime.combine(DAY, time(2), tzinfo=ZoneInfo("America/Chicago"))
+    ).run_requests[:-1]

@@ -9,12 +9,12 @@ from datetime import timedelta
 import dagster as dg
 import pytest
 
-from jde_mc_pipeline.defs.automation import MAX_RUNS_PER_TICK, decode_cursor, jde_change_sensor
-from jde_mc_pipeline.defs.partitions import START_DATE
+from jde_mc_pipeline.defs.automation.sensors import MAX_RUNS_PER_TICK, decode_cursor
 from jde_mc_pipeline.emulators.ais.formats import from_julian
 from jde_mc_pipeline.emulators.ais.server import JdeEmulatorServer
 from jde_mc_pipeline.jde.tables import TABLES
 from jde_mc_pipeline_tests.automation.conftest import SENSOR_NOW, post_rows
+from jde_mc_pipeline_tests.deployment import START_DATE
 from jde_mc_pipeline_tests.jde.conftest import emulator_dataset
 
 
@@ -22,7 +22,7 @@ def tick(defs, instance, jde_resource, cursor: str | None):
     context = dg.build_sensor_context(
         instance=instance, cursor=cursor, resources={"jde": jde_resource}, definitions=defs
     )
-    return jde_change_sensor.evaluate_tick(context)
+    return defs.resolve_sensor_def("jde_change_sensor").evaluate_tick(context)
 
 
 def requested(data) -> list[str]:
@@ -166,6 +166,6 @@ def test_a_malformed_cursor_is_a_clear_error() -> None:
         decode_cursor('{"upmj": "yesterday"}')
 
 
-def test_the_sensor_needs_only_jde() -> None:
+def test_the_sensor_needs_only_jde(defs) -> None:
     # no audit resource: a tick can never open the DuckDB file beside a writing run
-    assert jde_change_sensor.required_resource_keys == {"jde"}
+    assert defs.resolve_sensor_def("jde_change_sensor").required_resource_keys == {"jde"}

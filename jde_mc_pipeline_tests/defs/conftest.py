@@ -1,64 +1,105 @@
-"""Fixtures of the Dagster tests: both emulators as real servers, the environment the resources read,
-a Dagster test instance, and a runner for the job `jde_to_mailchimp_sync` over a partition range.
+"""Fixtures of the Dagster tests: both emulators as real servers, the resources pointing at them (built
+with values, not environment variables), a Dagster test instance, and a runner for the jobs over a
+partition range.
 
-`JDE_START_DATE` must be set before the partitions module is imported; when nothing set it, it is
-three days before today here. Every test derives its dates from `START_DATE` (another folder's
-conftest may have set a different date first): the JDE emulator's clock is put at `SYNC_DAY`, three
-days after the first partition, and its demo data is generated relative to that day, so a run over
-`START_DATE ... SYNC_DAY` covers the whole demo history in four partitions, whatever the real date.
+The definitions are built with `build_definitions(DEPLOYMENT, resources)`, as the code location builds
+them from the environment. The JDE emulator's clock is put at `SYNC_DAY`, three days after the first
+partition, and its demo data is generated relative to that day, so a run over `START_DATE ... SYNC_DAY`
+covers the whole demo history in four partitions, whatever the real date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-
-os.environ.setdefault("JDE_START_DATE", (dt.date.today() - dt.timedelta(days=3)).isoformat())
 
 import dagster as dg
 import pytest
 
 from jde_mc_pipeline.audit.store import AuditStore
-from jde_mc_pipeline.defs.partitions import START_DATE
+from jde_mc_pipeline.definitions import build_definitions
+from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
+from jde_mc_pipeline.defs.automation.jobs import RANGE_END_TAG, RANGE_START_TAG, SYNC_JOB
+from jde_mc_pipeline.defs.jde.resources import JdeAisResource
+from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
+from jde_mc_pipeline.defs.mapping.resources import SyncSettingsResource
+from jde_mc_pipeline.defs.staging import StagedFrameIOManager
 from jde_mc_pipeline.emulators.ais.clock import ManualClock
 from jde_mc_pipeline.emulators.ais.server import JdeEmulatorServer
 from jde_mc_pipeline.emulators.mailchimp.server import MailchimpEmulatorServer
+from jde_mc_pipeline_tests.deployment import DEPLOYMENT, START_DATE
 
 SYNC_DAY = START_DATE + dt.timedelta(days=3)
 """JDE's 'today' in these tests: the last partition of the initial load."""
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 DEMO_PARTIES = 300
 
-FAST_RETRIES = {"JDE_MC_MAILCHIMP_MAX_ATTEMPTS": "2", "JDE_MC_MAILCHIMP_MAX_RETRY_SECONDS": "3"}
-"""Short Mailchimp retries: a run against a Mailchimp that faults at 100 % ends in seconds."""
+
+def world_resources(
+    jde: JdeEmulatorServer, mailchimp: MailchimpEmulatorServer, audit_path: str, staging_dir: str
+) -> dict[str, Any]:
+    """The resources of the code location on the two emulators and files of the test, with Mailchimp
+    retries short enough that a run against a Mailchimp faulting at 100 % ends in seconds."""
+    return {
+        "jde": JdeAisResource(base_url=jde.url, username="JDE", password="JDE", environment="JDV920"),
+        "mailchimp": MailchimpResource(
+            api_key=mailchimp.api_key,
+            api_url=mailchimp.api_url,
+            list_id=mailchimp.list_id,
+            max_attempts=2,
+            max_retry_seconds=3,
+        ),
+        "audit": AuditStoreResource(path=audit_path),
+        "sync_settings": SyncSettingsResource(),
+        "staging": StagedFrameIOManager(base_dir=staging_dir),
+    }
+
+
+def changed(resource: Any, **fields: Any) -> Any:
+    """A copy of a resource with some fields changed (resources are immutable)."""
+    return type(resource)(
+        **{**{name: getattr(resource, name) for name in type(resource).model_fields}, **fields}
+    )
 
 
 @dataclass
 class SyncWorld:
-    """The two emulators, the paths the run writes to, and a way to run the job."""
+    """The two emulators, the paths the runs write to, the resources, and a way to run the jobs."""
 
     jde: JdeEmulatorServer
     mailchimp: MailchimpEmulatorServer
     audit_path: str
+    staging_dir: str
     instance: dg.DagsterInstance
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.resources = self.resources or world_resources(
+            self.jde, self.mailchimp, self.audit_path, self.staging_dir
+        )
 
     @property
     def store(self) -> AuditStore:
         return AuditStore(self.audit_path)
 
-    def run(
-        self, first: dt.date = START_DATE, last: dt.date = SYNC_DAY, **kwargs: Any
-    ) -> dg.ExecuteInProcessResult:
-        """Execute `jde_to_mailchimp_sync` in-process over partitions [first, last] (one run)."""
-        from jde_mc_pipeline.definitions import defs
+    @property
+    def definitions(self) -> dg.Definitions:
+        return build_definitions(DEPLOYMENT, self.resources)
 
-        job = defs.resolve_job_def("jde_to_mailchimp_sync")
+    def configure(self, name: str, **fields: Any) -> None:
+        """Change fields of one resource for the next runs (as a deployment's environment would)."""
+        self.resources[name] = changed(self.resources[name], **fields)
+
+    def run(
+        self, first: dt.date = START_DATE, last: dt.date = SYNC_DAY, *, job: str = SYNC_JOB, **kwargs: Any
+    ) -> dg.ExecuteInProcessResult:
+        """Execute `job` in-process over partitions [first, last] (one run)."""
         tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
-        return job.execute_in_process(instance=self.instance, tags=tags, raise_on_error=False, **kwargs)
+        return self.definitions.resolve_job_def(job).execute_in_process(
+            instance=self.instance, tags=tags, raise_on_error=False, **kwargs
+        )
 
 
 @pytest.fixture
@@ -69,33 +110,17 @@ def dagster_instance() -> Iterator[dg.DagsterInstance]:
 
 @pytest.fixture
 def sync_world(
-    tmp_path,
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     jde_emulator_factory: Callable[..., JdeEmulatorServer],
     mailchimp_emulator_factory: Callable[..., MailchimpEmulatorServer],
     dagster_instance: dg.DagsterInstance,
 ) -> SyncWorld:
-    """Demo JDE data (300 parties, clock at noon of SYNC_DAY) and an empty Mailchimp audience, with every
-    variable the resources read pointing at them and at files in tmp_path."""
+    """Demo JDE data (300 parties, clock at noon of SYNC_DAY) and an empty Mailchimp audience, with the
+    resources pointing at them and at files in tmp_path."""
     jde = jde_emulator_factory(
         demo=DEMO_PARTIES, seed=11, clock=ManualClock(dt.datetime.combine(SYNC_DAY, dt.time(12)))
     )
     mailchimp = mailchimp_emulator_factory(seed=7, batch_step_seconds=0.02)
-    audit_path = str(tmp_path / "audit_trail.duckdb")
-    env = {
-        "JDE_AIS_URL": jde.url,
-        "JDE_USERNAME": "JDE",
-        "JDE_PASSWORD": "JDE",
-        "JDE_ENVIRONMENT": "JDV920",
-        "JDE_TIMEZONE": "UTC",
-        "MAILCHIMP_API_KEY": mailchimp.api_key,
-        "MAILCHIMP_API_URL": mailchimp.api_url,
-        "MAILCHIMP_LIST_ID": mailchimp.list_id,
-        "JDE_MC_AUDIT_DB": audit_path,
-        "JDE_MC_STAGING_DIR": str(tmp_path / "staging"),
-        **FAST_RETRIES,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("MAILCHIMP_STORE_ID", raising=False)
-    return SyncWorld(jde, mailchimp, audit_path, dagster_instance)
+    return SyncWorld(
+        jde, mailchimp, str(tmp_path / "audit_trail.duckdb"), str(tmp_path / "staging"), dagster_instance
+    )

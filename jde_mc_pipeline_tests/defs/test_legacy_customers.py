@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from jde_mc_pipeline.defs.partitions import START_DATE
 from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld
+from jde_mc_pipeline_tests.deployment import START_DATE
 from jde_mc_pipeline_tests.sync import expected, support
 
 

@@ -30,20 +30,13 @@ import pandas as pd
 import pytest
 import requests
 
-from jde_mc_pipeline.audit.store import AuditStore
-from jde_mc_pipeline.defs.partitions import START_DATE
 from jde_mc_pipeline.emulators.ais.clock import ManualClock
 from jde_mc_pipeline.emulators.ais.formats import to_julian
 from jde_mc_pipeline.emulators.ais.server import build_server as build_jde
 from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mailchimp
 from jde_mc_pipeline.jde.extract import jde_now
-from jde_mc_pipeline_tests.defs.conftest import (
-    DEMO_PARTIES,
-    FAST_RETRIES,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
-    SYNC_DAY,
-)
+from jde_mc_pipeline_tests.defs.conftest import DEMO_PARTIES, SYNC_DAY, SyncWorld
+from jde_mc_pipeline_tests.deployment import START_DATE
 from jde_mc_pipeline_tests.sync import expected, support
 
 DAY2, DAY3 = SYNC_DAY + dt.timedelta(days=1), SYNC_DAY + dt.timedelta(days=2)
@@ -81,49 +74,22 @@ class Story:
     events: set[tuple[int, str, str]] = field(default_factory=set)
 
 
-class World:
+class World(SyncWorld):
     """Both emulators, the audit file and a Dagster instance; runs jobs as the UI would."""
 
     def __init__(self, tmp: Any, instance: dg.DagsterInstance) -> None:
         self.clock = ManualClock(dt.datetime.combine(SYNC_DAY, dt.time(12)))
-        self.jde = build_jde(demo=DEMO_PARTIES, seed=11, clock=self.clock).start()
-        self.mailchimp = build_mailchimp(seed=7, batch_step_seconds=0.02).start()
-        self.audit_path = str(tmp / "audit_trail.duckdb")
-        self.staging = str(tmp / "staging")
-        self.instance = instance
-
-    def env(self) -> dict[str, str]:
-        return {
-            "JDE_AIS_URL": self.jde.url,
-            "JDE_USERNAME": "JDE",
-            "JDE_PASSWORD": "JDE",
-            "JDE_ENVIRONMENT": "JDV920",
-            "JDE_TIMEZONE": "UTC",
-            "MAILCHIMP_API_KEY": self.mailchimp.api_key,
-            "MAILCHIMP_API_URL": self.mailchimp.api_url,
-            "MAILCHIMP_LIST_ID": self.mailchimp.list_id,
-            "JDE_MC_AUDIT_DB": self.audit_path,
-            "JDE_MC_STAGING_DIR": self.staging,
-            **FAST_RETRIES,
-        }
-
-    @property
-    def store(self) -> AuditStore:
-        return AuditStore(self.audit_path)
+        jde = build_jde(demo=DEMO_PARTIES, seed=11, clock=self.clock).start()
+        mailchimp = build_mailchimp(seed=7, batch_step_seconds=0.02).start()
+        super().__init__(jde, mailchimp, str(tmp / "audit_trail.duckdb"), str(tmp / "staging"), instance)
 
     def sync(self, first: dt.date, last: dt.date) -> str:
-        from jde_mc_pipeline.definitions import defs
-
-        job = defs.resolve_job_def("jde_to_mailchimp_sync")
-        tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
-        result = job.execute_in_process(instance=self.instance, tags=tags, raise_on_error=False)
+        result = self.run(first, last)
         assert result.success, f"sync {first}...{last} failed"
         return result.run_id
 
     def reconcile(self) -> str:
-        from jde_mc_pipeline.definitions import defs
-
-        job = defs.resolve_job_def("jde_scope_reconciliation")
+        job = self.definitions.resolve_job_def("jde_scope_reconciliation")
         result = job.execute_in_process(instance=self.instance, raise_on_error=False)
         assert result.success, "jde_scope_reconciliation failed"
         return result.run_id
@@ -268,11 +234,8 @@ def finish_day(
 @pytest.fixture(scope="module")
 def story(tmp_path_factory) -> Iterator[Story]:
     tmp = tmp_path_factory.mktemp("lifecycle")
-    with pytest.MonkeyPatch.context() as patch, dg.instance_for_test() as instance:
+    with dg.instance_for_test() as instance:
         world = World(tmp, instance)
-        for name, value in world.env().items():
-            patch.setenv(name, value)
-        patch.delenv("MAILCHIMP_STORE_ID", raising=False)
         try:
             yield run_story(world)
         finally:

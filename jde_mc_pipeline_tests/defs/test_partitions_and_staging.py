@@ -10,13 +10,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from jde_mc_pipeline.defs.partitions import (
-    PartitionSettingsError,
-    extraction_window,
-    partition_of_parties,
-    start_date_from_env,
-    upmj_partitions,
-)
+from jde_mc_pipeline.defs.environment import SettingsError, deployment_from_env
+from jde_mc_pipeline.defs.partitions import extraction_window, partition_of_parties, upmj_partitions
 from jde_mc_pipeline.defs.staging import StagedFrameIOManager, StagingError
 from jde_mc_pipeline.jde.extract import Watermark
 
@@ -28,17 +23,19 @@ def day(n: int) -> dt.date:
 
 
 def test_start_date_errors_name_the_variable() -> None:
-    with pytest.raises(PartitionSettingsError, match="JDE_START_DATE is not set"):
-        start_date_from_env({})
-    with pytest.raises(PartitionSettingsError, match="JDE_START_DATE must be a date"):
-        start_date_from_env({"JDE_START_DATE": "1.3.2026"})
-    assert start_date_from_env({"JDE_START_DATE": " 2026-03-01 "}) == START
+    with pytest.raises(SettingsError, match="JDE_START_DATE is not set"):
+        deployment_from_env({})
+    with pytest.raises(SettingsError, match="JDE_START_DATE: Input should be a valid date"):
+        deployment_from_env({"JDE_START_DATE": "1.3.2026"})
+    assert deployment_from_env({"JDE_START_DATE": " 2026-03-01 "}).start_date == START
 
 
 def test_partitions_reach_today() -> None:
-    assert upmj_partitions.end_offset == 1
+    partitions = upmj_partitions(deployment_from_env({"JDE_START_DATE": START.isoformat()}))
+    assert partitions.end_offset == 1
+    assert partitions.get_first_partition_key() == START.isoformat()
     today = dt.datetime.now(dt.UTC).date().isoformat()
-    assert upmj_partitions.get_last_partition_key() >= today
+    assert partitions.get_last_partition_key() >= today
 
 
 def test_the_first_partition_reads_all_history_others_their_days() -> None:

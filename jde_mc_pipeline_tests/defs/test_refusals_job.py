@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import requests
 
-from jde_mc_pipeline.defs.partitions import START_DATE
 from jde_mc_pipeline.emulators.ais.formats import to_julian
 from jde_mc_pipeline.jde.extract import jde_now
 from jde_mc_pipeline.mapping.options import TARGETS
 from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld
+from jde_mc_pipeline_tests.deployment import START_DATE
 from jde_mc_pipeline_tests.sync import expected, support
 
 FAKE_EMAIL = "refused.party@example.com"

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-import pytest
 
-from jde_mc_pipeline.defs.checks import RECONCILIATION, REJECTION_RATE
-from jde_mc_pipeline.defs.partitions import START_DATE
+from jde_mc_pipeline.defs.mailchimp.checks import RECONCILIATION, REJECTION_RATE
 from jde_mc_pipeline.jde.extract import jde_now
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS
 from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld
+from jde_mc_pipeline_tests.deployment import START_DATE
 from jde_mc_pipeline_tests.sync import expected, support
 
 SYNC_ASSET_KEYS = {
@@ -61,7 +59,7 @@ def test_initial_load_over_a_partition_range(sync_world: SyncWorld) -> None:
         done = {m.partition for m in result.asset_materializations_for_node(_node_of(asset))}
         assert done == keys, asset
 
-    staged = Path(os.environ["JDE_MC_STAGING_DIR"])
+    staged = Path(sync_world.staging_dir)
     for asset in ("jde/F0101", "parties", "decided_outcomes", "mailchimp_list_member_sync"):
         assert {p.parent.name for p in staged.joinpath(asset).glob(f"*/{result.run_id}.pkl")} == keys, asset
 
@@ -144,9 +142,6 @@ def test_rerun_of_the_same_partitions_makes_no_mailchimp_write(sync_world: SyncW
 
 
 def test_reconciliation_check_fails_when_an_outcome_is_missing(sync_world: SyncWorld) -> None:
-    from jde_mc_pipeline.definitions import defs
-    from jde_mc_pipeline.defs.checks import member_reconciliation
-
     first = sync_world.run(START_DATE, SYNC_DAY)
     assert first.success
     assert check_results(first)[("mailchimp_list_member_sync", RECONCILIATION)].passed
@@ -159,11 +154,10 @@ def test_reconciliation_check_fails_when_an_outcome_is_missing(sync_world: SyncW
             [first.run_id, LIST_MEMBER, lost],
         )
 
-    recheck = dg.Definitions(
-        assets=defs.assets,
-        asset_checks=defs.asset_checks,
-        jobs=[dg.define_asset_job("recheck", selection=dg.AssetSelection.checks(member_reconciliation))],
-        resources=defs.resources,
+    defs = sync_world.definitions
+    check = dg.AssetCheckKey(dg.AssetKey("mailchimp_list_member_sync"), RECONCILIATION)
+    recheck = dg.Definitions.merge(
+        defs, dg.Definitions(jobs=[dg.define_asset_job("recheck", selection=dg.AssetSelection.checks(check))])
     ).resolve_job_def("recheck")
     op = "mailchimp_list_member_sync_reconciliation"
     result = recheck.execute_in_process(
@@ -207,10 +201,8 @@ def test_mailchimp_down_records_every_payload_failed(sync_world: SyncWorld) -> N
         assert checks[(key.to_user_string(), RECONCILIATION)].passed
 
 
-def test_configuration_problem_fails_the_run_and_the_audit_says_so(
-    sync_world: SyncWorld, monkeypatch
-) -> None:
-    monkeypatch.setenv("MAILCHIMP_LIST_ID", "0000000000")
+def test_configuration_problem_fails_the_run_and_the_audit_says_so(sync_world: SyncWorld) -> None:
+    sync_world.configure("mailchimp", list_id="0000000000")
 
     result = sync_world.run(SYNC_DAY, SYNC_DAY)
 
@@ -232,9 +224,7 @@ def _node_of(asset: str) -> str:
     }[asset]
 
 
-def test_a_run_that_pulls_no_party_is_closed_and_applies_retention(
-    sync_world: SyncWorld, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_run_that_pulls_no_party_is_closed_and_applies_retention(sync_world: SyncWorld) -> None:
     """A quiet day still ends `succeeded` in `sync_runs`, and closing a run prunes old raw rows only."""
     first = sync_world.run(START_DATE, SYNC_DAY)
     assert first.success
@@ -242,7 +232,7 @@ def test_a_run_that_pulls_no_party_is_closed_and_applies_retention(
     with store.connect() as conn:
         conn.execute("UPDATE jde_pulls SET pulled_at = pulled_at - INTERVAL 3 DAY")
     outcomes_before = support.rows(store, "SELECT count(*) FROM sync_outcomes")
-    monkeypatch.setenv("JDE_MC_AUDIT_KEEP_RAW_DAYS", "2")
+    sync_world.configure("audit", keep_raw_days=2)
     quiet_day = SYNC_DAY + dt.timedelta(days=2)  # after the JDE clock: nothing changed on it
 
     quiet = sync_world.run(quiet_day, quiet_day)

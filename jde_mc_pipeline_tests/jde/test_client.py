@@ -251,24 +251,6 @@ def test_unreachable_server_fails_after_bounded_retries() -> None:
     assert client.stats.calls == 6 and client.stats.retries == 5
 
 
-def test_configuration_from_the_environment(jde_emulator: Any) -> None:
-    with pytest.raises(ValueError, match="JDE_PASSWORD"):
-        AisClient.from_env({"JDE_AIS_URL": jde_emulator.url, "JDE_USERNAME": "JDE"})
-    environ = {
-        "JDE_AIS_URL": jde_emulator.url + "/",
-        "JDE_USERNAME": "JDE",
-        "JDE_PASSWORD": "JDE",
-        "JDE_ENVIRONMENT": "JDV920",
-        "JDE_TIMEZONE": "Europe/Berlin",
-    }
-    with AisClient.from_env(environ, retry=FAST_RETRY) as client:
-        frame = client.browse("F0101", [Condition("AN8", "LIST", (1001, 1002))], columns=["ALPH"])
-        assert client.date_pattern == "MM/dd/yyyy"
-    assert list(frame["AN8"]) == [1001, 1002]
-    with pytest.raises(Exception, match="Mars"):
-        AisClient.from_env({**environ, "JDE_TIMEZONE": "Mars/Olympus"})
-
-
 def test_next_links_are_rebased_and_lose_their_token() -> None:
     client = make_client("http://127.0.0.1:8999/ais/")
     href = (

@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.defs.automation.jobs import SYNC_JOB as JOB
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.extract import extract_through
 from jde_mc_pipeline.mailchimp.client import MailchimpClient, RetryPolicy
-from jde_mc_pipeline.sync.run import SyncReport, run_sync
 from jde_mc_pipeline.sync.settings import SyncSettings
+from jde_mc_pipeline.sync.stages import BatchReport, sync_batch
 from jde_mc_pipeline_tests.jde.conftest import DATASET_NOW
 
 FAST_RETRY = RetryPolicy(max_attempts=3, max_total_s=10.0, base_wait_s=0.01, max_wait_s=0.05)
@@ -57,16 +58,17 @@ def settings(mc_server) -> SyncSettings:
 
 
 @pytest.fixture
-def sync(ais, mc_client, store, settings) -> Callable[..., SyncReport]:
-    def run(run_id: str, **kwargs) -> SyncReport:
+def sync(ais, mc_client, store, settings) -> Callable[..., BatchReport]:
+    def run(run_id: str, **kwargs) -> BatchReport:
         with ais:
             frames = extract_through(ais, DATASET_NOW.date()).frames
-        return run_sync(
+        return sync_batch(
             frames,
             mc_client,
             kwargs.pop("store", store),
             settings,
             run_id=run_id,
+            job=JOB,
             today=DATASET_NOW.date(),
             **kwargs,
         )

@@ -12,11 +12,12 @@ import pytest
 import requests
 
 from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.defs.automation.jobs import SYNC_JOB as JOB
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.extract import extract_through, jde_now
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
-from jde_mc_pipeline.sync.run import run_sync
 from jde_mc_pipeline.sync.settings import SyncSettings
+from jde_mc_pipeline.sync.stages import sync_batch
 from jde_mc_pipeline_tests.sync import expected
 from jde_mc_pipeline_tests.sync.conftest import FAST_RETRY
 from jde_mc_pipeline_tests.sync.support import api, control, jde_upsert, write_requests
@@ -108,7 +109,15 @@ def test_dry_run_reads_the_synced_state_without_writing_it(systems, tmp_path):
     with AisClient(jde.url, "MCSYNC", "s3cret-Passw0rd", environment="JDV920") as ais:
         frames = extract_through(ais, today).frames
     with MailchimpClient(mailchimp.api_key, api_url=mailchimp.api_url, retry=FAST_RETRY) as client:
-        run_sync(frames, client, store, SyncSettings(list_id=mailchimp.list_id), run_id="first", today=today)
+        sync_batch(
+            frames,
+            client,
+            store,
+            SyncSettings(list_id=mailchimp.list_id),
+            run_id="first",
+            job=JOB,
+            today=today,
+        )
     parties = expected.parties(jde.url, today)
     emails = {p.email for p in parties.values() if p.in_scope and p.email}
     groups = expected.sharing(parties)

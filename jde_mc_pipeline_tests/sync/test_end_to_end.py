@@ -7,13 +7,14 @@ from __future__ import annotations
 import pytest
 
 from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.defs.automation.jobs import SYNC_JOB as JOB
 from jde_mc_pipeline.emulators.ais.server import build_server as build_jde
 from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mailchimp
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.extract import extract_through, jde_now
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
-from jde_mc_pipeline.sync.run import run_sync
 from jde_mc_pipeline.sync.settings import SyncSettings
+from jde_mc_pipeline.sync.stages import sync_batch
 from jde_mc_pipeline_tests.sync import expected
 from jde_mc_pipeline_tests.sync.conftest import FAST_RETRY
 from jde_mc_pipeline_tests.sync.support import all_members, customer, member, tag_names
@@ -37,7 +38,7 @@ def synced(tmp_path_factory):
         settings = SyncSettings(list_id=server.list_id)
         store = AuditStore(tmp_path_factory.mktemp("e2e") / "audit_trail.duckdb")
         with MailchimpClient(server.api_key, api_url=server.api_url, retry=FAST_RETRY) as client:
-            report = run_sync(frames, client, store, settings, run_id="e2e", today=today)
+            report = sync_batch(frames, client, store, settings, run_id="e2e", job=JOB, today=today)
         yield report, expected.parties(jde.url, today), server
     finally:
         jde.stop()

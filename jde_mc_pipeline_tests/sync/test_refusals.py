@@ -14,10 +14,11 @@ from datetime import date
 
 import pytest
 
+from jde_mc_pipeline.defs.automation.jobs import SYNC_JOB as JOB
 from jde_mc_pipeline.jde.extract import extract_through
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
-from jde_mc_pipeline.sync.run import SyncReport, run_sync
 from jde_mc_pipeline.sync.settings import SyncSettings
+from jde_mc_pipeline.sync.stages import BatchReport, sync_batch
 from jde_mc_pipeline_tests.jde.conftest import DATASET_NOW
 from jde_mc_pipeline_tests.sync.conftest import FAST_RETRY
 from jde_mc_pipeline_tests.sync.expected import subscriber_hash
@@ -46,22 +47,22 @@ def strict_server(mailchimp_emulator_factory):
 
 
 @pytest.fixture
-def strict_sync(ais, strict_server, store) -> Iterator[Callable[[str], SyncReport]]:
+def strict_sync(ais, strict_server, store) -> Iterator[Callable[[str], BatchReport]]:
     client = MailchimpClient(
         strict_server.api_key, api_url=strict_server.api_url, retry=FAST_RETRY, timeout=(5.0, 10.0)
     )
     settings = SyncSettings(list_id=strict_server.list_id)
 
-    def run(run_id: str) -> SyncReport:
+    def run(run_id: str) -> BatchReport:
         with ais:
             frames = extract_through(ais, DATASET_NOW.date()).frames
-        return run_sync(frames, client, store, settings, run_id=run_id, today=DATASET_NOW.date())
+        return sync_batch(frames, client, store, settings, run_id=run_id, job=JOB, today=DATASET_NOW.date())
 
     yield run
     client.close()
 
 
-def outcome_table(report: SyncReport) -> dict[tuple[int, str], tuple[str, str]]:
+def outcome_table(report: BatchReport) -> dict[tuple[int, str], tuple[str, str]]:
     frame = report.outcomes
     return {
         (int(an8), target): (outcome, reason)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
-from jde_mc_pipeline.sync.pipeline import map_frames, prepare_mailchimp, push_customers, push_members
+from jde_mc_pipeline.sync.pipeline import TargetBatch, map_frames, prepare_mailchimp, push_target
 from jde_mc_pipeline.sync.replay import replay_failures
 from jde_mc_pipeline_tests.sync.support import all_members, control, customer, rows, write_requests
 
@@ -80,8 +80,8 @@ def test_failed_pushes_keep_replayable_payloads_and_a_later_run_supersedes_them(
         frames = extract_through(ais, DATASET_NOW.date()).frames
     result = map_frames(frames, settings, None, DATASET_NOW.date())
     control(mc_server, "POST", "faults", FAULTS_ON)
-    members = push_members(mc_client, result, settings)
-    customers = push_customers(mc_client, result, settings)
+    members = push_target(mc_client, TargetBatch.of(result, LIST_MEMBER), settings)
+    customers = push_target(mc_client, TargetBatch.of(result, ECOMMERCE_CUSTOMER), settings)
     control(mc_server, "POST", "faults", FAULTS_OFF)
     assert set(members["outcome"]) == {"failed"} and set(customers["outcome"]) == {"failed"}
     first = json.loads(json.dumps(members["payload"].iloc[0]))  # JSON-able, as the audit stores it

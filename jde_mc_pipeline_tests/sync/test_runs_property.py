@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.audit.store import MEMORY, AuditStore
+from jde_mc_pipeline.defs.automation.jobs import SYNC_JOB as JOB
 from jde_mc_pipeline.emulators.ais.clock import ManualClock
 from jde_mc_pipeline.emulators.ais.server import build_server as build_jde
 from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mailchimp
@@ -35,9 +36,9 @@ from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.extract import extract_days, extract_through
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.sync.companions import with_companions
-from jde_mc_pipeline.sync.run import run_sync
 from jde_mc_pipeline.sync.scope import scope_changes
 from jde_mc_pipeline.sync.settings import SyncSettings
+from jde_mc_pipeline.sync.stages import sync_batch
 from jde_mc_pipeline_tests.sync import expected
 from jde_mc_pipeline_tests.sync.conftest import FAST_RETRY
 from jde_mc_pipeline_tests.sync.support import api, control, jde_delete, jde_upsert
@@ -114,14 +115,14 @@ def sync_day(ais: AisClient, client: MailchimpClient, store: AuditStore, run: st
     with ais:
         extraction = extract_through(ais, day) if first else extract_days(ais, day)
         frames, _ = with_companions(ais, state, extraction.frames, state.legacy_customers()["an8"])
-    report = run_sync(frames, client, store, SETTINGS, run_id=run, today=day)
+    report = sync_batch(frames, client, store, SETTINGS, run_id=run, job=JOB, today=day)
     assert report.reconciliation.ok, report.reconciliation.describe()
 
 
 def reconcile_scope(ais: AisClient, client: MailchimpClient, store: AuditStore, day: dt.date) -> None:
     with ais:
         found = scope_changes(ais, DuckDBSyncedState(store), SETTINGS.mapping)
-    report = run_sync(found.frames, client, store, SETTINGS, run_id="scope", today=day,
+    report = sync_batch(found.frames, client, store, SETTINGS, run_id="scope", job=JOB, today=day,
                       deleted=found.deleted.tolist())  # fmt: skip
     assert report.reconciliation.ok, report.reconciliation.describe()
 

@@ -1,0 +1,1 @@
+"""What runs the pipeline: its jobs, the change sensor on JDE and the schedules."""

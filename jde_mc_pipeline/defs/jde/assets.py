@@ -1,0 +1,134 @@
+"""The raw JDE extracts: one asset per address-book table, read in one AIS session per run.
+
+Why a multi-asset: the six tables are read together (a party has changed when a row of *any* of its tables
+has; jde/extract.py), with one token for the whole run. The step also opens the run's row in `sync_runs`
+and keeps every row pulled in `jde_pulls` before anything is mapped, so the audit shows what JDE said even
+when a later step fails. The parties that share a record with a changed one are read with it, and so are
+those whose customer still has a legacy id (sync/companions.py): the mapping must see whole groups.
+
+Each frame gets the `partition_key` of its party (defs/partitions.py): the staging IO manager stores it
+per partition, and a companion changed outside the window lands in the run's last partition.
+"""
+
+import datetime as dt
+import time
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pandas as pd
+
+from jde_mc_pipeline.audit.state import DuckDBSyncedState
+from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
+from jde_mc_pipeline.defs.environment import Deployment
+from jde_mc_pipeline.defs.jde.resources import JdeAisResource
+from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, numbers, sample
+from jde_mc_pipeline.defs.partitions import (
+    describe_window,
+    extraction_window,
+    key_range,
+    partition_keys,
+    partition_of_parties,
+)
+from jde_mc_pipeline.jde.dates import hhmmss_to_time
+from jde_mc_pipeline.jde.extract import Watermark, Window
+from jde_mc_pipeline.jde.tables import TABLES
+from jde_mc_pipeline.sync.stages import PARTITION_COLUMN, pull_window
+
+JDE_GROUP = "jde_raw"
+RANGE_TAG = "jde_mc/partitions"
+"""The run tag that shows in the runs list which partitions a run covered (any launch: UI, CLI, sensor)."""
+
+
+def jde_asset_key(table_name: str) -> dg.AssetKey:
+    """`jde/F0101`, … : the asset of a raw table."""
+    return dg.AssetKey(["jde", table_name])
+
+
+def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The multi-asset reading the run's UPMJ window from AIS (module doc)."""
+    start = deployment.start_date
+
+    @dg.multi_asset(
+        name="jde_extract",
+        outs={
+            name.lower(): dg.AssetOut(
+                key=jde_asset_key(name),
+                description=f"{name} ({spec.title}) as JD Edwards holds it: every row of the parties changed "
+                "on the partition's day, read through AIS.",
+                io_manager_key="staging",
+                kinds={"jde", "pandas"},
+                owners=OWNERS,
+                tags={"system": "jde"},
+            )
+            for name, spec in TABLES.items()
+        },
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name=JDE_GROUP,
+        description="Reads from JD Edwards the parties changed in the run's UPMJ window, and the parties "
+        "sharing an e-mail with them (one AIS session).",
+    )
+    def jde_extract(context: dg.AssetExecutionContext, jde: JdeAisResource, audit: AuditStoreResource):
+        first, last = key_range(context.partition_keys)
+        window = extraction_window(first, last, start)
+        store = audit.store()
+        run_id = context.run.run_id
+        store.start_run(run_id, context.job_name, first, last, _window_bounds(window, jde.timezone))
+        context.instance.add_run_tags(run_id, {RANGE_TAG: first if first == last else f"{first}...{last}"})
+        began = time.perf_counter()
+        context.log.info(f"reading JDE: {describe_window(first, last, start)}")
+        with jde.client() as ais:
+            pulled = pull_window(ais, DuckDBSyncedState(store), window)
+            calls = ais.stats.as_dict()
+        frames = pulled.frames
+        seconds = time.perf_counter() - began
+        rows = store.record_pulls(run_id, frames)
+        parties = partition_of_parties(frames, first, last, start)
+        context.log.info(
+            f"{len(pulled.extraction.an8s)} parties changed, {len(pulled.companions)} more pulled with them "
+            f"(they share a record), {rows} rows in {seconds:.1f} s "
+            f"({rows / max(seconds, 1e-3):,.0f} rows/s, {calls['calls']} AIS calls); kept in jde_pulls"
+        )
+        shared = {
+            "upmj_window": describe_window(first, last, start),
+            "partition_range": f"{first}...{last}",
+            "watermark": str(pulled.extraction.watermark) if pulled.extraction.watermark else "no change",
+            **numbers(
+                {
+                    "run_ais_calls": calls["calls"],
+                    "run_parties_changed": len(pulled.extraction.an8s),
+                    "run_parties_pulled_with_them": len(pulled.companions),
+                    "run_seconds": round(seconds, 3),
+                }
+            ),
+        }
+        for name, frame in frames.items():
+            staged = frame.assign(**{PARTITION_COLUMN: _keys(frame, parties, last)})
+            add_partition_counts(context, staged, jde_asset_key(name))
+            yield dg.Output(
+                staged,
+                output_name=name.lower(),
+                metadata={
+                    **shared,
+                    **numbers({"run_rows": len(frame), "run_parties": int(frame["AN8"].nunique())}),
+                    "sample": sample(frame),
+                },
+            )
+
+    return jde_extract
+
+
+def _window_bounds(window: Window, timezone: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The window as instants in JDE's time zone, for `sync_runs` (an open start stays None)."""
+    zone = ZoneInfo(timezone)
+
+    def instant(mark: Watermark | None) -> dt.datetime | None:
+        return None if mark is None else dt.datetime.combine(mark.day, hhmmss_to_time(mark.time), tzinfo=zone)
+
+    return instant(window.start), instant(window.end)
+
+
+def _keys(frame: pd.DataFrame, parties: pd.Series, fallback: str) -> pd.Series:
+    """The partition key of each row's party (rows with no party, e.g. AN8 0, go to the last key)."""
+    an8 = pd.to_numeric(frame["AN8"], errors="coerce").fillna(0)
+    return pd.Series(partition_keys(an8, parties, fallback).to_numpy(), index=frame.index, dtype=object)

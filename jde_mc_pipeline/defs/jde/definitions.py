@@ -1,0 +1,20 @@
+"""The JDE part of the code location, built from the deployment settings when the definitions load."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from jde_mc_pipeline.defs.environment import Deployment, deployment_from_env
+from jde_mc_pipeline.defs.jde.assets import build_jde_extract
+from jde_mc_pipeline.defs.partitions import upmj_partitions
+
+
+def build(deployment: Deployment) -> dg.Definitions:
+    return dg.Definitions(
+        assets=dg.with_source_code_references([build_jde_extract(deployment, upmj_partitions(deployment))])
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build(deployment_from_env())

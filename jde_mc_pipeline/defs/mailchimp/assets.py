@@ -1,0 +1,197 @@
+"""The Mailchimp writes: list members and e-commerce customers, one asset each, in the `mailchimp` pool.
+
+Both are made by one factory from a small `SyncTarget` (which target, which payloads, what runs before),
+which returns the asset and its blocking reconciliation check. Each step makes the audience ready
+(idempotent: audience check, merge fields, store), sends the payloads of its target and applies its
+departures (`on_leave`), every HTTP attempt recorded in `mailchimp_writes` as it goes (AuditRecorder), then
+records one outcome per party in `sync_outcomes` and advances the synced state (sync/stages.py
+`write_target`). Its output is that outcome frame.
+
+Why a failed write does not fail the step: a failure is an answer about one record (after the client's
+retries), recorded as `failed` with its payload so `mailchimp_replay` can send it again; the run succeeds
+and the `rejection_rate` check warns. Mailchimp unreachable already while preparing the audience is the
+same: every payload is recorded `failed`. Only a configuration problem (unknown audience, bad key, a
+merge-field type conflict) or an unusable audit store fails the step.
+
+Why customers after members: Mailchimp adds the e-mail of a new e-commerce customer to the store's audience
+itself (as a transactional contact when not opted in); members written afterwards would then already
+exist, and `status_if_new` would never apply. So the customer step runs after the member step and reads the
+member failures it recorded: a customer whose party's member failed is not sent (`failed`, waiting for the
+member; the replay sends members first), and a member step whose reconciliation fails (blocking) stops the
+customer step too.
+
+The pool (`pool="mailchimp"`, limit 1) keeps one Mailchimp step at a time across all runs; the client's
+process-wide cap (`max_connections`) keeps that step under Mailchimp's 10 simultaneous connections.
+"""
+
+import time
+from dataclasses import dataclass
+
+import dagster as dg
+import pandas as pd
+
+from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.defs import MAILCHIMP_POOL
+from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
+from jde_mc_pipeline.defs.jde.resources import JdeAisResource
+from jde_mc_pipeline.defs.mailchimp.checks import build_reconciliation_check, rejection_result, rejection_spec
+from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
+from jde_mc_pipeline.defs.mapping.assets import (
+    CUSTOMER_PAYLOADS,
+    DECIDED_OUTCOMES,
+    DEPARTURES,
+    MEMBER_PAYLOADS,
+)
+from jde_mc_pipeline.defs.mapping.resources import SyncSettingsResource, settings_for
+from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, numbers, outcome_counts, sample
+from jde_mc_pipeline.defs.partitions import key_range, partition_keys, staged_partitions
+from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
+from jde_mc_pipeline.sync.pipeline import TargetBatch, members_failed
+from jde_mc_pipeline.sync.recording import AuditRecorder
+from jde_mc_pipeline.sync.stages import PARTITION_COLUMN, close_run, prepare, write_target
+
+MAILCHIMP_GROUP = "mailchimp"
+MEMBER_SYNC_KEY = dg.AssetKey("mailchimp_list_member_sync")
+CUSTOMER_SYNC_KEY = dg.AssetKey("mailchimp_ecommerce_customer_sync")
+SYNC_KEYS = (MEMBER_SYNC_KEY, CUSTOMER_SYNC_KEY)
+SAMPLE_COLUMNS = ["an8", "target", "target_key", "outcome", "reason", PARTITION_COLUMN]
+
+
+@dataclass(frozen=True)
+class SyncTarget:
+    """What one Mailchimp sync asset writes, for the factory."""
+
+    target: str
+    key: dg.AssetKey
+    payloads: dg.AssetKey
+    description: str
+    after: dg.AssetKey | None = None
+    """The sync asset that runs first (members before customers)."""
+
+
+TARGETS: tuple[SyncTarget, ...] = (
+    SyncTarget(
+        LIST_MEMBER,
+        MEMBER_SYNC_KEY,
+        MEMBER_PAYLOADS,
+        "The audience contacts written to Mailchimp for the day's JDE changes, and what became of every "
+        "party: created, updated, renamed, left scope, refused by Mailchimp, failed (sent again by "
+        "mailchimp_replay), or not sent and why.",
+    ),
+    SyncTarget(
+        ECOMMERCE_CUSTOMER,
+        CUSTOMER_SYNC_KEY,
+        CUSTOMER_PAYLOADS,
+        "The e-commerce customers written to Mailchimp's store for the day's JDE changes (one per e-mail), "
+        "and what became of every party; written after the contacts.",
+        after=MEMBER_SYNC_KEY,
+    ),
+)
+
+
+def build_sync_target(
+    spec: SyncTarget, partitions: dg.PartitionsDefinition
+) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+    """The sync asset of one target and its reconciliation check (module doc)."""
+
+    @dg.asset(
+        key=spec.key,
+        ins={
+            "payloads": dg.AssetIn(key=spec.payloads),
+            "decided": dg.AssetIn(key=DECIDED_OUTCOMES),
+            "departures": dg.AssetIn(key=DEPARTURES),
+        },
+        deps=[spec.after] if spec.after is not None else [],
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=MAILCHIMP_POOL,
+        group_name=MAILCHIMP_GROUP,
+        kinds={"mailchimp", "pandas"},
+        owners=OWNERS,
+        tags={"system": "mailchimp"},
+        io_manager_key="staging",
+        check_specs=[rejection_spec(spec.key)],
+        description=spec.description,
+    )
+    def sync(
+        context: dg.AssetExecutionContext,
+        payloads: pd.DataFrame,
+        decided: pd.DataFrame,
+        departures: pd.DataFrame,
+        jde: JdeAisResource,
+        mailchimp: MailchimpResource,
+        audit: AuditStoreResource,
+        sync_settings: SyncSettingsResource,
+    ):
+        _, last = key_range(context.partition_keys)
+        store, run_id = audit.store(), context.run.run_id
+        settings = settings_for(sync_settings, mailchimp, jde.timezone)
+        decided = decided.loc[decided["target"] == spec.target]
+        departures = departures.loc[departures["target"] == spec.target]
+        known = staged_partitions([payloads, decided, departures])
+        batch = TargetBatch(
+            spec.target, *(f.drop(columns=PARTITION_COLUMN) for f in (payloads, decided, departures))
+        )
+        waiting = members_failed(store.unresolved_failures(run_id)) if spec.after is not None else set()
+        began = time.perf_counter()
+        with AuditRecorder(store, run_id) as recorder, mailchimp.client(recorder=recorder) as client:
+            trouble = prepare(client, settings)
+            if trouble is not None:
+                context.log.warning(f"{trouble}: every {spec.target} payload is recorded failed (replayable)")
+            outcomes = write_target(
+                client, batch, settings, store, run_id,
+                partition_of=lambda an8: partition_keys(an8, known, last),
+                waiting_for_member=waiting, trouble=trouble,
+            )  # fmt: skip
+            requests = dict(client.stats)
+        seconds = time.perf_counter() - began
+        sent = outcomes.loc[outcomes["payload"].notna()]
+        _close_if_last(context, store, spec, audit.keep_raw_days)
+        context.log.info(
+            f"{spec.target}: {len(sent)} records sent in {seconds:.1f} s "
+            f"({len(sent) / max(seconds, 1e-3):,.0f}/s, {requests.get('requests', 0)} Mailchimp requests), "
+            f"{len(outcomes)} outcomes recorded"
+        )
+        add_partition_counts(context, outcomes, outcomes=True)
+        yield dg.Output(
+            outcomes,
+            metadata={
+                **numbers(outcome_counts(outcomes), prefix="run_"),
+                **numbers(
+                    {
+                        "run_rows": len(outcomes),
+                        "run_records_sent": len(sent),
+                        "run_mailchimp_requests": int(requests.get("requests", 0)),
+                        "run_mailchimp_retries": int(requests.get("retries", 0)),
+                        "run_seconds": round(seconds, 3),
+                    }
+                ),
+                "http_statuses": dg.MetadataValue.json(
+                    {k: int(v) for k, v in sorted(requests.items()) if k.startswith("status_")}
+                ),
+                "writes_recorded": recorder.recorded,
+                "mailchimp_reachable": trouble is None,
+                "sample": sample(outcomes.loc[:, SAMPLE_COLUMNS]),
+            },
+        )
+        yield rejection_result(spec.key, sent, sync_settings.max_rejection_rate)
+
+    return sync, build_reconciliation_check(spec.target, spec.key)
+
+
+def _close_if_last(
+    context: dg.AssetExecutionContext, store: AuditStore, spec: SyncTarget, keep_raw_days: int | None
+) -> None:
+    """Mark the run `succeeded` in `sync_runs` when its last Mailchimp step is done, then apply retention.
+
+    The customer step runs after the member step, so the run is complete after the customer step, or
+    after the member step when the run did not select the customers. Judging by steps, not by outcome
+    counts, also closes a run that pulled no party.
+    """
+    selected = context.run.asset_selection
+    followed = [s for s in TARGETS if s.after == spec.key and (selected is None or s.key in selected)]
+    if followed:
+        return
+    pruned = close_run(store, context.run.run_id, "succeeded", keep_raw_days)
+    if pruned:
+        context.log.info(f"audit retention ({keep_raw_days} days of raw rows): pruned {pruned}")

@@ -1,0 +1,106 @@
+"""The Mailchimp steps' checks: the share of refused or failed writes (WARN, computed in the step) and the
+reconciliation (ERROR, blocking, a check step of its own).
+
+Why the reconciliation reads the audit store and not the frames: it compares what the run *pulled*
+(`jde_pulls`) with what it *recorded* (`sync_outcomes`), two independent records, so a lost or doubled
+outcome anywhere between extraction and recording shows. It is blocking, so a failure fails the run (and
+the run's row in `sync_runs` says `failed`). Its config `run_id` checks another run (default: this one),
+which is also how a person re-checks an old run from the Launchpad.
+"""
+
+import dagster as dg
+import pandas as pd
+
+from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
+from jde_mc_pipeline.defs.metadata import counts_of, numbers, sample
+from jde_mc_pipeline.mapping.outcomes import FAILED, REJECTED_PREFIX
+from jde_mc_pipeline.sync.pipeline import reconcile
+
+REJECTION_RATE = "rejection_rate"
+RECONCILIATION = "reconciliation"
+
+
+def rejection_spec(asset: dg.AssetKey) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        REJECTION_RATE,
+        asset=asset,
+        description="Share of records sent to Mailchimp that were rejected or failed stays under "
+        "JDE_MC_MAX_REJECTION_RATE.",
+    )
+
+
+def rejection_result(asset: dg.AssetKey, pushed: pd.DataFrame, threshold: float) -> dg.AssetCheckResult:
+    """Rejected or failed writes among the records sent in this step."""
+    bad = pushed["outcome"].str.startswith(REJECTED_PREFIX) | (pushed["outcome"] == FAILED)
+    rate = float(bad.mean()) if len(pushed) else 0.0
+    return dg.AssetCheckResult(
+        asset_key=asset,
+        check_name=REJECTION_RATE,
+        passed=rate <= threshold,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            **numbers({"rate": round(rate, 4), "threshold": threshold, "sent": len(pushed)}),
+            "rejected_or_failed": int(bad.sum()),
+            "per_outcome": dg.MetadataValue.json(counts_of(pushed.loc[bad], ["outcome"])),
+        },
+    )
+
+
+class ReconciliationConfig(dg.Config):
+    run_id: str | None = None
+    """The run to reconcile; default: the run this check executes in."""
+
+
+def reconciliation_result(
+    store: AuditStore, run_id: str, target: str, asset: dg.AssetKey
+) -> dg.AssetCheckResult:
+    """Every party the run pulled has exactly one recorded outcome for `target`."""
+    with store.connect() as conn:
+        pulled = conn.execute(
+            "SELECT DISTINCT an8 FROM jde_pulls WHERE run_id = ? AND an8 > 0 ORDER BY an8", [run_id]
+        ).fetchdf()["an8"]
+        outcomes = conn.execute(
+            "SELECT an8, target, outcome FROM sync_outcomes WHERE run_id = ? AND target = ?", [run_id, target]
+        ).fetchdf()
+    result = reconcile(pulled.astype("int64").to_numpy(), outcomes, [target])
+    return dg.AssetCheckResult(
+        asset_key=asset,
+        check_name=RECONCILIATION,
+        passed=result.ok,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=result.describe(),
+        metadata={
+            "run_id": run_id,
+            "target": target,
+            **numbers(
+                {
+                    "parties_pulled": len(pulled),
+                    "outcomes_recorded": len(outcomes),
+                    "missing": len(result.missing),
+                    "duplicated": len(result.duplicated),
+                    "unexpected": len(result.unexpected),
+                }
+            ),
+            "missing_sample": sample(result.missing),
+            "duplicated_sample": sample(result.duplicated),
+        },
+    )
+
+
+def build_reconciliation_check(target: str, asset: dg.AssetKey) -> dg.AssetChecksDefinition:
+    """The blocking reconciliation check of one target's sync asset (module doc)."""
+
+    @dg.asset_check(
+        asset=asset,
+        name=RECONCILIATION,
+        blocking=True,
+        description=f"Every party pulled in the run has exactly one {target} outcome in the audit store "
+        "(jde_pulls vs sync_outcomes of the run). Fails the run when not.",
+    )
+    def check(
+        context: dg.AssetCheckExecutionContext, config: ReconciliationConfig, audit: AuditStoreResource
+    ) -> dg.AssetCheckResult:
+        return reconciliation_result(audit.store(), config.run_id or context.run.run_id, target, asset)
+
+    return check

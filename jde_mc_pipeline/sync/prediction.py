@@ -1,0 +1,60 @@
+"""What a sync would do with a mapping's output, read from Mailchimp without writing (the dry run).
+
+One function for both dry runs, `jde-mc dry-run` and the `mailchimp_dry_run` asset, so that the terminal
+and the UI predict the same thing: members from the audience itself, customers from the synced state,
+departures from the mapping, and the outcomes the mapping decided as they are (sync/predict.py says how).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from jde_mc_pipeline.mailchimp.client import MailchimpClient
+from jde_mc_pipeline.mailchimp.merge_fields import list_merge_fields
+from jde_mc_pipeline.mapping.changes import SyncedState
+from jde_mc_pipeline.sync.inspection import MergeFieldFindings, judge_merge_fields
+from jde_mc_pipeline.sync.member_reads import read_members
+from jde_mc_pipeline.sync.predict import (
+    PREDICTION_COLUMNS,
+    Contact,
+    hashes_needed,
+    predict_customers,
+    predict_leaves,
+    predict_members,
+)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The predicted outcome of every pulled party × target, and what was read to predict it."""
+
+    table: pd.DataFrame
+    """PREDICTION_COLUMNS: an8, target, target_key, email, outcome, flag, detail."""
+    fields: MergeFieldFindings
+    contacts: dict[str, Contact | None]
+
+
+def predict_sync(
+    members: pd.DataFrame,
+    customers: pd.DataFrame,
+    leaves: pd.DataFrame,
+    decided: pd.DataFrame,
+    emails: pd.Series,
+    client: MailchimpClient,
+    list_id: str,
+    state: SyncedState,
+) -> Prediction:
+    """Read the merge fields and the members the payloads target (GETs only) and predict every outcome;
+    `emails`: AN8 → the party's e-mail (for the decided rows)."""
+    fields = judge_merge_fields(list_merge_fields(client, list_id))
+    contacts = read_members(client, list_id, hashes_needed(members))
+    predicted = pd.concat(
+        [predict_members(members, contacts), predict_customers(customers, state), predict_leaves(leaves)],
+        ignore_index=True,
+    )
+    rest = decided.rename(columns={"reason": "detail"})
+    rest = rest.assign(email=rest["an8"].map(emails).fillna(""), flag="")  # no F0101 row: no e-mail
+    table = pd.concat([predicted, rest.loc[:, list(PREDICTION_COLUMNS)]], ignore_index=True)
+    return Prediction(table, fields, contacts)
