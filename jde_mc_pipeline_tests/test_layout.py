@@ -149,3 +149,17 @@ def test_the_package_has_no_import_cycle():
         for cycle in cycles
     ]
     assert not cycles, "import cycles (every import statement counts):\n" + "\n".join(report)
+
+
+ENVIRONMENT_READERS = {"jde_mc_pipeline.defs.environment", "jde_mc_pipeline.demo", "jde_mc_pipeline.cli"}
+"""The resource layer (every setting's variable is read there) and the command line."""
+
+
+def test_only_the_resource_layer_and_the_command_line_read_the_environment() -> None:
+    readers = {
+        name
+        for name, path in MODULES.items()
+        if any(word in path.read_text(encoding="utf-8") for word in ("os.environ", "os.getenv", "getenv("))
+    }
+    assert readers <= ENVIRONMENT_READERS
+    assert "jde_mc_pipeline.defs.environment" in readers

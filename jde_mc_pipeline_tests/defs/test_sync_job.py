@@ -243,3 +243,30 @@ def test_a_run_that_pulls_no_party_is_closed_and_applies_retention(sync_world: S
     ]
     assert support.rows(store, "SELECT count(*) FROM jde_pulls") == [(0,)]
     assert support.rows(store, "SELECT count(*) FROM sync_outcomes") == outcomes_before
+
+
+def test_a_range_run_records_each_partitions_own_counts(sync_world: SyncWorld) -> None:
+    """The Plots tab draws numbers per partition: each partition of a range run carries its own counts,
+    and the run's totals are labelled `run_*` (the same on every partition of the run)."""
+    result = sync_world.run(START_DATE, SYNC_DAY)
+    assert result.success
+    assert sync_world.instance.get_run_by_id(result.run_id).tags["jde_mc/partitions"] == (
+        f"{START_DATE}...{SYNC_DAY}"
+    )
+
+    for node, key in (("mailchimp_list_member_sync", None), ("jde_extract", "jde/F0101")):
+        found = [
+            m
+            for m in result.asset_materializations_for_node(node)
+            if key is None or m.asset_key.to_user_string() == key
+        ]
+        own = {m.partition: m.metadata["dagster/row_count"].value for m in found}
+        totals = {m.metadata["run_rows"].value for m in found}
+        assert len(own) == (SYNC_DAY - START_DATE).days + 1 and len(totals) == 1, node
+        assert sum(own.values()) == totals.pop(), node
+        assert len(set(own.values())) > 1, node  # the days differ: no partition shows the run's totals
+    members = result.asset_materializations_for_node("mailchimp_list_member_sync")
+    for family in ("created", "unchanged", "quarantined", "merged", "failed"):
+        assert all(isinstance(m.metadata[family].value, int) for m in members), family
+        assert sum(m.metadata[family].value for m in members) == members[0].metadata[f"run_{family}"].value
+    assert sum(m.metadata["created"].value for m in members) > 0

@@ -4,8 +4,15 @@ audit database."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
+import pty
 import re
+import struct
+import subprocess
+import sys
+import termios
 from collections import Counter
 
 import pytest
@@ -194,3 +201,30 @@ def test_dry_run_of_a_window_and_its_errors(systems):
     )
     assert backwards.returncode == 1 and "is after --end" in backwards.stdout
     assert unset.returncode == 1 and "MAILCHIMP_LIST_ID is not set" in unset.stdout
+    assert "\r" not in window.stdout + window.stderr  # piped: no progress bar
+
+
+def test_on_a_terminal_the_dry_run_shows_its_progress(systems):
+    """tqdm draws the bar (carriage returns, rows and rate) when the output is a terminal."""
+    _, _, env = systems
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal has a size
+    done = subprocess.run(
+        [sys.executable, "-m", "jde_mc_pipeline.cli", "dry-run", "--sample", "1"],
+        env=env, stdin=child, stdout=child, stderr=child, timeout=120, check=False,
+    )  # fmt: skip
+    os.close(child)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the terminal is closed once everything was read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    text = shown.decode("utf-8", "replace")
+
+    assert done.returncode == 0, text
+    assert "\r" in text and "reading JDE" in text and "rows/s" in text

@@ -8,10 +8,14 @@ it (audit/store.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import dagster as dg
 from pydantic import Field
 
 from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.sync.stages import close_run
 
 DEFAULT_AUDIT_DB = "data/audit_trail.duckdb"
 
@@ -34,3 +38,19 @@ class AuditStoreResource(dg.ConfigurableResource):
 
     def store(self, *, read_only: bool = False) -> AuditStore:
         return AuditStore(self.path, read_only=read_only)
+
+    @contextmanager
+    def closing_run(self, run_id: str) -> Iterator[AuditStore]:
+        """The store, for a step of run `run_id`: when the step raises, the run's row in `sync_runs` is
+        closed as `failed` (with the outcomes recorded so far) before the error goes on.
+
+        Why in the steps and not a job hook: a run started from the asset graph or `dagster asset
+        materialize` is not a run of the named job and gets none of its hooks, yet it must not stay
+        `started` in the audit for ever.
+        """
+        store = self.store()
+        try:
+            yield store
+        except BaseException:
+            close_run(store, run_id, "failed")
+            raise

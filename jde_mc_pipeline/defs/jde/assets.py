@@ -20,6 +20,7 @@ import pandas as pd
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
 from jde_mc_pipeline.defs.environment import Deployment
+from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.jde.resources import JdeAisResource
 from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, numbers, sample
 from jde_mc_pipeline.defs.partitions import (
@@ -31,6 +32,7 @@ from jde_mc_pipeline.defs.partitions import (
 )
 from jde_mc_pipeline.jde.dates import hhmmss_to_time
 from jde_mc_pipeline.jde.extract import Watermark, Window
+from jde_mc_pipeline.jde.session import ClientStats
 from jde_mc_pipeline.jde.tables import TABLES
 from jde_mc_pipeline.sync.stages import PARTITION_COLUMN, pull_window
 
@@ -71,51 +73,59 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
     def jde_extract(context: dg.AssetExecutionContext, jde: JdeAisResource, audit: AuditStoreResource):
         first, last = key_range(context.partition_keys)
         window = extraction_window(first, last, start)
-        store = audit.store()
         run_id = context.run.run_id
-        store.start_run(run_id, context.job_name, first, last, _window_bounds(window, jde.timezone))
         context.instance.add_run_tags(run_id, {RANGE_TAG: first if first == last else f"{first}...{last}"})
-        began = time.perf_counter()
-        context.log.info(f"reading JDE: {describe_window(first, last, start)}")
-        with jde.client() as ais:
-            pulled = pull_window(ais, DuckDBSyncedState(store), window)
-            calls = ais.stats.as_dict()
-        frames = pulled.frames
-        seconds = time.perf_counter() - began
-        rows = store.record_pulls(run_id, frames)
-        parties = partition_of_parties(frames, first, last, start)
-        context.log.info(
-            f"{len(pulled.extraction.an8s)} parties changed, {len(pulled.companions)} more pulled with them "
-            f"(they share a record), {rows} rows in {seconds:.1f} s "
-            f"({rows / max(seconds, 1e-3):,.0f} rows/s, {calls['calls']} AIS calls); kept in jde_pulls"
-        )
-        shared = {
-            "upmj_window": describe_window(first, last, start),
-            "partition_range": f"{first}...{last}",
-            "watermark": str(pulled.extraction.watermark) if pulled.extraction.watermark else "no change",
-            **numbers(
-                {
-                    "run_ais_calls": calls["calls"],
-                    "run_parties_changed": len(pulled.extraction.an8s),
-                    "run_parties_pulled_with_them": len(pulled.companions),
-                    "run_seconds": round(seconds, 3),
-                }
-            ),
-        }
-        for name, frame in frames.items():
-            staged = frame.assign(**{PARTITION_COLUMN: _keys(frame, parties, last)})
-            add_partition_counts(context, staged, jde_asset_key(name))
-            yield dg.Output(
-                staged,
-                output_name=name.lower(),
-                metadata={
-                    **shared,
-                    **numbers({"run_rows": len(frame), "run_parties": int(frame["AN8"].nunique())}),
-                    "sample": sample(frame),
-                },
+        with audit.closing_run(run_id) as store:
+            store.start_run(run_id, context.job_name, first, last, _window_bounds(window, jde.timezone))
+            began = time.perf_counter()
+            context.log.info(f"reading JDE: {describe_window(first, last, start)}")
+            with jde.client() as ais, Heartbeat(context.log, lambda s: _reading(ais.stats, s)):
+                pulled = pull_window(ais, DuckDBSyncedState(store), window)
+                calls = ais.stats.as_dict()
+            frames = pulled.frames
+            seconds = time.perf_counter() - began
+            rows = store.record_pulls(run_id, frames)
+            parties = partition_of_parties(frames, first, last, start)
+            rate = rows / max(seconds, 1e-3)
+            context.log.info(
+                f"{len(pulled.extraction.an8s):,} parties changed, {len(pulled.companions):,} more pulled "
+                f"with them (they share a record): {rows:,} rows in {seconds:.1f} s ({rate:,.0f} rows/s, "
+                f"{calls['calls']} AIS calls); kept in jde_pulls"
             )
+            shared = {
+                "upmj_window": describe_window(first, last, start),
+                "partition_range": f"{first}...{last}",
+                "watermark": str(pulled.extraction.watermark) if pulled.extraction.watermark else "no change",
+                **numbers(
+                    {
+                        "run_ais_calls": calls["calls"],
+                        "run_parties_changed": len(pulled.extraction.an8s),
+                        "run_parties_pulled_with_them": len(pulled.companions),
+                        "run_seconds": round(seconds, 3),
+                    }
+                ),
+            }
+            for name, frame in frames.items():
+                staged = frame.assign(**{PARTITION_COLUMN: _keys(frame, parties, last)})
+                add_partition_counts(context, staged, jde_asset_key(name))
+                yield dg.Output(
+                    staged,
+                    output_name=name.lower(),
+                    metadata={
+                        **shared,
+                        **numbers({"run_rows": len(frame), "run_parties": int(frame["AN8"].nunique())}),
+                        "sample": sample(frame),
+                    },
+                )
 
     return jde_extract
+
+
+def _reading(stats: ClientStats, seconds: float) -> str:
+    return (
+        f"reading JDE: {stats.rows:,} rows in {stats.pages:,} pages so far "
+        f"({stats.rows / seconds:,.0f} rows/s, {stats.calls} AIS calls)"
+    )
 
 
 def _window_bounds(window: Window, timezone: str) -> tuple[dt.datetime | None, dt.datetime | None]:

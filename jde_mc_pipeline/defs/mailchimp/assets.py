@@ -25,6 +25,7 @@ process-wide cap (`max_connections`) keeps that step under Mailchimp's 10 simult
 """
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import dagster as dg
@@ -33,6 +34,7 @@ import pandas as pd
 from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.defs import MAILCHIMP_POOL
 from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
+from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.jde.resources import JdeAisResource
 from jde_mc_pipeline.defs.mailchimp.checks import build_reconciliation_check, rejection_result, rejection_spec
 from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
@@ -123,8 +125,8 @@ def build_sync_target(
         audit: AuditStoreResource,
         sync_settings: SyncSettingsResource,
     ):
-        _, last = key_range(context.partition_keys)
-        store, run_id = audit.store(), context.run.run_id
+        first, last = key_range(context.partition_keys)
+        run_id = context.run.run_id
         settings = settings_for(sync_settings, mailchimp, jde.timezone)
         decided = decided.loc[decided["target"] == spec.target]
         departures = departures.loc[departures["target"] == spec.target]
@@ -132,57 +134,70 @@ def build_sync_target(
         batch = TargetBatch(
             spec.target, *(f.drop(columns=PARTITION_COLUMN) for f in (payloads, decided, departures))
         )
-        waiting = members_failed(store.unresolved_failures(run_id)) if spec.after is not None else set()
-        began = time.perf_counter()
-        with AuditRecorder(store, run_id) as recorder, mailchimp.client(recorder=recorder) as client:
-            trouble = prepare(client, settings)
-            if trouble is not None:
-                context.log.warning(f"{trouble}: every {spec.target} payload is recorded failed (replayable)")
-            outcomes = write_target(
-                client, batch, settings, store, run_id,
-                partition_of=lambda an8: partition_keys(an8, known, last),
-                waiting_for_member=waiting, trouble=trouble,
-            )  # fmt: skip
-            requests = dict(client.stats)
-        seconds = time.perf_counter() - began
-        sent = outcomes.loc[outcomes["payload"].notna()]
-        _close_if_last(context, store, spec, audit.keep_raw_days)
-        context.log.info(
-            f"{spec.target}: {len(sent)} records sent in {seconds:.1f} s "
-            f"({len(sent) / max(seconds, 1e-3):,.0f}/s, {requests.get('requests', 0)} Mailchimp requests), "
-            f"{len(outcomes)} outcomes recorded"
-        )
-        add_partition_counts(context, outcomes, outcomes=True)
-        yield dg.Output(
-            outcomes,
-            metadata={
-                **numbers(outcome_counts(outcomes), prefix="run_"),
-                **numbers(
-                    {
-                        "run_rows": len(outcomes),
-                        "run_records_sent": len(sent),
-                        "run_mailchimp_requests": int(requests.get("requests", 0)),
-                        "run_mailchimp_retries": int(requests.get("retries", 0)),
-                        "run_seconds": round(seconds, 3),
-                    }
-                ),
-                "http_statuses": dg.MetadataValue.json(
-                    {k: int(v) for k, v in sorted(requests.items()) if k.startswith("status_")}
-                ),
-                "writes_recorded": recorder.recorded,
-                "mailchimp_reachable": trouble is None,
-                "sample": sample(outcomes.loc[:, SAMPLE_COLUMNS]),
-            },
-        )
-        yield rejection_result(spec.key, sent, sync_settings.max_rejection_rate)
+        with audit.closing_run(run_id) as store:
+            waiting = members_failed(store.unresolved_failures(run_id)) if spec.after is not None else set()
+            began = time.perf_counter()
+            with AuditRecorder(store, run_id) as recorder, mailchimp.client(recorder=recorder) as client:
+                trouble = prepare(client, settings)
+                if trouble is not None:
+                    context.log.warning(
+                        f"{trouble}: every {spec.target} payload is recorded failed (replayable)"
+                    )
+                context.log.info(
+                    f"{spec.target}: {len(batch.payloads):,} records to write, "
+                    f"{len(batch.leaves):,} departures"
+                )
+                with Heartbeat(context.log, lambda seconds: _writing(spec.target, client.stats, seconds)):
+                    outcomes = write_target(
+                        client, batch, settings, store, run_id,
+                        partition_of=lambda an8: partition_keys(an8, known, last),
+                        waiting_for_member=waiting, trouble=trouble,
+                    )  # fmt: skip
+                requests = dict(client.stats)
+            seconds = time.perf_counter() - began
+            sent = outcomes.loc[outcomes["payload"].notna()]
+            context.log.info(
+                f"{spec.target}: {len(sent):,} records sent in {seconds:.1f} s "
+                f"({len(sent) / max(seconds, 1e-3):,.0f}/s, {requests.get('requests', 0):,} Mailchimp "
+                f"requests), {len(outcomes):,} outcomes recorded"
+            )
+            _close_if_last(context, store, spec, audit.keep_raw_days, f"{first}...{last}")
+            add_partition_counts(context, outcomes, outcomes=True)
+            yield dg.Output(
+                outcomes,
+                metadata={
+                    **numbers(outcome_counts(outcomes), prefix="run_"),
+                    **numbers(
+                        {
+                            "run_rows": len(outcomes),
+                            "run_records_sent": len(sent),
+                            "run_mailchimp_requests": int(requests.get("requests", 0)),
+                            "run_mailchimp_retries": int(requests.get("retries", 0)),
+                            "run_seconds": round(seconds, 3),
+                        }
+                    ),
+                    "http_statuses": dg.MetadataValue.json(
+                        {k: int(v) for k, v in sorted(requests.items()) if k.startswith("status_")}
+                    ),
+                    "writes_recorded": recorder.recorded,
+                    "mailchimp_reachable": trouble is None,
+                    "sample": sample(outcomes.loc[:, SAMPLE_COLUMNS]),
+                },
+            )
+            yield rejection_result(spec.key, sent, sync_settings.max_rejection_rate)
 
     return sync, build_reconciliation_check(spec.target, spec.key)
 
 
 def _close_if_last(
-    context: dg.AssetExecutionContext, store: AuditStore, spec: SyncTarget, keep_raw_days: int | None
+    context: dg.AssetExecutionContext,
+    store: AuditStore,
+    spec: SyncTarget,
+    keep_raw_days: int | None,
+    partitions: str,
 ) -> None:
-    """Mark the run `succeeded` in `sync_runs` when its last Mailchimp step is done, then apply retention.
+    """Mark the run `succeeded` in `sync_runs` when its last Mailchimp step is done, apply retention, and
+    say in the log which run it was and what it did (the last line a `dagster asset materialize` prints).
 
     The customer step runs after the member step, so the run is complete after the customer step, or
     after the member step when the run did not select the customers. Judging by steps, not by outcome
@@ -192,6 +207,14 @@ def _close_if_last(
     followed = [s for s in TARGETS if s.after == spec.key and (selected is None or s.key in selected)]
     if followed:
         return
-    pruned = close_run(store, context.run.run_id, "succeeded", keep_raw_days)
+    run_id = context.run.run_id
+    pruned = close_run(store, run_id, "succeeded", keep_raw_days)
     if pruned:
         context.log.info(f"audit retention ({keep_raw_days} days of raw rows): pruned {pruned}")
+    counts = ", ".join(f"{name} {n:,}" for name, n in store.run_counts(run_id).items()) or "no party pulled"
+    context.log.info(f"run {run_id} over {partitions} recorded in sync_runs as succeeded: {counts}")
+
+
+def _writing(target: str, stats: Mapping[str, int], seconds: float) -> str:
+    requests = stats.get("requests", 0)
+    return f"writing {target}: {requests:,} Mailchimp requests so far ({requests / seconds:,.1f}/s)"

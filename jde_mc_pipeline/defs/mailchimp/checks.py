@@ -3,9 +3,9 @@ reconciliation (ERROR, blocking, a check step of its own).
 
 Why the reconciliation reads the audit store and not the frames: it compares what the run *pulled*
 (`jde_pulls`) with what it *recorded* (`sync_outcomes`), two independent records, so a lost or doubled
-outcome anywhere between extraction and recording shows. It is blocking, so a failure fails the run (and
-the run's row in `sync_runs` says `failed`). Its config `run_id` checks another run (default: this one),
-which is also how a person re-checks an old run from the Launchpad.
+outcome anywhere between extraction and recording shows. It is blocking, so a failure fails the run, and
+the check closes the run's row in `sync_runs` as `failed`. Its config `run_id` checks another run
+(default: this one), which is also how a person re-checks an old run from the Launchpad.
 """
 
 import dagster as dg
@@ -16,6 +16,7 @@ from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
 from jde_mc_pipeline.defs.metadata import counts_of, numbers, sample
 from jde_mc_pipeline.mapping.outcomes import FAILED, REJECTED_PREFIX
 from jde_mc_pipeline.sync.pipeline import reconcile
+from jde_mc_pipeline.sync.stages import close_run
 
 REJECTION_RATE = "rejection_rate"
 RECONCILIATION = "reconciliation"
@@ -101,6 +102,9 @@ def build_reconciliation_check(target: str, asset: dg.AssetKey) -> dg.AssetCheck
     def check(
         context: dg.AssetCheckExecutionContext, config: ReconciliationConfig, audit: AuditStoreResource
     ) -> dg.AssetCheckResult:
-        return reconciliation_result(audit.store(), config.run_id or context.run.run_id, target, asset)
+        result = reconciliation_result(audit.store(), config.run_id or context.run.run_id, target, asset)
+        if not result.passed and config.run_id is None:
+            close_run(audit.store(), context.run.run_id, "failed")  # the run fails: the audit says so
+        return result
 
     return check

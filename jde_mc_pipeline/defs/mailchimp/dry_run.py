@@ -78,8 +78,8 @@ def build_dry_run(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         mailchimp: MailchimpResource,
         audit: AuditStoreResource,
     ):
-        selected = context.run.asset_selection
-        if selected is not None and any(key in selected for key in SYNC_KEYS):
+        selected = context.run.asset_selection or context.job_def.asset_layer.selected_asset_keys
+        if any(key in selected for key in SYNC_KEYS):
             context.log.info("not predicted: this run writes to Mailchimp, its sync assets say what happened")
             return
         _, last = key_range(context.partition_keys)
@@ -88,22 +88,22 @@ def build_dry_run(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
             f.drop(columns=PARTITION_COLUMN) for f in (parties, members, customers, decided, departures)
         ]
         parties, members, customers, decided, departures = frames
-        store = audit.store()
         emails = pd.Series(parties["email"].to_numpy(), index=parties["an8"].to_numpy())
-        began = time.perf_counter()
-        with mailchimp.client() as client:
-            prediction = predict_sync(
-                members, customers, departures, decided, emails, client, mailchimp.list_id,
-                DuckDBSyncedState(store),
-            )  # fmt: skip
-            reads = int(client.stats["requests"])
-        table = prediction.table
-        table[PARTITION_COLUMN] = partition_keys(table["an8"], known, last).to_numpy()
-        close_run(store, context.run.run_id, "succeeded", audit.keep_raw_days)
+        with audit.closing_run(context.run.run_id) as store:
+            began = time.perf_counter()
+            with mailchimp.client() as client:
+                prediction = predict_sync(
+                    members, customers, departures, decided, emails, client, mailchimp.list_id,
+                    DuckDBSyncedState(store),
+                )  # fmt: skip
+                reads = int(client.stats["requests"])
+            table = prediction.table
+            table[PARTITION_COLUMN] = partition_keys(table["an8"], known, last).to_numpy()
+            close_run(store, context.run.run_id, "succeeded", audit.keep_raw_days)
         seconds = time.perf_counter() - began
         context.log.info(
-            f"predicted {len(table)} outcomes for {len(parties)} parties in {seconds:.1f} s "
-            f"({reads} Mailchimp GETs, nothing written)"
+            f"predicted {len(table):,} outcomes for {len(parties):,} parties in {seconds:.1f} s "
+            f"({reads:,} Mailchimp GETs, nothing written); run {context.run.run_id} recorded in sync_runs"
         )
         add_partition_counts(context, table, outcomes=True)
         per_target = {}

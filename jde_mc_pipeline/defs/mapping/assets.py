@@ -13,12 +13,14 @@ in `mapped_values` and every fact found per party in `mapping_events`.
 
 import time
 import warnings
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 
 from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
+from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.jde.assets import jde_asset_key
 from jde_mc_pipeline.defs.jde.resources import JdeAisResource
 from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
@@ -27,6 +29,7 @@ from jde_mc_pipeline.defs.mapping.resources import SyncSettingsResource, setting
 from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, counts_of, numbers, sample
 from jde_mc_pipeline.defs.partitions import key_range, partition_keys, staged_partitions
 from jde_mc_pipeline.jde.tables import TABLES
+from jde_mc_pipeline.mapping.batch import MappingResult
 from jde_mc_pipeline.mapping.schemas import (
     CustomerPayloadFrame,
     LeaveFrame,
@@ -137,63 +140,72 @@ def build_map_parties(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         _, last = key_range(context.partition_keys)
         known = staged_partitions(staged.values())
         frames = {name: frame.drop(columns=PARTITION_COLUMN) for name, frame in staged.items()}
-        store, run_id = audit.store(), context.run.run_id
+        run_id = context.run.run_id
         settings = settings_for(sync_settings, mailchimp, jde.timezone)
         timings: dict[str, float] = {}
-        began = time.perf_counter()
-        result = map_and_record(
-            frames,
-            settings,
-            store,
-            run_id,
-            partition_of=lambda an8: partition_keys(an8, known, last),
-            timings=timings,
-        )
-        seconds = time.perf_counter() - began
-        context.log.info(
-            f"mapped {len(result.pulled)} parties in {seconds:.1f} s "
-            f"({len(result.pulled) / max(seconds, 1e-3):,.0f} parties/s): {len(result.members)} members and "
-            f"{len(result.customers)} customers to write, {len(result.leaves)} departures"
-        )
-
-        def keyed(frame: pd.DataFrame, an8: pd.Series) -> pd.DataFrame:
-            return frame.assign(**{PARTITION_COLUMN: partition_keys(an8, known, last).to_numpy()})
-
-        outputs = {
-            "parties": keyed(result.parties, result.parties["an8"]),
-            "mailchimp_member_payloads": keyed(result.members, result.members["key"]),
-            "mailchimp_customer_payloads": keyed(result.customers, result.customers["key"]),
-            "decided_outcomes": keyed(result.outcomes, result.outcomes["an8"]),
-            "mailchimp_departures": keyed(result.leaves, result.leaves["an8"]),
-        }
-        extra = {
-            "parties": {
-                **numbers(
-                    {
-                        "run_customers": int(result.parties["is_customer"].sum()),
-                        "run_vendors": int(result.parties["is_vendor"].sum()),
-                    }
-                ),
-                "seconds_per_stage": dg.MetadataValue.json({k: round(v, 3) for k, v in timings.items()}),
-            },
-            "decided_outcomes": {
-                "events": dg.MetadataValue.json(counts_of(result.events, ["target", "event"])),
-            },
-        }
-        for name, frame in outputs.items():
-            add_partition_counts(context, frame, OUTPUTS[name][0], outcomes=name == "decided_outcomes")
-            yield dg.Output(
-                frame,
-                output_name=name,
-                metadata={
-                    **numbers({"run_rows": len(frame), "run_parties_pulled": len(result.pulled)}),
-                    **extra.get(name, {}),
-                    "sample": sample(frame.drop(columns=["email_source", "phone_source"], errors="ignore")),
-                },
+        with audit.closing_run(run_id) as store:
+            began = time.perf_counter()
+            with Heartbeat(
+                context.log, lambda seconds: f"mapping: done {', '.join(timings) or 'nothing'} yet"
+            ):
+                result = map_and_record(
+                    frames, settings, store, run_id,
+                    partition_of=lambda an8: partition_keys(an8, known, last), timings=timings,
+                )  # fmt: skip
+            seconds = time.perf_counter() - began
+            rate = len(result.pulled) / max(seconds, 1e-3)
+            context.log.info(
+                f"mapped {len(result.pulled):,} parties in {seconds:.1f} s ({rate:,.0f} parties/s): "
+                f"{len(result.members):,} members and {len(result.customers):,} customers to write, "
+                f"{len(result.leaves):,} departures"
             )
-        rows_pulled = sum(len(frame) for frame in frames.values())
-        yield schema_result(PARTIES, result.failures, rows_pulled)
-        threshold = sync_settings.max_quarantine_rate
-        yield quarantine_result(DECIDED_OUTCOMES, result.outcomes, len(result.pulled), threshold)
+            yield from _outputs(context, result, timings, lambda an8: partition_keys(an8, known, last))
+            rows_pulled = sum(len(frame) for frame in frames.values())
+            yield schema_result(PARTIES, result.failures, rows_pulled)
+            threshold = sync_settings.max_quarantine_rate
+            yield quarantine_result(DECIDED_OUTCOMES, result.outcomes, len(result.pulled), threshold)
 
     return map_parties
+
+
+def _outputs(
+    context: dg.AssetExecutionContext,
+    result: MappingResult,
+    timings: dict[str, float],
+    partition_of: Callable[[pd.Series], pd.Series],
+) -> Iterator[dg.Output]:
+    """The five frames, each row filed under its party's partition, with their metadata."""
+
+    def keyed(frame: pd.DataFrame, an8: pd.Series) -> pd.DataFrame:
+        return frame.assign(**{PARTITION_COLUMN: partition_of(an8).to_numpy()})
+
+    outputs = {
+        "parties": keyed(result.parties, result.parties["an8"]),
+        "mailchimp_member_payloads": keyed(result.members, result.members["key"]),
+        "mailchimp_customer_payloads": keyed(result.customers, result.customers["key"]),
+        "decided_outcomes": keyed(result.outcomes, result.outcomes["an8"]),
+        "mailchimp_departures": keyed(result.leaves, result.leaves["an8"]),
+    }
+    extra = {
+        "parties": {
+            **numbers(
+                {
+                    "run_customers": int(result.parties["is_customer"].sum()),
+                    "run_vendors": int(result.parties["is_vendor"].sum()),
+                }
+            ),
+            "seconds_per_stage": dg.MetadataValue.json({k: round(v, 3) for k, v in timings.items()}),
+        },
+        "decided_outcomes": {"events": dg.MetadataValue.json(counts_of(result.events, ["target", "event"]))},
+    }
+    for name, frame in outputs.items():
+        add_partition_counts(context, frame, OUTPUTS[name][0], outcomes=name == "decided_outcomes")
+        yield dg.Output(
+            frame,
+            output_name=name,
+            metadata={
+                **numbers({"run_rows": len(frame), "run_parties_pulled": len(result.pulled)}),
+                **extra.get(name, {}),
+                "sample": sample(frame.drop(columns=["email_source", "phone_source"], errors="ignore")),
+            },
+        )
