@@ -139,7 +139,7 @@ def demo_settings(
     environ: Mapping[str, str],
     today: dt.date,
 ) -> dict[str, str]:
-    """The variables `dagster dev` needs for the emulators (interfaces.md §1 and the README's table)."""
+    """The variables `dagster dev` needs for the emulators (the README's settings table)."""
     identity = jde.app.identity
     return {
         "JDE_AIS_URL": jde.url,
@@ -160,7 +160,8 @@ def demo_settings(
 
 
 def write_env_file(path: Path, settings: Mapping[str, str]) -> None:
-    """The settings as `export` lines, so a second shell can run the dagster CLI against the demo."""
+    """The settings as `export` lines, so a second shell can run the dagster CLI against the demo (and
+    the emulators' control URLs, which the README's examples use)."""
     lines = [f"export {name}='{value}'" for name, value in settings.items()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -228,18 +229,26 @@ def banner(
     count, every = options.churn
     return f"""
 jde-mc demo is running (ready in {seconds:.1f} s).
-  Dagster UI          {ui_url}
-  JDE AIS emulator    {jde.url}  ({options.parties} demo parties, {count} changed every {every:g} s)
-  Mailchimp emulator  {mailchimp.api_url}  (audience {mailchimp.list_id})
-  audit database      {paths.audit_db}
-  settings            {paths.env_file}  (`. {paths.env_file}` in another shell to use the dagster CLI)
+  Dagster UI              {ui_url}
+  JDE AIS emulator        {jde.url}  ({options.parties} demo parties, {count} changed every {every:g} s)
+  Mailchimp API           {mailchimp.api_url}  (audience {mailchimp.list_id})
+  emulator controls       {jde.url}/_emulator/  and  {mailchimp.url}/_emulator/  (faults, stats, rows)
+  audit database          {paths.audit_db}
+  settings                {paths.env_file}  (`. {paths.env_file}` in another shell to use the dagster CLI)
 What to look at in the UI:
   - Automation: jde_change_sensor and jde_to_mailchimp_schedule are running. The sensor's first tick
     requests the initial load: one run from partition {settings["JDE_START_DATE"]} (which holds all
     history) to the last changed day; later ticks request the UPMJ days the churn changes.
-  - Runs: each jde_to_mailchimp_sync run, its steps, logs and asset checks.
-  - Assets → Lineage: JDE tables → parties → payloads → Mailchimp sync results, with their metadata.
-  - Emulator counters: {jde.url}/_emulator/stats and {mailchimp.url}/_emulator/stats
+  - Runs: each jde_to_mailchimp_sync run (tag jde_mc/partitions: the days it covered), its steps, logs
+    and asset checks.
+  - Assets → Lineage: the six jde/F… tables → map_parties (parties, payloads, decided outcomes,
+    departures) → mailchimp_list_member_sync → mailchimp_ecommerce_customer_sync; mailchimp_dry_run
+    beside them. A sync asset's Plots tab draws its outcomes per day.
+  - Jobs → jde_to_mailchimp_dry_run: what a sync would do, writing nothing to Mailchimp.
+Make Mailchimp fail (then replay with Jobs → mailchimp_replay once it is healed):
+  curl -X POST -H 'Content-Type: application/json' -d '{{"fault_rate": 1.0, "kinds": ["503"]}}' \\
+    {mailchimp.url}/_emulator/faults
+  curl -X POST -H 'Content-Type: application/json' -d '{{"fault_rate": 0}}' {mailchimp.url}/_emulator/faults
 Ctrl-C stops the emulators and Dagster.
 """
 
@@ -259,7 +268,9 @@ def run_demo(options: DemoOptions) -> int:
         jde, mailchimp = start_emulators(options, timezone)
         today = dt.datetime.now(ZoneInfo(timezone)).date()
         settings = demo_settings(jde, mailchimp, paths, os.environ, today)
-        write_env_file(paths.env_file, settings)
+        controls = {"JDE_EMULATOR_CONTROL": f"{jde.url}/_emulator",
+                    "MAILCHIMP_EMULATOR_CONTROL": f"{mailchimp.url}/_emulator"}  # fmt: skip
+        write_env_file(paths.env_file, {**settings, **controls})
         ui_url = f"http://127.0.0.1:{options.dagster_port}"
         process = subprocess.Popen(
             dagster_dev_command(paths, options.dagster_port),

@@ -84,10 +84,12 @@ def test_demo_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         output = wait_for_output(log, demo, READY)
         ui = f"http://127.0.0.1:{port}"
         jde_url = re.search(r"JDE AIS emulator\s+(http://\S+)", output).group(1)
-        mailchimp_url = re.search(r"Mailchimp emulator\s+(http://127\.0\.0\.1:\d+)", output).group(1)
+        controls = re.search(r"emulator controls\s+(\S+)/\s+and\s+(\S+)/\s", output)
+        jde_control, mailchimp_control = controls.groups()
+        mailchimp_url = mailchimp_control.removesuffix("/_emulator")
         assert requests.get(f"{ui}/server_info", timeout=10).ok
-        assert requests.get(f"{jde_url}/_emulator/stats", timeout=10).ok
-        assert requests.get(f"{mailchimp_url}/_emulator/stats", timeout=10).ok
+        assert requests.get(f"{jde_control}/stats", timeout=10).ok
+        assert requests.get(f"{mailchimp_control}/stats", timeout=10).ok
         deadline = time.monotonic() + STARTUP_LIMIT_SECONDS
         while graphql(ui, SENSORS)["sensorsOrError"]["__typename"] != "Sensors":
             assert time.monotonic() < deadline, "the code location did not load"
