@@ -24,6 +24,7 @@ import pandas as pd
 from tenacity import RetryCallState, retry, retry_if_exception, stop_after_delay, wait_random_exponential
 
 from jde_mc_pipeline.audit.schema import STATEMENTS
+from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
 
 log = logging.getLogger(__name__)
 MEMORY = ":memory:"
@@ -240,7 +241,11 @@ class AuditStore:
     def unresolved_failures(self, run_id: str | None = None) -> pd.DataFrame:
         """`failed` outcomes not yet resolved (of one run, or all), oldest first, each with `is_latest`:
         whether it is still the newest outcome of its (AN8, target). One that is not was superseded by a
-        later run (a newer payload, or a decision such as `unchanged`) and must not be sent again.
+        later run (a newer payload, or a decision such as `unchanged`) and must not be sent again. A
+        customer failure is also superseded once another run decided its party's member after it: that
+        run decides the customer next (members go first), possibly under a new e-mail, and a replay
+        landing between its two steps would re-create the customer under the old one (Mailchimp then
+        adds that address as a transactional contact).
 
         Columns: run_id, partition_key, an8, target, target_key, outcome, reason, payload_hash, payload
         (JSON text), decided_at, is_latest, latest_run_id, latest_outcome.
@@ -257,16 +262,30 @@ class AuditStore:
                 FROM sync_outcomes
                 WHERE (an8, target) IN (SELECT (an8, target) FROM wanted)
                 GROUP BY an8, target
+            ),
+            member_after AS (
+                SELECT w.run_id, w.an8, arg_max(o.run_id, o.decided_at) AS member_run_id,
+                       arg_max(o.outcome, o.decided_at) AS member_outcome
+                FROM wanted w JOIN sync_outcomes o
+                  ON o.an8 = w.an8 AND o.target = ? AND o.run_id <> w.run_id
+                 AND o.decided_at > w.decided_at
+                WHERE w.target = ?
+                GROUP BY w.run_id, w.an8
             )
             SELECT w.run_id, w.partition_key, w.an8, w.target, w.target_key, w.outcome, w.reason,
                    w.payload_hash, CAST(w.payload AS VARCHAR) AS payload, w.decided_at,
-                   (w.decided_at = l.latest_at AND w.run_id = l.latest_run_id) AS is_latest,
-                   l.latest_run_id, l.latest_outcome
+                   (w.decided_at = l.latest_at AND w.run_id = l.latest_run_id
+                    AND m.member_run_id IS NULL) AS is_latest,
+                   coalesce(m.member_run_id, l.latest_run_id) AS latest_run_id,
+                   coalesce(m.member_outcome, l.latest_outcome) AS latest_outcome
             FROM wanted w JOIN latest l USING (an8, target)
+            LEFT JOIN member_after m ON m.run_id = w.run_id AND m.an8 = w.an8
+                 AND w.target = ?
             ORDER BY w.decided_at, w.an8, w.target
         """
+        targets = [LIST_MEMBER, ECOMMERCE_CUSTOMER, ECOMMERCE_CUSTOMER]
         with self.connect() as conn:
-            return conn.execute(sql, [run_id] if run_id is not None else []).fetchdf()
+            return conn.execute(sql, [*([run_id] if run_id is not None else []), *targets]).fetchdf()
 
     def mark_resolved(self, failures: pd.DataFrame, resolved_by: str) -> int:
         """Set `resolved_by` on these unresolved `failed` rows (columns run_id, an8, target)."""

@@ -99,3 +99,34 @@ def test_failed_pushes_keep_replayable_payloads_and_a_later_run_supersedes_them(
     assert rows(
         store, "SELECT count(*) FROM sync_outcomes WHERE resolved_by IS NULL AND outcome = 'failed'"
     ) == [(0,)]
+
+
+def test_a_customer_failure_is_not_replayed_once_another_run_decided_its_member(
+    ais, sync, store, settings, mc_server, mc_client
+):
+    """A sync run that decided the member (maybe under a new e-mail) decides the customer next; a replay
+    landing between its two steps must leave the old customer payload alone, or it would re-create the
+    customer under the old e-mail, and Mailchimp would add that address as a transactional contact."""
+    from jde_mc_pipeline.jde.extract import extract_through
+    from jde_mc_pipeline_tests.jde.conftest import DATASET_NOW
+
+    prepare_mailchimp(mc_client, settings)
+    with ais:
+        frames = extract_through(ais, DATASET_NOW.date()).frames
+    result = map_frames(frames, settings, None, DATASET_NOW.date())
+    control(mc_server, "POST", "faults", FAULTS_ON)
+    members = push_target(mc_client, TargetBatch.of(result, LIST_MEMBER), settings)
+    customers = push_target(mc_client, TargetBatch.of(result, ECOMMERCE_CUSTOMER), settings)
+    control(mc_server, "POST", "faults", FAULTS_OFF)
+    store.record_outcomes("push-failed", None, members)
+    store.record_outcomes("push-failed", None, customers)
+    store.record_outcomes("later", None, members.assign(outcome="renamed"))  # its customers still to come
+    writes = write_requests(mc_server)
+
+    replayed = replay_failures(store, mc_client, settings, run_id="push-failed", replay_run_id="replay-1")
+
+    assert set(replayed.loc[replayed["target"] == ECOMMERCE_CUSTOMER, "outcome"]) == {"superseded"}
+    assert set(replayed.loc[replayed["target"] == ECOMMERCE_CUSTOMER, "reason"]) == {
+        "a later run decided renamed (later)"
+    }
+    assert write_requests(mc_server) == writes
