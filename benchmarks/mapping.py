@@ -32,7 +32,7 @@ TODAY = dt.date(2026, 11, 27)
 
 
 def _frame(name: str, an8: np.ndarray, columns: dict[str, object], rng: np.random.Generator) -> pd.DataFrame:
-    """A typed frame (frames.md) with the given columns, blanks elsewhere, random UPMJ/UPMT."""
+    """A typed frame (jde/tables.py) with the given columns, blanks elsewhere, random UPMJ/UPMT."""
     n = len(an8)
     data: dict[str, object] = {}
     for column in TABLES[name].columns:

@@ -243,7 +243,7 @@ What to look at in the UI:
     and asset checks.
   - Assets → Lineage: the six jde/F… tables → map_parties (parties, payloads, decided outcomes,
     departures) → mailchimp_list_member_sync → mailchimp_ecommerce_customer_sync; mailchimp_dry_run
-    beside them. A sync asset's Plots tab draws its outcomes per day.
+    beside them. A sync asset's Overview → Metadata → Plots draws its outcomes per day.
   - Jobs → jde_to_mailchimp_dry_run: what a sync would do, writing nothing to Mailchimp.
 Make Mailchimp fail (then replay with Jobs → mailchimp_replay once it is healed):
   curl -X POST -H 'Content-Type: application/json' -d '{{"fault_rate": 1.0, "kinds": ["503"]}}' \\

@@ -1,11 +1,11 @@
-"""What the steps show in the UI: numbers that the Plots tab can draw, per partition where it is known.
+"""What the steps show in the UI: numbers that the Plots view can draw, per partition where it is known.
 
-Why numbers and not JSON: the Plots tab of an asset draws numeric metadata over partitions and time, so an
-operator sees at a glance the day that created 800 contacts or rejected 40. Counts are grouped into the
-outcome families of docs/mapping.md (`quarantined` sums `quarantined:*`, …), every family present with 0
-when absent, so the lines are continuous. A range run records each partition's own counts
-(`AssetExecutionContext.add_asset_metadata(partition_key=...)`) and labels the run's totals `run_*`, so that
-no partition of a range seems to have done the whole run's work.
+Why numbers and not JSON: the Plots view of an asset (Overview → Metadata) draws numeric metadata over
+partitions and time, so an operator sees at a glance the day that created 800 contacts or rejected 40.
+Counts are grouped into the outcome families of docs/mapping.md (`quarantined` sums `quarantined:*`, …),
+every family present with 0 when absent, so the lines are continuous. A range run records each
+partition's own counts (`AssetExecutionContext.add_asset_metadata(partition_key=...)`) and labels the
+run's totals `run_*`, so that no partition of a range seems to have done the whole run's work.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def outcome_counts(outcomes: pd.DataFrame) -> dict[str, int]:
 
 
 def numbers(values: Mapping[str, int | float], prefix: str = "") -> dict[str, dg.MetadataValue]:
-    """Numeric metadata (drawn by the Plots tab)."""
+    """Numeric metadata (drawn by the Plots view)."""
     return {
         prefix + name: dg.MetadataValue.int(int(value))
         if float(value).is_integer()

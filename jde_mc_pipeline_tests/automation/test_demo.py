@@ -1,8 +1,18 @@
-"""`jde-mc demo` as a user runs it: a subprocess that starts both emulators and `dagster dev`; then SIGINT
-(Ctrl-C) must stop everything it started."""
+"""`jde-mc demo` as a user runs it: a subprocess that starts both emulators and `dagster dev`. One demo
+serves the module, in order: what it starts, the README's command-line examples run against it (its own
+dates, its own control URLs), the UI in a real browser, and last SIGINT (Ctrl-C), which must stop
+everything it started.
+
+The demo runs without churn (`--churn 0/30`) so that the README's walkthrough, which renames one customer,
+is the only change a run can meet. The sensor ticks once (the initial load) and the schedule not at all
+while the module runs: a run of theirs taking the Mailchimp pool during the walkthrough's outage would
+make the walkthrough's own run wait for the heal, and its failures, which the README promises, would not
+happen.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -10,17 +20,45 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import requests
+from playwright import sync_api
+
+from jde_mc_pipeline_tests.automation.readme import readme_example
 
 READY = "jde-mc demo is running"
 STARTUP_LIMIT_SECONDS = 240
+RUN_LIMIT_SECONDS = 300
 LOCATION = '{repositoryName: "__repository__", repositoryLocationName: "jde_mc_pipeline"}'
 SENSORS = f"""{{ sensorsOrError(repositorySelector: {LOCATION}) {{ __typename
   ... on Sensors {{ results {{ name sensorState {{ status }} }} }} }} }}"""
 SCHEDULES = f"""{{ schedulesOrError(repositorySelector: {LOCATION}) {{ __typename
   ... on Schedules {{ results {{ name scheduleState {{ status }} }} }} }} }}"""
+RUNS = """{ runsOrError(limit: 100) { ... on Runs { results { runId jobName status
+  tags { key value } } } } }"""
+UNFINISHED = {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING", "MANAGED"}
+CHROMIUM = "/usr/bin/chromium"
+QUIET_AUTOMATION = {"JDE_MC_SENSOR_INTERVAL_SECONDS": "3600", "JDE_MC_SCHEDULE_CRON": "0 0 1 1 *"}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+
+
+@dataclass
+class Demo:
+    process: subprocess.Popen
+    folder: Path
+    log: Path
+    ui: str
+    jde_control: str
+    mailchimp_control: str
+
+    def settings(self) -> dict[str, str]:
+        """demo.env as a mapping (what `. data/demo/demo.env` exports)."""
+        text = (self.folder / "data" / "demo" / "demo.env").read_text()
+        return dict(re.findall(r"^export (\w+)='(.*)'$", text, flags=re.MULTILINE))
 
 
 def free_port() -> int:
@@ -71,48 +109,183 @@ def graphql(ui: str, query: str) -> dict:
     return requests.post(f"{ui}/graphql", json={"query": query}, timeout=30).json()["data"]
 
 
-def test_demo_starts_everything_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+def runs(ui: str) -> list[dict]:
+    return graphql(ui, RUNS)["runsOrError"]["results"]
+
+
+def wait_for_runs(ui: str, job: str | None = None, at_least: int = 0) -> list[dict]:
+    """The runs (of `job`) once none is unfinished and at least `at_least` exist."""
+    deadline = time.monotonic() + RUN_LIMIT_SECONDS
+    while True:
+        found = [run for run in runs(ui) if job is None or run["jobName"] == job]
+        if len(found) >= at_least and not any(run["status"] in UNFINISHED for run in found):
+            return found
+        assert time.monotonic() < deadline, f"runs still unfinished: {found}"
+        time.sleep(2)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    folder = tmp_path_factory.mktemp("demo")
     port = free_port()
-    log = tmp_path / "demo.log"
+    log = folder / "demo.log"
     command = [str(Path(sys.executable).with_name("jde-mc")), "demo", "--dagster-port", str(port)]
     env = {k: v for k, v in os.environ.items() if k not in ("JDE_START_DATE", "DAGSTER_HOME")}
+    env |= QUIET_AUTOMATION
     with log.open("w") as out:
-        demo = subprocess.Popen(
-            [*command, "--parties", "200"], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, env=env
+        process = subprocess.Popen(
+            [*command, "--parties", "200", "--churn", "0/30"],
+            cwd=folder,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     try:
-        output = wait_for_output(log, demo, READY)
-        ui = f"http://127.0.0.1:{port}"
-        jde_url = re.search(r"JDE AIS emulator\s+(http://\S+)", output).group(1)
+        output = wait_for_output(log, process, READY)
         controls = re.search(r"emulator controls\s+(\S+)/\s+and\s+(\S+)/\s", output)
-        jde_control, mailchimp_control = controls.groups()
-        mailchimp_url = mailchimp_control.removesuffix("/_emulator")
-        assert requests.get(f"{ui}/server_info", timeout=10).ok
-        assert requests.get(f"{jde_control}/stats", timeout=10).ok
-        assert requests.get(f"{mailchimp_control}/stats", timeout=10).ok
-        deadline = time.monotonic() + STARTUP_LIMIT_SECONDS
-        while graphql(ui, SENSORS)["sensorsOrError"]["__typename"] != "Sensors":
-            assert time.monotonic() < deadline, "the code location did not load"
-            time.sleep(1)
-        sensors = graphql(ui, SENSORS)["sensorsOrError"]["results"]
-        schedules = graphql(ui, SCHEDULES)["schedulesOrError"]["results"]
-        assert {s["name"]: s["sensorState"]["status"] for s in sensors} == {"jde_change_sensor": "RUNNING"}
-        assert {s["name"]: s["scheduleState"]["status"] for s in schedules} == {
-            "jde_to_mailchimp_schedule": "RUNNING",
-            "jde_scope_reconciliation_schedule": "RUNNING",
-        }
-        assert (tmp_path / ".dagster_home" / "dagster.yaml").is_file()
-        started = descendants(demo.pid)
-        assert len(started) >= 3  # dagster dev, its webserver, daemon and code server
-
-        demo.send_signal(signal.SIGINT)
-        assert demo.wait(timeout=90) == 0
+        yield Demo(process, folder, log, f"http://127.0.0.1:{port}", *controls.groups())
     finally:
-        if demo.poll() is None:
-            demo.kill()
-    assert "jde-mc demo stopped." in log.read_text()
+        if process.poll() is None:  # a test failed before Ctrl-C: stop it the way a user would
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_demo_starts_both_emulators_and_dagster_with_automation_running(demo: Demo) -> None:
+    assert requests.get(f"{demo.ui}/server_info", timeout=10).ok
+    assert requests.get(f"{demo.jde_control}/stats", timeout=10).ok
+    assert requests.get(f"{demo.mailchimp_control}/stats", timeout=10).ok
+    settings = demo.settings()
+    assert settings["JDE_EMULATOR_CONTROL"] == demo.jde_control
+    assert settings["MAILCHIMP_EMULATOR_CONTROL"] == demo.mailchimp_control
+    deadline = time.monotonic() + STARTUP_LIMIT_SECONDS
+    while graphql(demo.ui, SENSORS)["sensorsOrError"]["__typename"] != "Sensors":
+        assert time.monotonic() < deadline, "the code location did not load"
+        time.sleep(1)
+    sensors = graphql(demo.ui, SENSORS)["sensorsOrError"]["results"]
+    schedules = graphql(demo.ui, SCHEDULES)["schedulesOrError"]["results"]
+    assert {s["name"]: s["sensorState"]["status"] for s in sensors} == {"jde_change_sensor": "RUNNING"}
+    assert {s["name"]: s["scheduleState"]["status"] for s in schedules} == {
+        "jde_to_mailchimp_schedule": "RUNNING",
+        "jde_scope_reconciliation_schedule": "RUNNING",
+    }
+    assert (demo.folder / ".dagster_home" / "dagster.yaml").is_file()
+
+
+def run_example(demo: Demo, name: str) -> str:
+    """One of the README's `sh` blocks, in bash, from the demo's folder, with the venv's commands first."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JDE_", "MAILCHIMP_", "DAGSTER_"))}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    script = "set -euo pipefail\n" + readme_example(name)
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=demo.folder, env=env, capture_output=True, text=True, timeout=600
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    return output
+
+
+def test_the_readme_examples_run_against_the_demo(demo: Demo) -> None:
+    settings = demo.settings()
+    start = settings["JDE_START_DATE"]
+    today = subprocess.run(
+        ["date", "+%F"], env={"TZ": settings["JDE_TIMEZONE"]}, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+    backfill = run_example(demo, "range")
+    assert re.search(rf"run \S+ over {start}\.\.\.{today} recorded in sync_runs as succeeded", backfill)
+    one_day = run_example(demo, "today")
+    assert re.search(rf"run \S+ over {today}\.\.\.{today} recorded in sync_runs as succeeded", one_day)
+
+    walkthrough = run_example(demo, "replay")
+    assert "list_member:failed" in walkthrough and "ecommerce_customer:failed" in walkthrough
+    assert re.search(r"replayed \d+ failed writes of every run", walkthrough), walkthrough[-3000:]
+    assert "Consolidated Logistics Group" in walkthrough  # the last command reads the member back
+
+    wait_for_runs(demo.ui)  # a sensor run may still be writing the same change
+    api = settings["MAILCHIMP_API_URL"].replace("{dc}", settings["MAILCHIMP_API_KEY"].rsplit("-", 1)[1])
+    auth = ("anystring", settings["MAILCHIMP_API_KEY"])
+    listed = requests.get(
+        f"{api}/lists/{settings['MAILCHIMP_LIST_ID']}/members", params={"count": 1000}, auth=auth, timeout=30
+    ).json()["members"]
+    [member] = [m for m in listed if m["merge_fields"]["JDEAN8"] == "1001"]
+    assert member["merge_fields"]["COMPANY"] == "Consolidated Logistics Group"
+    assert member["status"] == "subscribed"
+    assert [m["email_address"] for m in listed if m["status"] == "transactional"] == []
+    customer_id = hashlib.md5(member["email_address"].encode()).hexdigest()
+    store = requests.get(f"{api}/ecommerce/stores", auth=auth, timeout=30).json()["stores"][0]["id"]
+    customer = requests.get(f"{api}/ecommerce/stores/{store}/customers/{customer_id}", auth=auth, timeout=30)
+    assert customer.json()["company"] == "Consolidated Logistics Group"
+
+
+def test_the_ui_shows_the_graph_launches_a_dry_run_and_plots_outcomes(demo: Demo) -> None:
+    """In Chromium (Debian's, driven by Playwright): the asset graph (its screenshot, copied to
+    docs/asset-graph.png, is the README's picture), a dry run launched from the job page, a sync asset's
+    metadata plots and the runs list. Screenshots go to artifacts/browser/."""
+    assert Path(CHROMIUM).is_file(), "make test installs Debian's chromium (apt-get install chromium)"
+    wait_for_runs(demo.ui, "jde_to_mailchimp_sync", at_least=1)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2000})
+            page.set_default_timeout(60_000)
+            page.goto(f"{demo.ui}/asset-groups", wait_until="networkidle")
+            page.get_by_role("button", name="panel_show_right", exact=True).click()
+            page.mouse.click(700, 300, button="right")
+            page.get_by_role("menuitem", name="Expand all groups").click()
+            sync_api.expect(page.get_by_text("decided_outcomes", exact=True).first).to_be_visible()
+            zoom_out = page.locator("button:has([aria-label=zoom_out])").bounding_box()
+            page.mouse.click(zoom_out["x"] + 16, zoom_out["y"] - 50)  # the zoom slider, near its bottom
+            page.wait_for_timeout(1500)
+            for name in ("F0101", "F0111", "parties", "mailchimp_dry_run"):
+                sync_api.expect(page.get_by_text(name, exact=True).first).to_be_visible()
+            page.screenshot(path=ARTIFACTS / "asset-graph.png")
+
+            page.set_viewport_size({"width": 1600, "height": 1100})
+            page.goto(
+                f"{demo.ui}/locations/jde_mc_pipeline/jobs/jde_to_mailchimp_dry_run", wait_until="networkidle"
+            )
+            page.get_by_role("button", name="Materialize all").click()
+            dialog = page.get_by_role("dialog")
+            dialog.get_by_role("button", name="Latest", exact=True).click()
+            page.screenshot(path=ARTIFACTS / "dry-run-launch.png")
+            dialog.get_by_role("button", name="Launch 1 run").click()
+            [dry_run] = wait_for_runs(demo.ui, "jde_to_mailchimp_dry_run", at_least=1)
+            assert dry_run["status"] == "SUCCESS"
+            page.goto(f"{demo.ui}/runs/{dry_run['runId']}", wait_until="networkidle")
+            sync_api.expect(page.get_by_text("nothing written").first).to_be_visible()
+            page.screenshot(path=ARTIFACTS / "dry-run-run.png")
+            page.goto(f"{demo.ui}/assets/mailchimp_dry_run?view=overview", wait_until="networkidle")
+            sync_api.expect(page.get_by_text("likely_refusals", exact=True)).to_be_visible()
+            sync_api.expect(page.get_by_text("run_member_unchanged", exact=True)).to_be_visible()
+            page.screenshot(path=ARTIFACTS / "dry-run-report.png", full_page=True)
+
+            page.goto(f"{demo.ui}/assets/mailchimp_list_member_sync?view=overview", wait_until="networkidle")
+            page.get_by_role("button", name="Plots").click()
+            sync_api.expect(page.get_by_text("created", exact=True).first).to_be_visible()
+            sync_api.expect(page.get_by_text("unchanged", exact=True).first).to_be_visible()
+            page.screenshot(path=ARTIFACTS / "member-sync-plots.png", full_page=True)
+
+            page.goto(f"{demo.ui}/runs", wait_until="networkidle")
+            sync_api.expect(page.get_by_text("jde_mc/partitions").first).to_be_visible()
+            page.screenshot(path=ARTIFACTS / "runs.png")
+        finally:
+            browser.close()
+
+
+def test_ctrl_c_stops_everything_the_demo_started(demo: Demo) -> None:
+    started = descendants(demo.process.pid)
+    assert len(started) >= 3  # dagster dev, its webserver, daemon and code server
+
+    demo.process.send_signal(signal.SIGINT)
+    assert demo.process.wait(timeout=90) == 0
+    assert "jde-mc demo stopped." in demo.log.read_text()
     assert [pid for pid in started if alive(pid)] == []
-    for url in (ui, jde_url, mailchimp_url):
+    mailchimp = demo.mailchimp_control.removesuffix("/_emulator")
+    for url in (demo.ui, demo.jde_control.removesuffix("/_emulator"), mailchimp):
         try:
             requests.get(url, timeout=2)
         except requests.ConnectionError:

@@ -246,8 +246,9 @@ def test_a_run_that_pulls_no_party_is_closed_and_applies_retention(sync_world: S
 
 
 def test_a_range_run_records_each_partitions_own_counts(sync_world: SyncWorld) -> None:
-    """The Plots tab draws numbers per partition: each partition of a range run carries its own counts,
-    and the run's totals are labelled `run_*` (the same on every partition of the run)."""
+    """The Plots view (asset Overview → Metadata) draws numbers per partition: each partition of a range
+    run carries its own counts, and the run's totals are labelled `run_*` (the same on every partition of
+    the run)."""
     result = sync_world.run(START_DATE, SYNC_DAY)
     assert result.success
     assert sync_world.instance.get_run_by_id(result.run_id).tags["jde_mc/partitions"] == (

@@ -1,7 +1,7 @@
 """Typing of GRID_DATA rowsets, including the forms AIS might use that the emulator does not send.
 
-The blank-date form (null, "" or a missing key) and extra keys are unconfirmed (reference/jde-ais.md
-§3.5), so the client accepts all of them; these rows are what such answers would carry.
+The blank-date form (null, "" or a missing key) and extra keys are unconfirmed (docs/ais.md,
+"The data service"), so the client accepts all of them; these rows are what such answers would carry.
 """
 
 from __future__ import annotations

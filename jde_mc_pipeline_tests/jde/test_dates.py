@@ -1,4 +1,4 @@
-"""The date and time conversions, checked against the worked examples of reference/jde-ais.md §6.8."""
+"""The date and time conversions, checked against the worked examples of docs/ais.md ("The six tables")."""
 
 from __future__ import annotations
 

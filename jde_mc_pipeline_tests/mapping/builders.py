@@ -1,4 +1,4 @@
-"""Build the six typed frames of frames.md from a few fields per row, the rest blank."""
+"""Build the six typed frames of the table catalogue (jde/tables.py) from a few fields per row."""
 
 from __future__ import annotations
 

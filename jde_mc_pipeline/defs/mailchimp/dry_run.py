@@ -4,8 +4,8 @@ It takes the mapping's outputs of its own run (the job `jde_to_mailchimp_dry_run
 mapping first) and predicts every party's outcome per target with `sync/prediction.py predict_sync`, the
 function `jde-mc dry-run` calls: members from the audience itself (GETs only), customers from the synced
 state, departures and decided outcomes from the mapping. Its output is that prediction table; its
-metadata holds the predicted counts per target (numbers, so the Plots tab draws them), what Mailchimp
-would likely refuse, the merge fields a sync would create, and samples.
+metadata holds the predicted counts per target (numbers, so the Plots view of the Metadata draws them),
+what Mailchimp would likely refuse, the merge fields a sync would create, and samples.
 
 What it leaves behind: the run's pulls and mapped values in the audit (like any run, under its run id
 with job `jde_to_mailchimp_dry_run`), no outcome, no synced state, no Mailchimp write.
