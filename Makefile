@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v p
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test lint run bench clean
+.PHONY: setup test lint check-defs chromium run bench clean
 
 setup: $(VENV)/.installed
 
@@ -19,7 +19,18 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# The browser test drives Debian's Chromium through Playwright (`playwright install` cannot download here).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# Both loaders of the code location must accept it: dg (the dg project) and dagster (workspace.yaml).
+# A start date is all they need; the other settings are read when a run launches.
+check-defs: setup
+	PATH=$(abspath $(BIN)):$$PATH VIRTUAL_ENV=$(abspath $(VENV)) JDE_START_DATE=2026-01-01 \
+		$(BIN)/dg check defs
+	JDE_START_DATE=2026-01-01 DAGSTER_HOME= $(BIN)/dagster definitions validate -w workspace.yaml
+
+test: lint check-defs chromium
 	$(BIN)/pytest
 
 run: setup
@@ -29,4 +40,4 @@ bench: setup
 	for f in benchmarks/*.py; do $(BIN)/python "$$f" || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts
