@@ -197,7 +197,10 @@ def mismatches(
     the holder, tags from the group's roles, status `subscribed` unless the person unsubscribed
     (`unsubscribed`, a Mailchimp-side fact the sync never undoes). Any other member must be one of
     `leftover_members` (records of parties that left or moved away: kept, with no owned tag active),
-    any other customer one of `leftover_customers` (by e-mail). An empty list means they agree.
+    any other customer one of `leftover_customers` (by e-mail). A blank JDE value is left out of the
+    payload (`blank_clears` off, the default), so Mailchimp keeps what it held: when the holder of a
+    shared e-mail changes to a party without, say, a first name, the record keeps the old holder's. An
+    empty list means they agree.
     """
     members, customers = mailchimp_state(server)
     problems: list[str] = []
@@ -211,7 +214,7 @@ def mismatches(
         want = {"JDEAN8": str(holder.an8), "COMPANY": holder.company, "FNAME": holder.first_name,
                 "LNAME": holder.last_name}  # fmt: skip
         for tag, value in want.items():
-            if (fields.get(tag) or "") != value:
+            if value and (fields.get(tag) or "") != value:
                 problems.append(f"{email}: {tag} is {fields.get(tag)!r}, want {value!r}")
         if (fields.get("PHONE") or "") not in (holder.phone_choices or {""}):
             problems.append(f"{email}: PHONE {fields.get('PHONE')!r} not in {holder.phone_choices}")
@@ -234,10 +237,9 @@ def mismatches(
         customer = customers.get(subscriber_hash(email))
         if customer is None:
             problems.append(f"no customer for {email} (AN8 {holder.an8})")
-        elif (customer["email_address"], customer.get("company") or "", customer.get("last_name") or "") != (
-            email,
-            holder.company,
-            holder.last_name,
+        elif customer["email_address"] != email or any(
+            value and (customer.get(name) or "") != value
+            for name, value in (("company", holder.company), ("last_name", holder.last_name))
         ):
             problems.append(f"customer of {email}: {customer}")
     held = set(holders(found))
