@@ -14,8 +14,8 @@ name, case-insensitive and percent-decoded, contains one of `SIGNED_NAME_PARTS` 
 `SIGNED_NAMES`. Other URLs are left whole: the query of an API call (`?count=1000&offset=0&fields=…`)
 says what was asked and is worth keeping in a log.
 
-`install_log_redaction` applies the same cut to every log record of the package (see its docstring for
-why that is a record factory and not only a filter on the package's logger).
+`install_log_redaction` applies the same cut to every log record of the package and of urllib3 (see its
+docstring for why that is a record factory and not only a filter on the package's logger).
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ from collections.abc import Callable
 from urllib.parse import unquote_plus
 
 PACKAGE_LOGGER = "jde_mc_pipeline"
+REDACTED_LOGGERS = (PACKAGE_LOGGER, "urllib3")
+"""Loggers whose records are cut, with their children: the package's, and urllib3's, whose DEBUG line of
+every request quotes the URL whole (`"GET /b1.tar.gz?X-Amz-Signature=… HTTP/1.1" 200`), so that turning
+on DEBUG to chase a connection problem does not write the archive's credential into a log."""
 
 # A parameter whose name contains one of these carries (part of) a signature or a bearer credential:
 # S3 `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`, S3 v2 and CloudFront `Signature`,
@@ -102,7 +106,7 @@ _installed = False
 
 
 def install_log_redaction() -> None:
-    """Make every record of a `jde_mc_pipeline.*` logger pass through `SignedUrlFilter` (idempotent).
+    """Make every record of a `REDACTED_LOGGERS` logger pass through `SignedUrlFilter` (idempotent).
 
     Why not only `logging.getLogger("jde_mc_pipeline").addFilter(...)`: a logger's filters are consulted
     only for records logged on that very logger, never for records propagated from its children
@@ -121,12 +125,12 @@ def install_log_redaction() -> None:
 
 def _redacting(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
     redact = SignedUrlFilter()
-    prefix = PACKAGE_LOGGER + "."
+    prefixes = tuple(name + "." for name in REDACTED_LOGGERS)
 
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record = make(*args, **kwargs)
         name = record.name if isinstance(record.name, str) else ""  # logging.makeLogRecord passes none
-        if name == PACKAGE_LOGGER or name.startswith(prefix):
+        if name in REDACTED_LOGGERS or name.startswith(prefixes):
             redact.filter(record)
         return record
 
