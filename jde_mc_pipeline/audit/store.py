@@ -117,6 +117,26 @@ class AuditStore:
                 [_now(), status, json.dumps(dict(counts), sort_keys=True), run_id],
             )
 
+    def unfinished_runs(self) -> list[str]:
+        """Run ids whose `sync_runs` row is still `started`."""
+        with self.connect() as conn:
+            rows = conn.execute("SELECT run_id FROM sync_runs WHERE status = 'started'").fetchall()
+        return [row[0] for row in rows]
+
+    def mark_interrupted(self, run_ids: Sequence[str]) -> int:
+        """Close the rows of runs whose process died (`interrupted`, with the outcomes they recorded)."""
+        marked = 0
+        for run_id in run_ids:
+            counts = self.run_counts(run_id)
+            with self.connect() as conn:
+                row = conn.execute(
+                    "UPDATE sync_runs SET finished_at = ?, status = 'interrupted', counts = ? "
+                    "WHERE run_id = ? AND status = 'started'",
+                    [_now(), json.dumps(counts, sort_keys=True), run_id],
+                ).fetchone()
+            marked += int(row[0]) if row else 0
+        return marked
+
     def run_counts(self, run_id: str) -> dict[str, int]:
         """`<target>:<outcome>` → outcome rows the run recorded (the counts of its `sync_runs` row)."""
         with self.connect() as conn:

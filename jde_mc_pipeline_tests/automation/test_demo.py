@@ -166,7 +166,10 @@ def test_demo_starts_both_emulators_and_dagster_with_automation_running(demo: De
         time.sleep(1)
     sensors = graphql(demo.ui, SENSORS)["sensorsOrError"]["results"]
     schedules = graphql(demo.ui, SCHEDULES)["schedulesOrError"]["results"]
-    assert {s["name"]: s["sensorState"]["status"] for s in sensors} == {"jde_change_sensor": "RUNNING"}
+    assert {s["name"]: s["sensorState"]["status"] for s in sensors} == {
+        "jde_change_sensor": "RUNNING",
+        "jde_dead_run_sensor": "RUNNING",
+    }
     assert {s["name"]: s["scheduleState"]["status"] for s in schedules} == {
         "jde_to_mailchimp_schedule": "RUNNING",
         "jde_scope_reconciliation_schedule": "RUNNING",

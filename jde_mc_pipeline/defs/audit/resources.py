@@ -39,6 +39,18 @@ class AuditStoreResource(dg.ConfigurableResource):
     def store(self, *, read_only: bool = False) -> AuditStore:
         return AuditStore(self.path, read_only=read_only)
 
+    def close_interrupted(self, store: AuditStore, instance: dg.DagsterInstance) -> list[str]:
+        """Mark `interrupted` the `sync_runs` rows left `started` by runs that Dagster says ended: their
+        process died before it could close its row (jde_dead_run_sensor reports such runs failed, and a
+        sensor never opens the DuckDB file, so the next run that does closes the row)."""
+        open_runs = store.unfinished_runs()
+        if not open_runs:
+            return []
+        records = instance.get_run_records(filters=dg.RunsFilter(run_ids=open_runs))
+        ended = [r.dagster_run.run_id for r in records if r.dagster_run.is_finished]
+        store.mark_interrupted(ended)
+        return ended
+
     @contextmanager
     def closing_run(self, run_id: str) -> Iterator[AuditStore]:
         """The store, for a step of run `run_id`: when the step raises, the run's row in `sync_runs` is

@@ -1,10 +1,11 @@
-"""The automation part of the code location: both asset jobs, the sensor and the schedules, built from
-the deployment settings when the definitions load."""
+"""The automation part of the code location: both asset jobs, the sensors (changes, dead runs) and the
+schedules, built from the deployment settings when the definitions load."""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from jde_mc_pipeline.defs.automation.dead_runs import build_dead_run_sensor
 from jde_mc_pipeline.defs.automation.jobs import build_jobs
 from jde_mc_pipeline.defs.automation.schedules import build_scope_schedule, build_sync_schedule
 from jde_mc_pipeline.defs.automation.sensors import build_change_sensor
@@ -15,7 +16,7 @@ def build(deployment: Deployment) -> dg.Definitions:
     return dg.Definitions(
         jobs=build_jobs(),
         schedules=[build_sync_schedule(deployment), build_scope_schedule(deployment)],
-        sensors=[build_change_sensor(deployment)],
+        sensors=[build_change_sensor(deployment), build_dead_run_sensor()],
     )
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
+from jde_mc_pipeline.defs.automation.dead_runs import HOST_TAG, this_host
 from jde_mc_pipeline.defs.environment import Deployment
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.jde.resources import JdeAisResource
@@ -74,8 +75,12 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
         first, last = key_range(context.partition_keys)
         window = extraction_window(first, last, start)
         run_id = context.run.run_id
-        context.instance.add_run_tags(run_id, {RANGE_TAG: first if first == last else f"{first}...{last}"})
+        context.instance.add_run_tags(
+            run_id, {RANGE_TAG: first if first == last else f"{first}...{last}", HOST_TAG: this_host()}
+        )
         with audit.closing_run(run_id) as store:
+            for interrupted in audit.close_interrupted(store, context.instance):
+                context.log.warning(f"run {interrupted} died without closing its sync_runs row: interrupted")
             store.start_run(run_id, context.job_name, first, last, _window_bounds(window, jde.timezone))
             began = time.perf_counter()
             context.log.info(f"reading JDE: {describe_window(first, last, start)}")
