@@ -169,6 +169,7 @@ def test_demo_starts_both_emulators_and_dagster_with_automation_running(demo: De
     assert {s["name"]: s["sensorState"]["status"] for s in sensors} == {
         "jde_change_sensor": "RUNNING",
         "jde_dead_run_sensor": "RUNNING",
+        "mailchimp_replay_sensor": "RUNNING",
     }
     assert {s["name"]: s["scheduleState"]["status"] for s in schedules} == {
         "jde_to_mailchimp_schedule": "RUNNING",

@@ -1,5 +1,5 @@
-"""The automation part of the code location: both asset jobs, the sensors (changes, dead runs) and the
-schedules, built from the deployment settings when the definitions load."""
+"""The automation part of the code location: both asset jobs, the sensors (changes, dead runs,
+replays) and the schedules, built from the deployment settings when the definitions load."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import dagster as dg
 
 from jde_mc_pipeline.defs.automation.dead_runs import build_dead_run_sensor
 from jde_mc_pipeline.defs.automation.jobs import build_jobs
+from jde_mc_pipeline.defs.automation.replay_sensor import build_replay_sensor
 from jde_mc_pipeline.defs.automation.schedules import build_scope_schedule, build_sync_schedule
 from jde_mc_pipeline.defs.automation.sensors import build_change_sensor
 from jde_mc_pipeline.defs.environment import Deployment, deployment_from_env
@@ -16,7 +17,11 @@ def build(deployment: Deployment) -> dg.Definitions:
     return dg.Definitions(
         jobs=build_jobs(),
         schedules=[build_sync_schedule(deployment), build_scope_schedule(deployment)],
-        sensors=[build_change_sensor(deployment), build_dead_run_sensor()],
+        sensors=[
+            build_change_sensor(deployment),
+            build_dead_run_sensor(),
+            build_replay_sensor(deployment.automation_running),
+        ],
     )
 
 
