@@ -7,7 +7,9 @@ The emulator runs as `jde-mc emulate mailchimp` in a child process (its own inte
 production; the URL comes from its ready line), so client and server do not share one GIL. Per phase the
 script prints wall time, requests made and 429s received (client side), the emulator's own count of 429s
 sent (`GET /_emulator/stats`), and the CPU seconds each process spent (the emulator's from /proc), which
-tells how much of the wall time is CPU on a machine shared with other jobs.
+tells how much of the wall time is CPU on a machine shared with other jobs. For the customers it also
+prints the size and download time of the `/batches` results archives (what a batched write's answer
+costs: docs/mailchimp.md, Batch operations).
 
 The physical floor for members is ceil(N / 500) batch-subscribe calls spread over 10 connections, each
 costing the latency: no client that respects Mailchimp's limits can do fewer round trips. Customers go
@@ -44,7 +46,7 @@ from mailchimp_marketing.api_client import ApiClientError
 
 from jde_mc_pipeline.emulators.mailchimp.server import DEFAULT_BATCH_STEP_SECONDS as BATCH_STEP_S
 from jde_mc_pipeline.mailchimp.batches import PollPolicy
-from jde_mc_pipeline.mailchimp.client import MailchimpClient
+from jde_mc_pipeline.mailchimp.client import HttpEvent, MailchimpClient
 from jde_mc_pipeline.mailchimp.ecommerce import ensure_store, upsert_customers
 from jde_mc_pipeline.mailchimp.members import subscriber_hash, upsert_members
 from jde_mc_pipeline.mailchimp.merge_fields import ensure_merge_fields
@@ -156,7 +158,24 @@ class Phase:
     emulator_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
     client_gc_s: float = 0.0
+    archive_bytes: int = 0
+    archive_s: float = 0.0
     outcomes: dict[str, int] = field(default_factory=dict)
+
+
+class ArchiveMeter:
+    """Bytes and seconds of the `/batches` results archives the client downloaded (a client recorder):
+    what the answers of the customers' batched PUTs cost to bring back."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.seconds = 0.0
+
+    def __call__(self, event: HttpEvent) -> None:
+        body = event.response_body
+        if isinstance(body, dict) and "archive_bytes" in body and event.status == 200:
+            self.bytes += int(body["archive_bytes"])
+            self.seconds += event.elapsed_s
 
 
 class GcClock:
@@ -178,10 +197,13 @@ gc.callbacks.append(GC_CLOCK)
 
 
 @contextmanager
-def measured(server: Emulator, client: MailchimpClient | None, phase: Phase) -> Iterator[None]:
+def measured(
+    server: Emulator, client: MailchimpClient | None, phase: Phase, meter: ArchiveMeter | None = None
+) -> Iterator[None]:
     gc.collect()  # do not charge the timed phase for garbage left by earlier ones
     stats, cpu = server.stats(), server.cpu_s()
     counts = client.stats.copy() if client else Counter()
+    archive = (meter.bytes, meter.seconds) if meter else (0, 0.0)
     started, cpu_here, gc_here = time.perf_counter(), time.process_time(), GC_CLOCK.seconds
     yield
     phase.seconds = time.perf_counter() - started
@@ -192,13 +214,17 @@ def measured(server: Emulator, client: MailchimpClient | None, phase: Phase) -> 
     phase.emulator_requests = after["total_requests"] - stats["total_requests"]
     phase.emulator_429 = after["throttled"] - stats["throttled"]
     phase.max_concurrent = after["max_concurrent"]
+    if meter:
+        phase.archive_bytes = meter.bytes - archive[0]
+        phase.archive_s = meter.seconds - archive[1]
     if client:
         phase.requests = client.stats["requests"] - counts["requests"]
         phase.client_429 = client.stats["status_429"] - counts["status_429"]
 
 
 def ours(server: Emulator, n: int, cap: int) -> tuple[Phase, Phase]:
-    client = MailchimpClient(API_KEY, api_url=f"{server.url}/{{dc}}/3.0", max_connections=cap)
+    meter = ArchiveMeter()
+    client = MailchimpClient(API_KEY, api_url=f"{server.url}/{{dc}}/3.0", max_connections=cap, recorder=meter)
     ensure_merge_fields(client, LIST_ID)
     ensure_store(client, STORE_ID, LIST_ID, "JDE E1", "USD")
     people, buyers = member_records(n, "m"), customer_records(n, "c")  # the sync's input, built before timing
@@ -206,7 +232,7 @@ def ours(server: Emulator, n: int, cap: int) -> tuple[Phase, Phase]:
     with measured(server, client, members):
         results = upsert_members(client, LIST_ID, people)
     members.outcomes = dict(Counter(r.outcome for r in results))
-    with measured(server, client, customers):
+    with measured(server, client, customers, meter):
         bought = upsert_customers(client, STORE_ID, buyers, poll=POLL)
     customers.outcomes = dict(Counter(r.outcome for r in bought))
     client.close()
@@ -263,11 +289,16 @@ def naive(server: Emulator, sample: int) -> tuple[Phase, Phase]:
 
 
 def describe(phase: Phase) -> str:
+    archive = (
+        f"  results archives {phase.archive_bytes / 1e6:.2f} MB downloaded in {phase.archive_s:.2f} s"
+        if phase.archive_bytes
+        else ""
+    )
     return (
         f"{phase.seconds:8.2f} s  requests {phase.requests:6d}  429s {phase.client_429:4d} "
         f"(emulator sent {phase.emulator_429})  CPU: emulator {phase.emulator_cpu_s:5.2f} s, "
         f"client {phase.client_cpu_s:5.2f} s (of which GC {phase.client_gc_s:4.2f} s)  "
-        f"outcomes {phase.outcomes}"
+        f"outcomes {phase.outcomes}{archive}"
     )
 
 

@@ -4,10 +4,12 @@ batches) live in their own modules and go through `MailchimpClient.call`.
 
 Why `call` returns an `ApiResponse` instead of raising: a refusal (400 with a Mailchimp title) is an
 answer about one record, which the caller turns into a `WriteResult`; only setup steps raise.
-Transient trouble (429, 5xx, time-outs, lost connections) is retried here with tenacity: exponential
-back-off with full jitter, Retry-After honoured when sent (Mailchimp is not known to send it), bounded
-by attempts and total time. Each attempt holds one slot of the process-wide `ConnectionCap` and only
-while the exchange runs, never while sleeping.
+Transient trouble (429, 5xx, time-outs, lost connections, and a 403 without Mailchimp's JSON, the CDN's
+block page under load) is retried here with tenacity: exponential back-off with full jitter, Retry-After
+honoured when sent (Mailchimp is not known to send it), bounded by attempts and total time. An error
+body that is not JSON (a gateway's HTML page, or nothing) is kept as text and described in one line
+(gateway.py), never parsed as a problem document. Each attempt holds one slot of the process-wide
+`ConnectionCap` and only while the exchange runs, never while sleeping.
 
 A retried write is not always harmless: after a reset or a time-out the server may have applied the
 first attempt. `ApiResponse.ambiguous` says so, and the operations put it in the result's detail.
@@ -40,6 +42,7 @@ from tenacity import Retrying, retry_if_result, stop_after_attempt, stop_after_d
 from urllib3.exceptions import NewConnectionError
 
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError, MailchimpConfigError
+from jde_mc_pipeline.mailchimp.gateway import describe_foreign_body
 from jde_mc_pipeline.mailchimp.limits import (
     DEFAULT_CONNECTION_CAP,
     ConnectionCap,
@@ -143,8 +146,8 @@ class ApiResponse:
             return " ".join(part for part in (text, f"[{fields}]" if fields else "") if part) or None
         if self.error:
             return self.error
-        if not self.ok and self.body:
-            return str(self.body)[:300]
+        if not self.ok and self.status is not None:  # a gateway's HTML page or an empty body
+            return describe_foreign_body(self.body if isinstance(self.body, str | bytes) else None)
         return None
 
     @property

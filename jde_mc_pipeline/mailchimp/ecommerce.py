@@ -26,8 +26,9 @@ submitted before any is awaited, up to the connection cap at a time. Mailchimp r
 per account, so splitting does not make it execute faster; what it buys is a pipeline: the first batch
 starts while the client is still encoding the others, and each batch's results are downloaded and read
 while the next one runs. Polling follows `PollPolicy` (production: from 2 s, growing 1.5x, at most
-30 s, since real batches take minutes). Batched PUTs ask `exclude_fields=_links,address`: the answer
-is judged by status, title and detail only, and the archive shrinks to a third.
+30 s, since real batches take minutes). A batch Mailchimp refuses for now (429: 500 batches of the
+account are unfinished) is submitted again once the batches ahead have moved (batches.py). Batched
+PUTs ask for no partial answer: Mailchimp ignores an operation's query on anything but a GET.
 """
 
 from __future__ import annotations
@@ -38,7 +39,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
-from jde_mc_pipeline.mailchimp.batches import Operation, PollPolicy, await_batch, encode_body, submit_batch
+from jde_mc_pipeline.mailchimp.batches import (
+    Operation,
+    PollPolicy,
+    await_batch,
+    encode_body,
+    resubmit_when_refused,
+    submit_batch,
+)
 from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError, StoreConflictError
 from jde_mc_pipeline.mailchimp.records import CustomerWrite, WriteResult
@@ -47,10 +55,6 @@ PAGE = 1000
 EMAIL_EXISTS = "already exists"
 """In the detail of a refusal: another customer of the store holds the e-mail."""
 _ABSENT = ""  # "looked, and there is no such customer"
-# Batched PUTs are judged by status, title and detail only: the links and the address are two thirds
-# of each customer document in the results archive. Excluded rather than `fields=id`, so that a problem
-# document keeps its title and detail whatever the server makes of `fields` on an error.
-_TRIM = {"exclude_fields": "_links,address"}
 SMALL_FAILED_BATCH = 100
 """A batch that failed as a whole is sent again one by one when it is no larger than this."""
 
@@ -219,10 +223,16 @@ class _Calls:
         ]
         # Every batch is submitted before any is awaited: Mailchimp runs them one after another, so a
         # batch submitted only when an earlier one is read back would leave its queue idle meanwhile.
-        submitted = list(
-            self.pool.map(lambda g: submit_batch(self.client, [operations[i] for i in g]), groups)
+        batched = [[operations[i] for i in g] for g in groups]
+        submitted = list(self.pool.map(lambda ops: submit_batch(self.client, ops), batched))
+        runs = self.pool.map(
+            lambda k: await_batch(
+                self.client,
+                resubmit_when_refused(self.client, batched[k], submitted[k], self.poll),
+                self.poll,
+            ),
+            range(len(groups)),
         )
-        runs = self.pool.map(lambda s: await_batch(self.client, s, self.poll), submitted)
         answers: list[Any] = [None] * len(operations)  # every position is answered below
         again: list[int] = []
         for group, run in zip(groups, runs, strict=True):
@@ -341,7 +351,6 @@ def _put_ops(prefix: str, records: Sequence[CustomerWrite], indexes: list[int]) 
             prefix + quote(records[i].customer_id, safe=""),
             str(n),
             encode_body(_body(records[i])),
-            _TRIM,
         )
         for n, i in enumerate(indexes)
     ]

@@ -101,6 +101,38 @@ def test_batch_upsert_maps_every_result_back(server: Any) -> None:
     assert len(all_customers(server)) == 301
 
 
+def test_batched_puts_carry_no_query_and_their_results_still_map_back(server: Any) -> None:
+    """Mailchimp ignores an operation's `params` on a PUT: the client sends none and reads whole answers."""
+    sent: list[dict[str, Any]] = []
+    client = client_for(server)
+    ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
+    client.recorder = lambda e: (
+        sent.append(e.request_body) if (e.method, e.path) == ("POST", "/batches") else None
+    )
+    records = [customer(n) for n in range(150)]
+    results = upsert_customers(client, STORE_ID, records, batch_threshold=10, batch_size=100, poll=QUICK_POLL)
+    assert {r.outcome for r in results} == {"created"}
+    operations = [op for body in sent for op in body["operations"]]
+    assert len(operations) == 150
+    assert all(set(op) == {"method", "path", "operation_id", "body"} for op in operations)
+
+
+def test_batches_refused_for_too_many_pending_are_submitted_again(mailchimp_emulator_factory: Any) -> None:
+    """Four batches submitted at once where one may be pending: the others wait their turn, nothing fails.
+    Batches of 150 (> SMALL_FAILED_BATCH) would be `failed` whole, not resent one by one, if refused."""
+    server = start(mailchimp_emulator_factory, max_pending_batches=1, batch_step_seconds=0.05)
+    client = client_for(server, retry=FAST_RETRY_SHORT)  # the client's own retries alone run out
+    ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
+    records = [customer(n) for n in range(600)]
+    results = upsert_customers(client, STORE_ID, records, batch_threshold=10, batch_size=150, poll=QUICK_POLL)
+    seen = stats(server)
+    assert seen["batches_refused"] >= 3, seen
+    assert seen["requests"]["POST /batches"]["200"] == 4
+    assert "PUT /ecommerce/stores/{store_id}/customers/{customer_id}" not in seen["requests"]
+    assert {r.outcome for r in results} == {"created"}
+    assert len(all_customers(server)) == 600
+
+
 @pytest.mark.parametrize("threshold", [100, 0], ids=["direct", "batches"])
 def test_an_email_change_writes_the_new_customer_then_deletes_the_old_one(
     server: Any, threshold: int

@@ -4,8 +4,10 @@ Order for an API request (`/{dc}/3.0/...`), which is what a client experiences:
 1. auth (401 `API Key Invalid` for a wrong key or another data center's key);
 2. the in-flight count for that key goes up;
 3. latency (a 429 too comes back after it, as over a real network);
-4. 429 when the count passed `max_connections`, else a possible fault (500, 503, reset, slow answer;
-   see limits.py), else the handler runs under the state lock (an `ApiError` becomes a problem document);
+4. 429 when the count passed `max_connections`, else a possible fault (500, 503, reset, slow answer, a
+   gateway's HTML page; see limits.py), else the handler runs under the state lock (an `ApiError` becomes
+   a problem document), and `fields` / `exclude_fields` cut the answer (names that match nothing are
+   ignored, as Mailchimp does, and recorded for the stats: fields.py);
 5. the in-flight count goes down; the answer is counted in the stats under its route template
    (status 0 for a connection reset).
 Control endpoints (`/_emulator/...`) skip all of this: no auth, no count, no faults.
@@ -27,7 +29,8 @@ from jde_mc_pipeline.emulators.mailchimp import errors
 from jde_mc_pipeline.emulators.mailchimp.auth import authenticate
 from jde_mc_pipeline.emulators.mailchimp.batches import BatchRunner
 from jde_mc_pipeline.emulators.mailchimp.control_endpoints import handle_control
-from jde_mc_pipeline.emulators.mailchimp.fields import select_fields
+from jde_mc_pipeline.emulators.mailchimp.fields import UnknownFieldLog, select_fields, unknown_names
+from jde_mc_pipeline.emulators.mailchimp.gateway import GATEWAY_KINDS, gateway_response
 from jde_mc_pipeline.emulators.mailchimp.limits import ConnectionLimiter, FaultPlan
 from jde_mc_pipeline.emulators.mailchimp.routes import build_router
 from jde_mc_pipeline.emulators.mailchimp.routing import Call, Reply
@@ -56,6 +59,7 @@ class MailchimpApp:
         fault_kinds: tuple[str, ...],
         slow_ms: float,
         clock: Callable[[], float],
+        max_pending_batches: int,
     ) -> None:
         if "-" not in api_key:
             raise ValueError("api_key must look like <hex>-<dc>, e.g. 0123456789abcdef0123456789abcdef-us21")
@@ -65,12 +69,13 @@ class MailchimpApp:
         self.server_url = ""  # set by the server once its port is known
         self.state = EmulatorState(list_id, seed=seed, clock=clock)
         self.stats = RequestStats()
+        self.unknown_fields = UnknownFieldLog()
         self.limiter = ConnectionLimiter(max_connections, self.stats)
         self.faults = FaultPlan(fault_rate, latency_ms, seed, fault_kinds, slow_ms)
         self._initial_faults = self.faults.snapshot()
         self.email_rules = EmailRules(fake_email_domains)
         self.router = build_router()
-        self.batches = BatchRunner(self, batch_step_seconds)
+        self.batches = BatchRunner(self, batch_step_seconds, max_pending_batches)
         self._initial_state = self.state.to_json()
 
     @property
@@ -91,6 +96,7 @@ class MailchimpApp:
         self.state.load_json(self._initial_state)
         self.faults.update(self._initial_faults)
         self.stats.reset()
+        self.unknown_fields.clear()
 
     def __call__(self, request: Request) -> Response:
         if request.path.startswith("/_emulator/"):
@@ -130,12 +136,14 @@ class MailchimpApp:
             if fault in ("500", "503"):
                 error = errors.internal_error() if fault == "500" else errors.service_unavailable()
                 return errors.problem_response(error)
+            if fault in GATEWAY_KINDS:
+                return gateway_response(fault, request.path)
             if fault == "reset":
                 raise DropConnection
             if fault == "slow":
                 time.sleep(self.faults.slow_seconds)
             response = self._respond(
-                self.run(request.method, path, request.query, request.body), request.query
+                self.run(request.method, path, request.query, request.body), request.query, endpoint
             )
             if fault == "reset_after":
                 raise DropConnection
@@ -164,15 +172,27 @@ class MailchimpApp:
             return outcome.status, json.dumps(outcome.document(str(uuid.uuid4())))
         if outcome.document is None:
             return outcome.status, ""
+        if query:
+            self._note_unknown(outcome.document, query, lambda: self.router.match(method, path)[0])
         return outcome.status, json.dumps(select_fields(outcome.document, query), ensure_ascii=False)
 
-    def _respond(self, outcome: Reply | errors.ApiError, query: dict[str, list[str]]) -> Response:
+    def _respond(
+        self, outcome: Reply | errors.ApiError, query: dict[str, list[str]], endpoint: str
+    ) -> Response:
         if isinstance(outcome, errors.ApiError):
             return errors.problem_response(outcome)
         headers = {"X-Request-Id": str(uuid.uuid4())}
         if outcome.document is None:
             return Response(outcome.status, b"", None, {"Content-Type": JSON_TYPE, **headers})
+        if query:
+            self._note_unknown(outcome.document, query, lambda: endpoint)
         return Response.json(outcome.status, select_fields(outcome.document, query), headers=headers)
+
+    def _note_unknown(self, document: Any, query: dict[str, list[str]], endpoint: Callable[[], str]) -> None:
+        """Record the `fields` / `exclude_fields` names that match nothing (the endpoint named only then)."""
+        names = unknown_names(document, query)
+        if names:
+            self.unknown_fields.record(endpoint(), names)
 
     def stats_snapshot(self) -> dict[str, Any]:
         """`GET /_emulator/stats`: requests by endpoint and status, max_concurrent, throttled, faults, ..."""
@@ -181,8 +201,10 @@ class MailchimpApp:
             "max_concurrent": 0,
             "batch_operations": 0,
             "archive_downloads": 0,
+            "batches_refused": 0,
         }
         snapshot.update(self.stats.snapshot())
+        snapshot["unknown_fields"] = self.unknown_fields.snapshot()
         snapshot["in_flight"] = self.limiter.in_flight()
         snapshot["max_connections"] = self.limiter.max_connections
         return snapshot

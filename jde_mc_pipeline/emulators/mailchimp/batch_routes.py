@@ -1,4 +1,5 @@
-"""`/batches` handlers: start, read, list and cancel batches; `batches.py` runs them (and says how).
+"""`/batches` handlers: start, read, list and cancel batches; `batches.py` runs them (and says how,
+including the pending-batches limit and which operations their `params` apply to).
 
 The handlers reach the runner as `call.app.batches`.
 """
@@ -57,6 +58,8 @@ def start_batch(call: Call) -> Reply:
             continue
         if not isinstance(operation["path"], str):
             problems.append({"field": f"operations.{index}.path", "message": "Schema describes string"})
+        if operation.get("params") is not None and not isinstance(operation["params"], dict):
+            problems.append({"field": f"operations.{index}.params", "message": "Schema describes object"})
     if problems:
         raise errors.schema_error(problems)
     batch = call.app.batches.create(operations)

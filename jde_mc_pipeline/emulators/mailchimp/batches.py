@@ -13,6 +13,19 @@ which no real fleet does and which made the emulator, not the client, the bottle
 
 Operations go through the same router and handlers as direct calls (no auth, connection limit or faults:
 they run inside Mailchimp), under the same state lock, so direct calls interleave with a running batch.
+An operation's query (`params`, and a query string written into its `path`) is applied to GET
+operations only: Mailchimp documents `params` for GET operations only (batch guide,
+https://mailchimp.com/developer/marketing/guides/run-async-requests-batch-endpoint/; docs/mailchimp.md),
+so a PUT asking `exclude_fields` gets its whole answer, and a client cannot come to rely on a query that
+Mailchimp drops. [unconfirmed] Dropping a query written into a non-GET `path` as well is our strict
+choice: nothing public says what Mailchimp does with it.
+
+At most `max_pending` batches (500, Mailchimp's limit per user) may be unfinished at once; one more is
+refused with 429, as Mailchimp's release note of 2021-11-16 says
+(https://mailchimp.com/developer/release-notes/batch-api-limit-now-considers-pending-batch-webhooks/).
+A batch counts from its POST until it is `finished` or deleted. [unconfirmed] which stages count as
+"pending": every one before `finished` (the note does not say; counting them all is the stricter
+reading). The note's other half, pending batch *webhooks*, is not emulated (there are no webhooks here).
 
 The results are a gzipped tar served by the emulator itself: `response_body_url` is a loopback URL,
 signed and valid for 10 minutes from the status GET that produced it (as Mailchimp's signed storage
@@ -24,7 +37,7 @@ fails when it runs (400), as documented. `errored_operations` counts results wit
 This module runs the batches and builds their archives; the endpoints' handlers are in batch_routes.py.
 
 [unconfirmed] choices: archive layout and file size; DELETE of a batch cancels it and forgets it
-(later GET → 404); the 500-pending-batches and batch-webhook limits are not emulated.
+(later GET → 404).
 """
 
 from __future__ import annotations
@@ -81,10 +94,14 @@ class Batch:
 class BatchRunner:
     """The batches, their stage threads, and the single run slot."""
 
-    def __init__(self, app: BatchHost, step_seconds: float) -> None:
+    def __init__(self, app: BatchHost, step_seconds: float, max_pending: int) -> None:
+        if max_pending < 1:
+            raise ValueError("max_pending_batches must be at least 1")
         self.app = app
         self.step_seconds = step_seconds
+        self.max_pending = max_pending
         self.batches: dict[str, Batch] = {}
+        self._unfinished: set[str] = set()  # ids of the batches that count against `max_pending`
         self._turns: deque[Batch] = deque()  # ready batches waiting for the run slot, in order
         self._running = False
         self._wake = threading.Condition()
@@ -93,10 +110,16 @@ class BatchRunner:
         self._secret = app.state.new_hex(32).encode()
 
     def create(self, operations: list[dict[str, Any]]) -> Batch:
-        """A new pending batch, known to GET but not started yet (so its first answer shows it pending)."""
-        batch = Batch(id=self.app.state.new_hex(10), operations=operations, submitted_at=self.app.state.now())
+        """A new pending batch, known to GET but not started yet (so its first answer shows it pending);
+        429 when `max_pending` batches are unfinished already."""
         with self._wake:
+            if len(self._unfinished) >= self.max_pending:
+                self.app.stats.incr("batches_refused")
+                raise errors.too_many_pending_batches(self.max_pending)
+            state = self.app.state
+            batch = Batch(id=state.new_hex(10), operations=operations, submitted_at=state.now())
             self.batches[batch.id] = batch
+            self._unfinished.add(batch.id)
         return batch
 
     def enqueue(self, batch: Batch) -> None:
@@ -109,6 +132,7 @@ class BatchRunner:
     def cancel(self, batch_id: str) -> bool:
         with self._wake:
             batch = self.batches.pop(batch_id, None)
+            self._unfinished.discard(batch_id)
             if batch is not None:
                 batch.cancelled = True
                 self._wake.notify_all()
@@ -119,6 +143,7 @@ class BatchRunner:
             for batch in self.batches.values():
                 batch.cancelled = True
             self.batches.clear()
+            self._unfinished.clear()
             self._wake.notify_all()
 
     def stop(self) -> None:
@@ -137,6 +162,8 @@ class BatchRunner:
             return False
         if status == "finished":
             batch.completed_at = self.app.state.now()
+            with self._wake:
+                self._unfinished.discard(batch.id)
         batch.status = status
         return True
 
@@ -196,8 +223,11 @@ class BatchRunner:
             )
             return error.status, json.dumps(error.document(""))
         path, query = _split(operation["path"])
-        for name, value in (operation.get("params") or {}).items():
-            query[name] = [_param_text(value)]
+        if operation["method"] != "GET":
+            query = {}  # Mailchimp applies an operation's query to GET operations only (module doc)
+        else:
+            for name, value in (operation.get("params") or {}).items():
+                query[name] = [_param_text(value)]
         return self.app.execute(operation["method"], path, query, (body or "").encode("utf-8"))
 
     def signed_url(self, batch: Batch) -> str:

@@ -2,10 +2,14 @@
 
 No auth, not counted against the connection limit, never faulted, not in the request stats.
 - `GET /_emulator/stats`: `requests` {route template: {status: n}} (status 0 = connection reset),
-  `total_requests`, `max_concurrent`, `throttled` (429s sent), `in_flight`, `max_connections`,
-  `batch_operations`, `archive_downloads`, and `fault_<kind>` per injected fault.
-- `GET|POST /_emulator/faults`: read / change `{"fault_rate", "latency_ms", "kinds", "slow_ms"}`; a bad
-  value → 400 `{"error": ...}` and nothing changes.
+  `total_requests`, `max_concurrent`, `throttled` (429s sent for the connection limit), `in_flight`,
+  `max_connections`, `batch_operations`, `archive_downloads`, `batches_refused` (429s sent for the
+  pending-batches limit), `unknown_fields` ({route template: [names in `fields` / `exclude_fields` that
+  matched nothing]}: ignored, as Mailchimp ignores them; fields.py), and `fault_<kind>` per injected fault.
+- `GET|POST /_emulator/faults`: read / change `{"fault_rate", "latency_ms", "kinds", "slow_ms",
+  "endpoints"}`; `kinds` from `500`, `503`, `reset`, `reset_after`, `slow` and the gateway's own answers
+  `html_429`, `html_503`, `html_403`, `bare_403` (limits.py, gateway.py); a bad value → 400
+  `{"error": ...}` and nothing changes.
 - `POST /_emulator/reset`: back to the starting content (the state file if one was loaded), the starting
   fault settings, zeroed stats, no batches.
 - `POST /_emulator/lists/{list_id}/members/{subscriber_hash}/unsubscribe`: the person unsubscribes

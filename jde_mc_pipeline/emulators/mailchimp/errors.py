@@ -172,6 +172,14 @@ def too_many_requests(limit: int) -> ApiError:
     )
 
 
+def too_many_pending_batches(limit: int) -> ApiError:
+    """429 for `POST /batches` past the pending-batches limit (documented as a 429 in Mailchimp's release
+    note of 2021-11-16). [unconfirmed] title and detail: the note quotes neither."""
+    return ApiError(
+        429, "Too Many Requests", f"You have exceeded the limit of {limit} pending batches. Try again later."
+    )
+
+
 def internal_error() -> ApiError:
     return ApiError(
         500,

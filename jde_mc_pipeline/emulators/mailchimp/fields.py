@@ -1,13 +1,29 @@
 """`fields` / `exclude_fields`: comma-separated, dot notation for nested members (Mailchimp's
-API fundamentals, partial responses: https://mailchimp.com/developer/marketing/docs/fundamentals/).
+methods and parameters guide, partial responses:
+https://mailchimp.com/developer/marketing/docs/methods-parameters/#partial-responses).
 
 Applied to every JSON answer, through arrays (`members.email_address` keeps that member of each member).
-[unconfirmed] Unknown names are ignored rather than refused, and when both parameters are given
-`fields` wins; Mailchimp's status for those cases is not on record.
+
+Unknown names are ignored, not refused, because that is what Mailchimp does (reported, several times, by
+integrators whose misspelt or unprefixed names came back as a 200 without the data they wanted and no
+error: https://github.com/thorning/node-mailchimp/issues/47 (`exclude_fields=contact` on `/lists`
+excluded nothing), https://github.com/mailchimp/mailchimp-client-lib-codegen/issues/135
+(`fields=email_address` on a member list: an empty answer),
+https://github.com/mailchimp/mailchimp-client-lib-codegen/issues/170 (a name with a stray quote
+silently dropped), https://github.com/brandonseydel/MailChimp.Net/issues/192). Refusing them would be
+a behaviour Mailchimp does not have: a client could come to rely on a 400 that never comes (to fall back
+to a full read, say). Since an ignored name is a client bug that only shows as missing data, the emulator
+also *records* every name that matched nothing in the answer (`UnknownFieldLog`, shown as `unknown_fields`
+in `GET /_emulator/stats`), so tests can assert the client never sends one. A name is judged against the
+answer itself: one under an empty array cannot be judged and counts as known.
+
+[unconfirmed] when both parameters are given `fields` wins; Mailchimp's behaviour there is only partly
+reported ("seem to be mutually exclusive": https://github.com/mailchimp/mailchimp-client-lib-codegen/issues/67).
 """
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -96,3 +112,44 @@ def _exclude(document: Any, tree: Tree) -> Any:
         if subtree is not None:
             kept[key] = _exclude(value, subtree)
     return kept
+
+
+def unknown_names(document: Any, query: dict[str, list[str]]) -> list[str]:
+    """The `fields` / `exclude_fields` names of the query that match nothing in `document` (in order)."""
+    found: list[str] = []
+    for name in ("fields", "exclude_fields"):
+        values = query.get(name)
+        if values:
+            found.extend(".".join(p) for p in _paths(tuple(values)) if not _resolves(document, p))
+    return found
+
+
+def _resolves(value: Any, path: tuple[str, ...]) -> bool:
+    """Whether `path` names something in `value`; through an array, in any of its objects."""
+    if not path:
+        return True
+    if isinstance(value, list):
+        if not value:
+            return True  # nothing to judge the name by
+        return any(isinstance(item, dict) and _resolves(item, path) for item in value)
+    return isinstance(value, dict) and path[0] in value and _resolves(value[path[0]], path[1:])
+
+
+class UnknownFieldLog:
+    """Names that matched nothing, by endpoint (`GET /lists/{list_id}` → sorted names)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._names: dict[str, set[str]] = {}
+
+    def record(self, endpoint: str, names: list[str]) -> None:
+        with self._lock:
+            self._names.setdefault(endpoint, set()).update(names)
+
+    def snapshot(self) -> dict[str, list[str]]:
+        with self._lock:
+            return {endpoint: sorted(names) for endpoint, names in sorted(self._names.items())}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._names.clear()

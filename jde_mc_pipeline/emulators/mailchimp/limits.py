@@ -13,7 +13,10 @@ Faults, drawn with probability `fault_rate` from `kinds`:
 - `reset_after`: the request is executed, then the connection is reset (the client cannot know whether
   its write happened; opt-in, not in the default kinds);
 - `slow`: the answer is delayed by `slow_ms` before it is produced normally (to outlast a client's
-  timeout; the server still executes it, as Mailchimp does for timed-out calls).
+  timeout; the server still executes it, as Mailchimp does for timed-out calls);
+- `html_429` / `html_503` / `html_403` / `bare_403`: the gateway in front of Mailchimp answers with its
+  own HTML page or an empty body instead of a problem document, nothing executed (gateway.py; opt-in,
+  not in the default kinds, so the default mix stays the one earlier runs were measured with).
 `endpoints` (default: every one) limits faults to some endpoints, named as the stats name them
 (`POST /lists/{list_id}`): a partial outage, such as batch subscribe failing while the e-commerce
 endpoints answer, which is what a sync must survive without writing customers before their members.
@@ -26,8 +29,9 @@ from collections import Counter
 from typing import Any
 
 from jde_mc_pipeline.emulators.controls import Faults, RequestStats
+from jde_mc_pipeline.emulators.mailchimp.gateway import GATEWAY_KINDS
 
-FAULT_KINDS = ("500", "503", "reset", "reset_after", "slow")
+FAULT_KINDS = ("500", "503", "reset", "reset_after", "slow", *GATEWAY_KINDS)
 DEFAULT_FAULT_KINDS = ("500", "503", "reset", "slow")
 DEFAULT_SLOW_MS = 2000.0
 

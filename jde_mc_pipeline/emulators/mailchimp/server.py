@@ -22,6 +22,7 @@ from jde_mc_pipeline.emulators.mailchimp.validation import DEFAULT_FAKE_EMAIL_DO
 DEFAULT_API_KEY = "0123456789abcdef0123456789abcdef-us21"
 DEFAULT_LIST_ID = "a1b2c3d4e5"
 DEFAULT_BATCH_STEP_SECONDS = 0.25
+MAX_PENDING_BATCHES = 500  # per user (docs/mailchimp.md, Batch operations)
 GC_THRESHOLDS = (100_000, 50, 100)  # CPython's defaults are (700, 10, 10)
 CLI_OPTIONS = (
     "port",
@@ -82,13 +83,15 @@ def build_server(
     fault_kinds: Iterable[str] = DEFAULT_FAULT_KINDS,
     slow_ms: float = DEFAULT_SLOW_MS,
     clock: Callable[[], float] = time.time,
+    max_pending_batches: int = MAX_PENDING_BATCHES,
 ) -> MailchimpEmulatorServer:
     """A Mailchimp emulator on 127.0.0.1:`port` (0: a free port), not started yet.
 
     It starts from `state_file` when that file exists (and saves there on CLI exit), with the audience
     `list_id` holding the default merge fields. `fake_email_domains` are refused as "looks fake or
     invalid"; `batch_step_seconds` is the pause between the stages of a `/batches` job; `fault_kinds`
-    and `slow_ms` shape fault injection (see limits.py); `clock` gives epoch seconds (tests may fake it).
+    and `slow_ms` shape fault injection (see limits.py); `clock` gives epoch seconds (tests may fake it);
+    `max_pending_batches` is Mailchimp's limit of unfinished batches (tests lower it to reach it).
     """
     app = MailchimpApp(
         api_key=api_key,
@@ -102,6 +105,7 @@ def build_server(
         fault_kinds=tuple(fault_kinds),
         slow_ms=slow_ms,
         clock=clock,
+        max_pending_batches=max_pending_batches,
     )
     if state_file and Path(state_file).exists():
         app.state.load(state_file)

@@ -122,6 +122,27 @@ def test_fields_and_exclude_fields(mailchimp_api):
     assert trimmed.json()["id"] == mailchimp_api.list_id
 
 
+def test_unknown_field_names_are_ignored_as_mailchimp_does_and_recorded(mailchimp_api):
+    list_path = f"/lists/{mailchimp_api.list_id}"
+    misspelt = mailchimp_api.request("GET", list_path, params={"fields": "id,nmae,stats.member_cnt"})
+    assert misspelt.status_code == 200
+    assert misspelt.json() == {"id": mailchimp_api.list_id, "stats": {}}
+    unprefixed = mailchimp_api.request("GET", "/lists", params={"exclude_fields": "contact"}).json()
+    assert "contact" in unprefixed["lists"][0]  # on a collection the name needs its `lists.` prefix
+    no_members = mailchimp_api.request(
+        "GET", mailchimp_api.members_path(), params={"fields": "members.email_address,total_items"}
+    )
+    assert no_members.json() == {"members": [], "total_items": 0}  # nothing to judge the names by
+    known = mailchimp_api.request("GET", list_path, params={"fields": "id,name,stats.member_count"})
+    assert set(known.json()) == {"id", "name", "stats"}
+    assert mailchimp_api.stats()["unknown_fields"] == {
+        "GET /lists": ["contact"],
+        "GET /lists/{list_id}": ["nmae", "stats.member_cnt"],
+    }
+    assert mailchimp_api.control("POST", "reset").status_code == 200
+    assert mailchimp_api.stats()["unknown_fields"] == {}
+
+
 def test_control_endpoints_need_no_auth_and_are_not_counted(mailchimp_api):
     mailchimp_api.request("GET", "/ping")
     stats = mailchimp_api.stats()

@@ -154,3 +154,51 @@ def test_archive_url_expires_after_ten_minutes(mailchimp_emulator_factory):
     assert requests.get(url, timeout=10).status_code == 403
     fresh = api.request("GET", f"/batches/{batch['id']}").json()["response_body_url"]
     assert read_archive(fresh)[0]["response"] == json.dumps({"health_status": "Everything's Chimpy!"})
+
+
+def test_params_apply_to_get_operations_only(mailchimp_api):
+    member = mailchimp_api.members_path(md5("p@gmail.com"))
+    trim = {"exclude_fields": "_links,merge_fields"}
+    operations = [
+        dict(member_op(mailchimp_api, "p@gmail.com", "put", status_if_new="subscribed"), params=trim),
+        {"method": "PATCH", "path": f"{member}?fields=id", "operation_id": "patch", "body": "{}"},
+        {"method": "GET", "path": member, "operation_id": "get", "params": trim},
+        {"method": "GET", "path": f"{member}?fields=status", "operation_id": "get-path"},
+    ]
+    batch = mailchimp_api.request("POST", "/batches", json={"operations": operations}).json()
+    finished, _ = wait_finished(mailchimp_api, batch["id"])
+    archive = read_archive(finished["response_body_url"])
+    results = {r["operation_id"]: json.loads(r["response"]) for r in archive}
+    assert {"_links", "merge_fields", "email_address"} <= set(results["put"])  # the query was dropped
+    assert {"_links", "id", "status"} <= set(results["patch"])
+    assert "_links" not in results["get"] and "merge_fields" not in results["get"]
+    assert results["get"]["email_address"] == "p@gmail.com"
+    assert results["get-path"] == {"status": "subscribed"}
+    bad = {"method": "GET", "path": "/ping", "params": ["count", 1]}
+    refused = mailchimp_api.request("POST", "/batches", json={"operations": [bad]})
+    assert assert_problem(refused, 400, "Invalid Resource")["errors"] == [
+        {"field": "operations.0.params", "message": "Schema describes object"}
+    ]
+
+
+def test_unfinished_batches_beyond_the_limit_get_429(mailchimp_emulator_factory):
+    api = MailchimpApi(mailchimp_emulator_factory(batch_step_seconds=0.25, max_pending_batches=2))
+    ping = {"operations": [{"method": "GET", "path": "/ping"}]}
+    first, second = (api.request("POST", "/batches", json=ping).json() for _ in range(2))
+    refused = api.request("POST", "/batches", json=ping)
+    document = assert_problem(refused, 429, "Too Many Requests")
+    assert document["detail"] == "You have exceeded the limit of 2 pending batches. Try again later."
+    assert api.request("GET", "/batches").json()["total_items"] == 2  # the refused one was not created
+    assert api.request("DELETE", f"/batches/{second['id']}").status_code == 204  # a deleted one frees a place
+    third = api.request("POST", "/batches", json=ping)
+    assert third.status_code == 200
+    assert api.request("POST", "/batches", json=ping).status_code == 429
+    wait_finished(api, first["id"])  # a finished one frees a place too
+    assert api.request("POST", "/batches", json=ping).status_code == 200
+    stats = api.stats()
+    assert stats["batches_refused"] == 2 and stats["throttled"] == 0
+    assert stats["requests"]["POST /batches"] == {"200": 4, "429": 2}
+
+
+def test_the_default_limit_is_mailchimps_500_pending_batches(mailchimp_emulator):
+    assert mailchimp_emulator.app.batches.max_pending == 500

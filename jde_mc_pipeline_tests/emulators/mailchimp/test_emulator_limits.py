@@ -81,6 +81,32 @@ def test_injected_error_answers(mailchimp_api, kind, status, title):
     assert mailchimp_api.request("GET", mailchimp_api.members_path(md5("f@gmail.com"))).status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("kind", "status", "page_title"),
+    [
+        ("html_429", 429, "429 Too Many Requests"),
+        ("html_503", 503, "503 Service Temporarily Unavailable"),
+        ("html_403", 403, "Access Denied"),
+        ("bare_403", 403, None),
+    ],
+)
+def test_injected_gateway_answers_are_not_json(mailchimp_api, kind, status, page_title):
+    mailchimp_api.set_faults(fault_rate=1.0, kinds=[kind])
+    response = put(mailchimp_api, "g@gmail.com", status_if_new="subscribed")
+    assert response.status_code == status
+    if page_title is None:
+        assert response.content == b"" and "Content-Type" not in response.headers
+    else:
+        assert response.headers["Content-Type"] == "text/html"
+        assert f"<title>{page_title}</title>" in response.text.replace("TITLE", "title")
+        with pytest.raises(ValueError):
+            response.json()
+    assert "X-Request-Id" not in response.headers  # the API never saw the request
+    assert mailchimp_api.stats()[f"fault_{kind}"] == 1
+    mailchimp_api.set_faults(fault_rate=0.0)
+    assert mailchimp_api.request("GET", mailchimp_api.members_path(md5("g@gmail.com"))).status_code == 404
+
+
 def test_injected_connection_reset(mailchimp_api):
     mailchimp_api.set_faults(fault_rate=1.0, kinds=["reset"])
     with pytest.raises(requests.ConnectionError):
@@ -115,7 +141,13 @@ def test_fault_settings_are_checked_and_control_endpoints_never_faulted(mailchim
     settings = mailchimp_api.set_faults(fault_rate=1.0, kinds=["500"])
     assert settings["fault_rate"] == 1.0 and settings["kinds"] == ["500"]
     assert mailchimp_api.control("GET", "stats").status_code == 200
-    for bad in ({"fault_rate": 2}, {"kinds": ["explode"]}, {"slow_ms": -1}, {"colour": "red"}):
+    for bad in (
+        {"fault_rate": 2},
+        {"kinds": ["explode"]},
+        {"kinds": ["html_500"]},
+        {"slow_ms": -1},
+        {"colour": "red"},
+    ):
         response = mailchimp_api.control("POST", "faults", json=bad)
         assert response.status_code == 400 and response.json()["error"]
     assert mailchimp_api.control("GET", "faults").json()["kinds"] == ["500"]
