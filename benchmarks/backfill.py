@@ -46,11 +46,10 @@ LOCK_WAIT = "audit database locked by another process"
 LOCK_ERROR = re.compile(r"Could not set lock|Conflicting lock", re.IGNORECASE)
 
 
-def materialize(partition: str, env: dict[str, str], workdir: Path, executor: str) -> dict[str, Any]:
+def materialize(partition: str, env: dict[str, str], workdir: Path) -> dict[str, Any]:
     """One run for one partition in its own process; its exit code, time and lock lines."""
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "asset", "materialize", "-m", "jde_mc_pipeline.definitions"]
-    command += ["--config-json", json.dumps({"execution": {"config": {executor: {}}}})]
     started = time.perf_counter()
     done = subprocess.run(
         [*command, "--select", "*", "--partition", partition],
@@ -102,9 +101,7 @@ def mailchimp_step_overlap(home: Path) -> int:
     return most
 
 
-def run_backfill(
-    partitions: int, parallel: int, parties: int, workdir: Path, executor: str = "multiprocess"
-) -> dict[str, Any]:
+def run_backfill(partitions: int, parallel: int, parties: int, workdir: Path) -> dict[str, Any]:
     """Start the emulators, run the N partitions, and summarise (see the module doc)."""
     home = workdir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
@@ -140,7 +137,7 @@ def run_backfill(
         }
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=parallel) as pool:
-            runs = list(pool.map(lambda key: materialize(key, env, workdir, executor), keys))
+            runs = list(pool.map(lambda key: materialize(key, env, workdir), keys))
         wall = time.perf_counter() - started
         stats = requests.get(f"{mailchimp.url}/_emulator/stats", timeout=10).json()
     finally:
@@ -151,7 +148,6 @@ def run_backfill(
     return {
         "partitions": keys,
         "parallel": parallel,
-        "executor": executor,
         "parties": parties,
         "wall_seconds": round(wall, 2),
         "runs": runs,
@@ -164,10 +160,7 @@ def run_backfill(
 
 
 def report(summary: dict[str, Any]) -> None:
-    print(
-        f"{len(summary['runs'])} runs, {summary['parallel']} at a time, {summary['executor']} executor, "
-        f"{summary['parties']} demo parties"
-    )
+    print(f"{len(summary['runs'])} runs, {summary['parallel']} at a time, {summary['parties']} demo parties")
     print(f"{'partition':<12} {'exit':>4} {'seconds':>8} {'lock waits':>10} {'lock errors':>11}")
     for run in summary["runs"]:
         print(
@@ -195,22 +188,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partitions", type=int, default=30)
     parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--parties", type=int, default=1000)
-    parser.add_argument(
-        "--executor",
-        choices=["multiprocess", "in_process"],
-        default="multiprocess",
-        help="steps in processes of their own (Dagster's default) or all in the run's process",
-    )
     parser.add_argument("--workdir", help="keep the audit file, Dagster home and run logs here")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON on the last line")
     args = parser.parse_args(argv)
     if args.workdir:
         workdir = Path(args.workdir).resolve()
         workdir.mkdir(parents=True, exist_ok=True)
-        summary = run_backfill(args.partitions, args.parallel, args.parties, workdir, args.executor)
+        summary = run_backfill(args.partitions, args.parallel, args.parties, workdir)
     else:
         with tempfile.TemporaryDirectory(prefix="jde-mc-backfill-") as folder:
-            summary = run_backfill(args.partitions, args.parallel, args.parties, Path(folder), args.executor)
+            summary = run_backfill(args.partitions, args.parallel, args.parties, Path(folder))
     report(summary)
     if args.json:
         print(json.dumps(summary))

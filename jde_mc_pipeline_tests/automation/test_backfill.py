@@ -17,7 +17,7 @@ PARTITIONS = 4
 
 def test_parallel_runs_share_the_audit_file_without_lock_errors(tmp_path: Path) -> None:
     command = [sys.executable, str(ROOT / "benchmarks" / "backfill.py"), "--partitions", str(PARTITIONS)]
-    command += ["--parallel", "4", "--parties", "200", "--executor", "in_process"]
+    command += ["--parallel", "4", "--parties", "200"]
     done = subprocess.run(
         [*command, "--workdir", str(tmp_path), "--json"], capture_output=True, text=True, check=False
     )

@@ -71,7 +71,7 @@ def test_the_code_location_holds_the_pipeline() -> None:
     }
     assert names["jobs"] == JOBS
     assert names["schedules"] == {"jde_to_mailchimp_schedule", "jde_scope_reconciliation_schedule"}
-    assert names["sensors"] == {"jde_change_sensor"}
+    assert names["sensors"] == {"jde_change_sensor", "jde_dead_run_sensor", "mailchimp_replay_sensor"}
     assert names["resources"] == {"jde", "mailchimp", "audit", "sync_settings", "staging"}
 
     graph = definitions.resolve_asset_graph()
