@@ -150,25 +150,25 @@ class AuditStore:
     # -- what was pulled and mapped -----------------------------------------------------------------
 
     def record_pulls(self, run_id: str, frames: Mapping[str, pd.DataFrame]) -> int:
-        """Keep every JDE row pulled, as JSON, keyed by table and AN8. Returns the rows written."""
+        """Keep every JDE row pulled, as JSON, keyed by table and AN8. Returns the rows written.
+
+        DuckDB reads the frame in place and writes each row's JSON itself (`to_json` of the row): the
+        initial load pulls 1.3M rows for 100,000 parties, and building the JSON text in pandas first
+        took most of the extract step's own time.
+        """
         written = 0
         pulled_at = _now()
         with self.connect() as conn:
             for table_name, frame in frames.items():
                 if frame.empty:
                     continue
-                rows = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
-                batch = pd.DataFrame(
-                    {
-                        "run_id": run_id,
-                        "table_name": table_name,
-                        "an8": frame["AN8"].astype("int64").to_numpy(),
-                        "row_json": rows.splitlines(),
-                        "pulled_at": pulled_at,
-                    }
+                conn.register("pulled", frame)
+                conn.execute(
+                    "INSERT INTO jde_pulls SELECT ?, ?, CAST(p.AN8 AS BIGINT), to_json(p), ? FROM pulled p",
+                    [run_id, table_name, pulled_at],
                 )
-                conn.execute("INSERT INTO jde_pulls SELECT * FROM batch")
-                written += len(batch)
+                conn.unregister("pulled")
+                written += len(frame)
         return written
 
     def record_mapped_values(self, run_id: str, trail: pd.DataFrame) -> int:
