@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v p
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test lint check-defs chromium run bench clean
+.PHONY: setup test lint check-defs chromium run bench soak clean
 
 setup: $(VENV)/.installed
 
@@ -37,7 +37,11 @@ run: setup
 	$(BIN)/jde-mc demo
 
 bench: setup
-	for f in benchmarks/*.py; do $(BIN)/python "$$f" || exit 1; done
+	for f in benchmarks/*.py; do [ "$$f" = benchmarks/outage.py ] || $(BIN)/python "$$f" || exit 1; done
+
+# The long reliability runs (numbers in BENCHMARKS.md): Mailchimp down for 10 minutes under the daemon.
+soak: setup
+	$(BIN)/python benchmarks/outage.py --outage-seconds 600
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache artifacts
