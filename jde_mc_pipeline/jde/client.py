@@ -364,22 +364,35 @@ def _order(item: str | tuple[str, str]) -> tuple[str, str]:
 
 
 def _grid(doc: dict[str, Any], table: str) -> tuple[list[dict[str, Any]], bool, str | None]:
-    """Rows, `moreRecords` and the next-page href of a BROWSE answer; unknown top-level keys ignored."""
-    envelope = doc.get(f"fs_DATABROWSE_{table}")
+    """Rows, `moreRecords` and the next-page href of a BROWSE answer; unknown top-level keys ignored.
+
+    The envelope must be this table's (`fs_DATABROWSE_<table>`, in any case) and hold a `rowset` list of
+    objects: an envelope of another table, or a grid without its rowset, would otherwise read as rows
+    without keys or as an empty table, and the parties in it would vanish without an error.
+    """
+    wanted = f"fs_DATABROWSE_{table}"
+    envelope = doc.get(wanted)
     if envelope is None:
-        envelope = next((v for k, v in doc.items() if k.startswith("fs_DATABROWSE_")), None)
-    try:
-        grid = envelope["data"]["gridData"]
-        rows = grid.get("rowset") or []
-        summary = grid.get("summary") or {}
-    except (TypeError, KeyError, AttributeError):
+        envelope = next((v for k, v in doc.items() if k.upper() == wanted.upper()), None)
+    grid = envelope.get("data") if isinstance(envelope, dict) else None
+    grid = grid.get("gridData") if isinstance(grid, dict) else None
+    if not isinstance(grid, dict):
         raise AisProtocolError(
-            f"AIS answer for {table} has no fs_DATABROWSE_{table}.data.gridData (keys: {sorted(doc)[:8]})",
-            table=table,
-        ) from None
-    more = summary.get("moreRecords") in (True, "true", "TRUE")
-    links = doc.get("links") or []
+            f"AIS answer for {table} has no {wanted}.data.gridData (keys: {sorted(doc)[:8]})", table=table
+        )
+    rows = grid.get("rowset")
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        what = "no rowset" if rows is None else "a rowset that is not a list of rows"
+        raise AisProtocolError(f"AIS answer for {table} has {what} in {wanted}.data.gridData", table=table)
+    summary = grid.get("summary")
+    more = isinstance(summary, dict) and summary.get("moreRecords") in (True, "true", "TRUE")
+    links = doc.get("links")
     href = next(
-        (link.get("href") for link in links if isinstance(link, dict) and link.get("rel") == "next"), None
+        (
+            link.get("href")
+            for link in (links if isinstance(links, list) else [])
+            if isinstance(link, dict) and link.get("rel") == "next" and isinstance(link.get("href"), str)
+        ),
+        None,
     )
     return rows, more, href

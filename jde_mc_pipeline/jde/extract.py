@@ -170,7 +170,7 @@ def changed_an8s(client: AisClient, window: Window) -> tuple[dict[str, frozenset
         an8_key, upmj_key, upmt_key = (spec.output_key(a) for a in ("AN8", "UPMJ", "UPMT"))
         an8s: set[int] = set()
         for rows in client.iter_pages(name, query, columns=["AN8", "UPMJ", "UPMT"]):
-            an8s.update(int(row[an8_key]) for row in rows)
+            an8s.update(_an8(row.get(an8_key), name) for row in rows)
             stamps = [(str(r.get(upmj_key) or ""), int(r.get(upmt_key) or 0)) for r in rows]
             if stamps:
                 best = max(stamps) if best is None else max(best, *stamps)
@@ -185,7 +185,22 @@ def _addresses_taking_effect(client: AisClient, first: dt.date, last: dt.date) -
     an8_key = TABLES["F0116"].output_key("AN8")
     query = Query.all_of(Condition("EFTB", "BETWEEN", (first, last)))
     pages = client.iter_pages("F0116", query, columns=["AN8", "EFTB"])
-    return frozenset(int(row[an8_key]) for rows in pages for row in rows)
+    return frozenset(_an8(row.get(an8_key), "F0116") for rows in pages for row in rows)
+
+
+def _an8(value: object, table: str) -> int:
+    """An address number from a rowset; anything but a whole number stops the extraction naming the row.
+
+    `int()` would cut 5006.5 to 5006: the party read back by `AN8 LIST` would then be another one or none,
+    and the row would vanish from the sync without a word.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise ValueError(f"{table}.AN8: {value!r} is not an address number (row AN8={value!r})")
 
 
 def read_parties(

@@ -53,13 +53,47 @@ class FrameBuilder:
             try:
                 data[column.alias] = _typed(column, values)
             except (ValueError, TypeError) as exc:
-                raise ValueError(f"{self.table.name}.{column.alias}: {exc}") from None
+                raise ValueError(
+                    f"{self.table.name}.{column.alias}: {exc}{self._rows_of(column, values)}"
+                ) from None
         self._values = [[] for _ in self.columns]
         frame = pd.DataFrame(data)
         if "UPMJ" in frame.columns:
             upmt = frame["UPMT"] if "UPMT" in frame.columns else pd.Series(0, index=frame.index)
             frame[UPDATED_AT] = updated_at_series(frame["UPMJ"], upmt, timezone)
         return frame
+
+    def _rows_of(self, column: Column, values: list[Any]) -> str:
+        """` (rows AN8=… IDLN=…)`: the keys of the first rows whose value cannot be typed, so that a user
+        can find them in JDE (the message alone names a value that may occur on any row). Runs only after
+        a failure: each distinct value is typed on its own."""
+        keys = [(alias, self._values[i]) for i, c in enumerate(self.columns) for alias in self.table.key
+                if c.alias == alias]  # fmt: skip
+        verdicts: dict[Any, bool] = {}
+        bad: list[str] = []
+        for index, value in enumerate(values):
+            try:
+                ok = verdicts[value]
+            except KeyError:
+                ok = verdicts[value] = _typeable(column, value)
+            except TypeError:  # an unhashable value (a list or an object from a broken answer)
+                ok = False
+            if not ok:
+                bad.append(" ".join(f"{alias}={raw[index]!r}" for alias, raw in keys) or f"#{index + 1}")
+                if len(bad) == _NAMED_ROWS:
+                    break
+        return f" (row {'; row '.join(bad)})" if bad else ""
+
+
+_NAMED_ROWS = 5
+
+
+def _typeable(column: Column, value: Any) -> bool:
+    try:
+        _typed(column, [value])
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return True
 
 
 def empty_frame(table: Table, timezone: str) -> pd.DataFrame:

@@ -264,18 +264,28 @@ class AisSession:
             raise _TransientError(self._scrub(f"{type(exc).__name__}: {_without_query(exc)}"), None) from None
         status = response.status_code
         if status == 200:
+            where = f" on table {table}" if table else ""
             try:
                 doc = response.json()
-            except ValueError:
+            except ValueError as exc:  # truncated JSON, an HTML page from a proxy, …
+                body_text = self._scrub(response.content.decode("utf-8", "replace"))
                 raise AisProtocolError(
-                    f"AIS {what} answered 200 with a body that is not JSON", table=table
+                    f"AIS {what}{where} answered 200 with a body that is not JSON "
+                    f"({_json_problem(exc)}; Content-Type {response.headers.get('Content-Type') or 'none'}, "
+                    f"{len(response.content)} bytes): {_preview(body_text)}",
+                    status=status,
+                    table=table,
                 ) from None
             if not isinstance(doc, dict):
                 raise AisProtocolError(
-                    f"AIS {what} answered 200 with JSON that is not an object", table=table
+                    f"AIS {what}{where} answered 200 with JSON that is not an object but "
+                    f"{type(doc).__name__}",
+                    status=status,
+                    table=table,
                 )
             return doc
-        message = self._scrub(ais_message(response.content))
+        # scrubbed before ais_message cuts it short: a cut must not leave half a secret behind
+        message = ais_message(self._scrub(response.content.decode("utf-8", "replace")))
         self._last_error, self._last_status = f"HTTP {status}: {message}", status
         if status in (STATUS_INVALID_TOKEN, 403):  # a refused login, or a token no longer valid
             raise TokenRejected(message, status)
@@ -287,6 +297,22 @@ class AisSession:
         raise AisRequestError(
             f"AIS {what}{where} was rejected: HTTP {status}: {message}", status=status, table=table
         )
+
+
+def _json_problem(exc: ValueError) -> str:
+    """Where the JSON broke, in words (`Expecting ',' delimiter at line 1 column 40`), never the type name."""
+    message = getattr(exc, "msg", None)
+    if message and hasattr(exc, "lineno"):
+        return f"{message} at line {exc.lineno} column {exc.colno}"  # type: ignore[attr-defined]
+    return "it cannot be decoded"
+
+
+def _preview(body: str) -> str:
+    """The start of a body (already scrubbed: a cut must not leave half a token) for an error message."""
+    return " ".join(body[: _PREVIEW_CHARS * 4].split())[:_PREVIEW_CHARS] or "(empty)"
+
+
+_PREVIEW_CHARS = 160
 
 
 def _without_query(exc: requests.RequestException) -> str:

@@ -9,6 +9,7 @@ each payload row.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass
 
@@ -71,6 +72,8 @@ from jde_mc_pipeline.mapping.trail import (
     renumbered,
     trail_frame,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ def map_batch(
     parties, bad = validate_rows(PartyFrame, parties, "parties", an8_column="an8")
     failures = pd.concat([*failures, bad], ignore_index=True)
     bad_an8 = failures.loc[failures["an8"].fillna(0) > 0].drop_duplicates("an8")
+    _warn_partyless(failures.loc[~(failures["an8"].fillna(0) > 0)])
     if len(bad_an8):
         parties = renumbered(parties.loc[~parties["an8"].isin(bad_an8["an8"].astype(np.int64))])
     clock.lap("validate parties")
@@ -322,3 +326,17 @@ def _map_target(
     if with_trail and len(diff.decided):
         more_trail = [part.without(diff.decided["an8"]) for part in more_trail]
     return decided, diff.sent, [*events, more_events, diff.events], [*trail, *more_trail], diff.leaves
+
+
+def _warn_partyless(failures: pd.DataFrame) -> None:
+    """Rows whose AN8 is null or not positive name no party, so no outcome can carry them: say so in the
+    run's log (`result.failures` holds them), or they would leave the sync without a word."""
+    if failures.empty:
+        return
+    where = failures["table"].astype(str) + "." + failures["column"].astype(str)
+    samples = ", ".join(
+        f"{name} {sorted({str(v) for v in group['value']})[:5]}"
+        for name, group in failures.groupby(where, sort=True)
+    )
+    log.warning("JDE rows that name no party (AN8 null or not positive), not synced: %s; rows: %d",
+                samples, len(failures))  # fmt: skip

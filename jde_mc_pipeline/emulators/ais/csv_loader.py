@@ -16,6 +16,7 @@ Rules (`jde-mc emulate jde --data DIR`, README, The emulators):
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -42,31 +43,47 @@ def read_table(path: Path, spec: Table) -> list[dict[str, Any]]:
     key_columns = [spec.db_name(alias) for alias in spec.key]
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[Any, ...], int] = {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            return rows
-        names = [name.strip().upper() for name in header]
-        missing = [key for key in key_columns if key not in names]
-        if missing:
-            raise CsvLoadError(f"{path}: header lacks key column(s) {', '.join(missing)}")
-        used = [(index, name, columns[name]) for index, name in enumerate(names) if name in columns]
-        for values in reader:
-            line = reader.line_num
-            if not any(value.strip() for value in values):
-                continue
-            if len(values) != len(names):
-                raise CsvLoadError(f"{path}, line {line}: {len(values)} fields, the header has {len(names)}")
-            row = {name: default(column) for name, column in columns.items()}
-            for index, name, column in used:
-                try:
-                    row[name] = to_db(column, values[index])
-                except ValueError as error:
-                    raise CsvLoadError(f"{path}, line {line}, column {name}: {error}") from None
-            key = tuple(row[name] for name in key_columns)
-            if key in seen:
-                raise CsvLoadError(f"{path}, line {line}: primary key {key} already on line {seen[key]}")
-            seen[key] = line
-            rows.append(row)
+    reader = csv.reader(io.StringIO(_decoded(path), newline=""))
+    header = next(reader, None)
+    if header is None:
+        return rows
+    names = [name.strip().upper() for name in header]
+    missing = [key for key in key_columns if key not in names]
+    if missing:
+        raise CsvLoadError(f"{path}: header lacks key column(s) {', '.join(missing)}")
+    used = [(index, name, columns[name]) for index, name in enumerate(names) if name in columns]
+    for values in reader:
+        line = reader.line_num
+        if not any(value.strip() for value in values):
+            continue
+        if len(values) != len(names):
+            raise CsvLoadError(f"{path}, line {line}: {len(values)} fields, the header has {len(names)}")
+        row = {name: default(column) for name, column in columns.items()}
+        for index, name, column in used:
+            try:
+                row[name] = to_db(column, values[index])
+            except ValueError as error:
+                raise CsvLoadError(f"{path}, line {line}, column {name}: {error}") from None
+        key = tuple(row[name] for name in key_columns)
+        if key in seen:
+            raise CsvLoadError(f"{path}, line {line}: primary key {key} already on line {seen[key]}")
+        seen[key] = line
+        rows.append(row)
     return rows
+
+
+def _decoded(path: Path) -> str:
+    """The file's text; bytes that are not UTF-8 stop the load naming the line and column they are in."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        line = data.count(b"\n", 0, error.start) + 1
+        header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8-sig", "replace")]), [])
+        before = data[line_start : error.start].decode("utf-8", "replace")
+        index = len(next(csv.reader([before]), [""])) - 1 if before else 0
+        name = header[index].strip().upper() if index < len(header) else f"#{index + 1}"
+        raise CsvLoadError(
+            f"{path}, line {line}, column {name}: byte 0x{data[error.start]:02x} is not UTF-8"
+        ) from None
