@@ -236,9 +236,10 @@ jde-mc demo is running (ready in {seconds:.1f} s).
   audit database          {paths.audit_db}
   settings                {paths.env_file}  (`. {paths.env_file}` in another shell to use the dagster CLI)
 What to look at in the UI:
-  - Automation: jde_change_sensor and jde_to_mailchimp_schedule are running. The sensor's first tick
-    requests the initial load: one run from partition {settings["JDE_START_DATE"]} (which holds all
-    history) to the last changed day; later ticks request the UPMJ days the churn changes.
+  - Automation: jde_change_sensor, the two schedules and the replay and dead-run sensors are running.
+    The change sensor's first tick requests the initial load: one run from partition
+    {settings["JDE_START_DATE"]} (which holds all history) to the last changed day; later ticks request
+    the UPMJ days the churn changes.
   - Runs: each jde_to_mailchimp_sync run (tag jde_mc/partitions: the days it covered), its steps, logs
     and asset checks.
   - Assets → Lineage: the six jde/F… tables → map_parties (parties, payloads, decided outcomes,
