@@ -25,17 +25,18 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import requests
+from processes import tree_rss
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 API_KEY = "0123456789abcdef0123456789abcdef-us21"
 LIST_ID = "a1b2c3d4e5"
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 MAILCHIMP_STEPS = ("mailchimp_list_member_sync", "mailchimp_ecommerce_customer_sync")
 
 
@@ -58,27 +59,6 @@ def start(command: list[str], url: str, log: Path) -> subprocess.Popen:
             time.sleep(0.5)
 
 
-def tree_rss(root: int) -> int:
-    """Resident bytes of `root` and its descendants (from /proc)."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        rss[int(entry.name)] = int(fields[21]) * PAGE_SIZE
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo.extend(child for child, parent in parents.items() if parent == pid)
-    return total
-
-
 def step_seconds(home: Path) -> dict[str, float]:
     """STEP_START → STEP_SUCCESS per step of the (only) run in this Dagster home."""
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -96,7 +76,31 @@ def step_seconds(home: Path) -> dict[str, float]:
         return took
 
 
-def run_end_to_end(parties: int, latency_ms: float, workdir: Path, executor: str | None) -> dict[str, Any]:
+@dataclass
+class Bench:
+    """Both emulators in their own processes, a fresh Dagster home, and the settings that point at them."""
+
+    jde: subprocess.Popen
+    mailchimp: subprocess.Popen
+    jde_url: str
+    mailchimp_url: str
+    settings: dict[str, str]
+
+    @property
+    def env(self) -> dict[str, str]:
+        """This process's environment without any JDE, Mailchimp or Dagster setting, plus the bench's."""
+        own = ("JDE_", "MAILCHIMP_", "DAGSTER_")
+        return {**{k: v for k, v in os.environ.items() if not k.startswith(own)}, **self.settings}
+
+    def stop(self) -> None:
+        for process in (self.jde, self.mailchimp):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def start_bench(parties: int, latency_ms: float, workdir: Path, first: dt.date) -> Bench:
+    """`jde-mc emulate jde --demo N` and `jde-mc emulate mailchimp --latency-ms L`, and a Dagster home with
+    the project's dagster.yaml; `first` is the first partition (JDE_START_DATE)."""
     jde_port, mailchimp_port = free_port(), free_port()
     jde_url, mailchimp_url = f"http://127.0.0.1:{jde_port}", f"http://127.0.0.1:{mailchimp_port}"
     emulate = [str(BIN / "jde-mc"), "emulate"]
@@ -111,9 +115,7 @@ def run_end_to_end(parties: int, latency_ms: float, workdir: Path, executor: str
     home = workdir / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
-    first = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("JDE_", "MAILCHIMP_", "DAGSTER_"))},
+    settings = {
         "DAGSTER_HOME": str(home),
         "JDE_AIS_URL": jde_url,
         "JDE_USERNAME": "JDE",
@@ -127,6 +129,14 @@ def run_end_to_end(parties: int, latency_ms: float, workdir: Path, executor: str
         "JDE_MC_AUDIT_DB": str(workdir / "audit_trail.duckdb"),
         "JDE_MC_STAGING_DIR": str(workdir / "staging"),
     }
+    return Bench(jde, mailchimp, jde_url, mailchimp_url, settings)
+
+
+def run_end_to_end(parties: int, latency_ms: float, workdir: Path, executor: str | None) -> dict[str, Any]:
+    first = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    bench = start_bench(parties, latency_ms, workdir, first)
+    home = Path(bench.settings["DAGSTER_HOME"])
+    jde_url, mailchimp_url, env = bench.jde_url, bench.mailchimp_url, bench.env
     try:
         command = [str(BIN / "dagster"), "asset", "materialize", "-m", "jde_mc_pipeline.definitions"]
         if executor is not None:
@@ -156,10 +166,7 @@ def run_end_to_end(parties: int, latency_ms: float, workdir: Path, executor: str
         jde_stats = requests.get(f"{jde_url}/_emulator/stats", timeout=10).json()
         mailchimp_stats = requests.get(f"{mailchimp_url}/_emulator/stats", timeout=10).json()
     finally:
-        jde.terminate()
-        mailchimp.terminate()
-        jde.wait(timeout=30)
-        mailchimp.wait(timeout=30)
+        bench.stop()
     steps = step_seconds(home)
     by_route: dict[str, int] = {
         route: sum(codes.values()) for route, codes in mailchimp_stats.get("requests", {}).items()

@@ -26,7 +26,7 @@ from typing import Any
 
 import dagster as dg
 import requests
-from end_to_end import API_KEY, BIN, LIST_ID, ROOT, free_port, start
+from end_to_end import BIN, start_bench
 
 from jde_mc_pipeline.defs.automation.sensors import encode_cursor
 from jde_mc_pipeline.jde.extract import Watermark
@@ -83,40 +83,10 @@ def sensor_tick(env: dict[str, str], jde_url: str) -> dict[str, Any]:
 
 
 def run_increment(parties: int, changed: int, latency_ms: float, workdir: Path) -> dict[str, Any]:
-    jde_port, mailchimp_port = free_port(), free_port()
-    jde_url, mailchimp_url = f"http://127.0.0.1:{jde_port}", f"http://127.0.0.1:{mailchimp_port}"
-    emulate = [str(BIN / "jde-mc"), "emulate"]
-    jde = start(
-        [*emulate, "jde", "--port", str(jde_port), "--demo", str(parties)], jde_url, workdir / "jde.log"
-    )
-    mailchimp = start(
-        [*emulate, "mailchimp", "--port", str(mailchimp_port), "--latency-ms", str(latency_ms)],
-        mailchimp_url,
-        workdir / "mailchimp.log",
-    )
-    home = workdir / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
     today = dt.datetime.now(dt.UTC).date()
     first = today - dt.timedelta(days=1)
-    env = {
-        "DAGSTER_HOME": str(home),
-        "JDE_AIS_URL": jde_url,
-        "JDE_USERNAME": "JDE",
-        "JDE_PASSWORD": "JDE",
-        "JDE_ENVIRONMENT": "JDV920",
-        "JDE_TIMEZONE": "UTC",
-        "JDE_START_DATE": first.isoformat(),
-        "MAILCHIMP_API_KEY": API_KEY,
-        "MAILCHIMP_API_URL": f"{mailchimp_url}/{{dc}}/3.0",
-        "MAILCHIMP_LIST_ID": LIST_ID,
-        "JDE_MC_AUDIT_DB": str(workdir / "audit_trail.duckdb"),
-        "JDE_MC_STAGING_DIR": str(workdir / "staging"),
-    }
-    run_env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("JDE_", "MAILCHIMP_", "DAGSTER_"))},
-        **env,
-    }
+    bench = start_bench(parties, latency_ms, workdir, first)
+    jde_url, mailchimp_url, env, run_env = bench.jde_url, bench.mailchimp_url, bench.settings, bench.env
     try:
         initial = materialize(run_env, workdir, ["--partition-range", f"{first}...{today}"])
         rows = requests.get(f"{jde_url}/_emulator/rows/F0101", timeout=120).json()["rows"]
@@ -129,10 +99,7 @@ def run_increment(parties: int, changed: int, latency_ms: float, workdir: Path) 
         after = mailchimp_requests(mailchimp_url)
         tick = sensor_tick(env, jde_url)
     finally:
-        jde.terminate()
-        mailchimp.terminate()
-        jde.wait(timeout=30)
-        mailchimp.wait(timeout=30)
+        bench.stop()
     delta = {route: n - before.get(route, 0) for route, n in after.items() if n - before.get(route, 0)}
     return {
         "parties": parties,

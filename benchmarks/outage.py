@@ -33,6 +33,7 @@ from typing import Any
 
 import dagster as dg
 import requests
+from processes import tree_cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,29 +45,7 @@ from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mai
 from jde_mc_pipeline_tests.sync import expected  # noqa: E402
 
 BIN = Path(sys.executable).parent
-TICKS = os.sysconf("SC_CLK_TCK")
 DONE = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
-
-
-def tree_cpu_seconds(root: int) -> float:
-    """utime + stime of `root` and its descendants, from /proc (0 when it is gone)."""
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICKS
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        total += times.get(pid, 0.0)
-        todo.extend(child for child, parent in parents.items() if parent == pid)
-    return total
 
 
 def launch(job: str, env: dict[str, str], instance: dg.DagsterInstance, tags: dict[str, str]) -> str:
