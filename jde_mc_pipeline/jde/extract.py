@@ -219,11 +219,55 @@ def extract_window(client: AisClient, window: Window, chunk_size: int | None = N
     Changed: an update stamp in any of the six tables, or an F0116 address taking effect (module doc).
     """
     before = client.stats.copy()
-    by_table, watermark = changed_an8s(client, window)
+    if window.start is None:
+        frames, by_table, watermark = _read_history(client, window)
+    else:
+        by_table, watermark = changed_an8s(client, window)
+        frames = read_parties(client, frozenset().union(*by_table.values()), chunk_size)
     union = frozenset().union(*by_table.values())
-    frames = read_parties(client, union, chunk_size)
     capped = None if watermark is None else min(watermark, jde_now(client.timezone))
     return Extraction(window, frames, union, by_table, capped, client.stats - before)
+
+
+def _read_history(
+    client: AisClient, window: Window
+) -> tuple[dict[str, pd.DataFrame], dict[str, frozenset[int]], Watermark | None]:
+    """A window without a start (all history up to its end: the initial load) read in one pass.
+
+    Its parties are nearly every party, so reading the stamps of every row first and then every row
+    again by `AN8 LIST` would read each table twice: here every row is read once, the window is applied
+    to the stamps locally, and the rows of parties with no stamp in the window are dropped. Same frames,
+    same parties, same watermark as the two-pass path; about half the AIS calls.
+    """
+    frames: dict[str, pd.DataFrame] = {}
+    found: dict[str, frozenset[int]] = {}
+    best: Watermark | None = None
+    for name in TABLES:
+        frame = client.browse(name)
+        inside = _in_window(frame, window.end)
+        found[name] = frozenset(int(an8) for an8 in frame.loc[inside, "AN8"].dropna())
+        stamped = frame.loc[inside & frame["UPMJ"].notna(), ["UPMJ", "UPMT"]]
+        if not stamped.empty:
+            newest = stamped.sort_values(["UPMJ", "UPMT"]).iloc[-1]
+            seen = Watermark(newest["UPMJ"].date(), int(newest["UPMT"]))
+            best = seen if best is None else max(best, seen)
+        frames[name] = frame
+    union = frozenset().union(*found.values())
+    for name, frame in frames.items():
+        kept = frame["AN8"].isin(union)
+        frames[name] = frame if kept.all() else frame.loc[kept].reset_index(drop=True)
+    return frames, found, best
+
+
+def _in_window(frame: pd.DataFrame, end: Watermark | None) -> pd.Series:
+    """Rows whose (UPMJ, UPMT) is at or before `end`, as AIS compares them (a null UPMJ never matches a
+    condition; with no end there is no condition, so every row is in)."""
+    if end is None:
+        return pd.Series(True, index=frame.index)
+    day = pd.Timestamp(end.day)
+    if end.time == _END_OF_DAY:
+        return (frame["UPMJ"] <= day).fillna(False)
+    return ((frame["UPMJ"] < day) | ((frame["UPMJ"] == day) & (frame["UPMT"] <= end.time))).fillna(False)
 
 
 def extract_since(

@@ -24,11 +24,13 @@ from jde_mc_pipeline.jde.extract import (
     EFFECTIVE_DATE_KEY,
     Watermark,
     Window,
+    changed_an8s,
     extract_days,
     extract_since,
     extract_through,
     extract_window,
     probe_changes,
+    read_parties,
 )
 from jde_mc_pipeline.jde.session import RetryPolicy
 from jde_mc_pipeline.jde.tables import TABLES
@@ -150,8 +152,23 @@ def test_the_history_window_reads_no_effective_dates(jde_emulator: Any) -> None:
         through = extract_through(client, dt.date(2025, 1, 31))
     assert through.an8s == {1001, 1002, 1003, 1004}
     assert EFFECTIVE_DATE_KEY not in through.changed_by_table
-    assert through.stats.data_calls == 6 + 6  # the UPMJ windows and one LIST chunk per table, as before
+    assert through.stats.data_calls == 6  # all history: each table read once, no LIST pass
     assert sorted(through.frames["F0116"]["AN8"]) == [1001, 1001, 1002, 1002, 1003, 1004]
+
+
+@pytest.mark.parametrize("day", [dt.date(2025, 1, 31), dt.date(2025, 11, 25), None])
+def test_the_one_pass_history_read_equals_the_two_pass_read(jde_emulator: Any, day: dt.date | None) -> None:
+    """All history read once and windowed locally gives the frames, parties and watermark of reading the
+    changed AN8s first and then their rows by AN8 LIST (the path every window with a start takes)."""
+    window = Window() if day is None else Window.through(day)
+    with make_client(jde_emulator.url) as client:
+        one_pass = extract_window(client, window)
+        by_table, watermark = changed_an8s(client, window)
+        two_pass = read_parties(client, frozenset().union(*by_table.values()))
+    assert one_pass.changed_by_table == by_table
+    assert one_pass.watermark == watermark
+    for name, frame in two_pass.items():
+        pd.testing.assert_frame_equal(one_pass.frames[name], frame, check_like=True)
 
 
 def test_a_change_posted_now_is_extracted(jde_emulator: Any) -> None:
@@ -166,11 +183,12 @@ def test_a_change_posted_now_is_extracted(jde_emulator: Any) -> None:
 
 def test_list_chunking_calls_grow_with_chunks(jde_emulator: Any) -> None:
     with make_client(jde_emulator.url, page_size=100) as client:
-        result = extract_through(client, dt.date(2026, 1, 1), chunk_size=7)
+        since_2000 = Watermark(dt.date(2000, 1, 1))  # a window with a start: stamps first, then LIST
+        result = extract_since(client, since_2000, Watermark(dt.date(2026, 1, 1), 235959), chunk_size=7)
         full = {name: client.browse(name) for name in TABLES}
     assert result.an8s == set(range(1001, 1031))
-    # 6 window queries (one page each) + 6 tables x ceil(30 / 7) LIST chunks
-    assert result.stats.data_calls == 6 + 6 * 5 and result.stats.pages == 36 and result.stats.tokens == 0
+    # 6 window queries (one page each) + the EFTB read + 6 tables x ceil(30 / 7) LIST chunks
+    assert result.stats.data_calls == 6 + 1 + 6 * 5 and result.stats.pages == 37 and result.stats.tokens == 0
     for name in TABLES:
         pd.testing.assert_frame_equal(result.frames[name], full[name], obj=name)
 
