@@ -1,7 +1,7 @@
 """Benchmark: the initial load as a user runs it, through Dagster, with both emulators in their own processes.
 
 Usage: .venv/bin/python benchmarks/end_to_end.py [--parties 100000] [--latency-ms 100]
-       [--executor in_process|multiprocess] [--json]
+       [--executor in_process|multiprocess] [--naive-peer] [--json]
 
 What it measures: `jde-mc emulate jde --demo N` and `jde-mc emulate mailchimp --latency-ms L` (its limit
 of 10 simultaneous connections), then `dagster asset materialize --select '*' --partition <first>` (the
@@ -11,6 +11,17 @@ STEP_SUCCESS) and what is left for Dagster itself (process start, imports, step 
 between steps); AIS calls and Mailchimp requests (the emulators' stats); the peak resident memory of the
 run (its process and every step process, summed, sampled every 0.2 s); and each Mailchimp step's ratio
 to its physical floor (requests ÷ 10 connections × latency). `--json`: the summary on the last line.
+
+`--naive-peer`: then, on the same data and latency, the loop a user would otherwise write (naive_peer.py):
+the members and customers the run wrote (outcome created, updated or renamed; their records rebuilt
+from the payloads in the run's `sync_outcomes`) PUT one by one with the official `mailchimp-marketing`
+client and 10 threads, against a fresh `jde-mc emulate mailchimp` process with the same latency and
+connection limit, after creating the 2 merge fields and the store our sync created there (one POST
+each). Measured in full, never extrapolated. Printed side by side (and under `naive_peer` in the JSON):
+our whole run's wall time and Mailchimp requests against the naive peer's write time alone (a lower
+bound of its whole run: it would also have to read JDE and map) and requests (the emulator's count),
+the ratios naive ÷ ours, the non-2xx answers of each (e.g. 429 from the connection limit), and the
+members and customers each left in Mailchimp.
 """
 
 from __future__ import annotations
@@ -30,8 +41,16 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 import requests
+from naive_peer import NaivePeer
 from processes import tree_rss
+
+from jde_mc_pipeline.mailchimp.members import WRITTEN
+from jde_mc_pipeline.mailchimp.merge_fields import DEFAULT_MERGE_FIELDS
+from jde_mc_pipeline.mailchimp.records import CustomerWrite, MemberWrite
+from jde_mc_pipeline.mapping.options import MappingOptions
+from jde_mc_pipeline.sync.pipeline import record_from_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -98,20 +117,32 @@ class Bench:
             process.wait(timeout=30)
 
 
+def start_mailchimp(port: int, latency_ms: float, log: Path) -> subprocess.Popen:
+    """`jde-mc emulate mailchimp --latency-ms L` on `port`, with its default key, audience and limit of
+    10 simultaneous connections."""
+    command = [
+        str(BIN / "jde-mc"),
+        "emulate",
+        "mailchimp",
+        "--port",
+        str(port),
+        "--latency-ms",
+        str(latency_ms),
+    ]
+    return start(command, f"http://127.0.0.1:{port}", log)
+
+
 def start_bench(parties: int, latency_ms: float, workdir: Path, first: dt.date) -> Bench:
     """`jde-mc emulate jde --demo N` and `jde-mc emulate mailchimp --latency-ms L`, and a Dagster home with
     the project's dagster.yaml; `first` is the first partition (JDE_START_DATE)."""
     jde_port, mailchimp_port = free_port(), free_port()
     jde_url, mailchimp_url = f"http://127.0.0.1:{jde_port}", f"http://127.0.0.1:{mailchimp_port}"
-    emulate = [str(BIN / "jde-mc"), "emulate"]
     jde = start(
-        [*emulate, "jde", "--port", str(jde_port), "--demo", str(parties)], jde_url, workdir / "jde.log"
+        [str(BIN / "jde-mc"), "emulate", "jde", "--port", str(jde_port), "--demo", str(parties)],
+        jde_url,
+        workdir / "jde.log",
     )
-    mailchimp = start(
-        [*emulate, "mailchimp", "--port", str(mailchimp_port), "--latency-ms", str(latency_ms)],
-        mailchimp_url,
-        workdir / "mailchimp.log",
-    )
+    mailchimp = start_mailchimp(mailchimp_port, latency_ms, workdir / "mailchimp.log")
     home = workdir / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
@@ -132,7 +163,9 @@ def start_bench(parties: int, latency_ms: float, workdir: Path, first: dt.date) 
     return Bench(jde, mailchimp, jde_url, mailchimp_url, settings)
 
 
-def run_end_to_end(parties: int, latency_ms: float, workdir: Path, executor: str | None) -> dict[str, Any]:
+def run_end_to_end(
+    parties: int, latency_ms: float, workdir: Path, executor: str | None, naive_peer: bool = False
+) -> dict[str, Any]:
     first = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     bench = start_bench(parties, latency_ms, workdir, first)
     home = Path(bench.settings["DAGSTER_HOME"])
@@ -165,6 +198,7 @@ def run_end_to_end(parties: int, latency_ms: float, workdir: Path, executor: str
             raise RuntimeError(f"the run failed: {(workdir / 'run.log').read_text()[-3000:]}")
         jde_stats = requests.get(f"{jde_url}/_emulator/stats", timeout=10).json()
         mailchimp_stats = requests.get(f"{mailchimp_url}/_emulator/stats", timeout=10).json()
+        ours_left = left_in_mailchimp(mailchimp_url) if naive_peer else None  # after the stats: not counted
     finally:
         bench.stop()
     steps = step_seconds(home)
@@ -182,7 +216,7 @@ def run_end_to_end(parties: int, latency_ms: float, workdir: Path, executor: str
             (MAILCHIMP_STEPS[1], ("/ecommerce/", "/batches")),
         )
     }
-    return {
+    summary = {
         "parties": parties,
         "executor": executor or "the code location's",
         "floor_ratio": {
@@ -197,6 +231,122 @@ def run_end_to_end(parties: int, latency_ms: float, workdir: Path, executor: str
         "mailchimp_requests_by_route": by_route,
         "mailchimp_max_concurrent": mailchimp_stats.get("max_concurrent"),
         "peak_rss_mib": round(peak[0] / 2**20),
+    }
+    if naive_peer:
+        audit_db = Path(bench.settings["JDE_MC_AUDIT_DB"])
+        naive = run_naive_peer(audit_db, latency_ms, workdir)
+        naive["ours_left"] = ours_left
+        naive["ours_non_2xx"] = non_2xx(mailchimp_stats)
+        naive["time_ratio"] = round(naive["seconds"] / wall, 2)
+        naive["request_ratio"] = round(naive["requests"] / max(summary["mailchimp_requests"], 1), 1)
+        summary["naive_peer"] = naive
+    return summary
+
+
+def non_2xx(stats: dict[str, Any]) -> dict[str, int]:
+    """Answers that were not 2xx, by status (0: connection reset), from an emulator's stats."""
+    found: dict[str, int] = {}
+    for codes in stats.get("requests", {}).values():
+        for status, count in codes.items():
+            if not 200 <= int(status) < 300:
+                found[str(status)] = found.get(str(status), 0) + int(count)
+    return found
+
+
+def left_in_mailchimp(url: str, store_id: str = MappingOptions().store_id) -> dict[str, int]:
+    """How many members the audience and customers the store hold (2 GETs)."""
+    api, auth = f"{url}/{API_KEY.rpartition('-')[2]}/3.0", ("bench", API_KEY)
+    counted = {}
+    for what, path in (
+        ("members", f"/lists/{LIST_ID}/members"),
+        ("customers", f"/ecommerce/stores/{store_id}/customers"),
+    ):
+        answer = requests.get(
+            f"{api}{path}", params={"count": 1, "fields": "total_items"}, auth=auth, timeout=60
+        )
+        counted[what] = int(answer.json().get("total_items", 0)) if answer.ok else 0
+    return counted
+
+
+@dataclass
+class Written:
+    """What the run wrote, from its audit: (target key, record) per member and per customer whose
+    outcome is created, updated or renamed, rebuilt from the payloads in `sync_outcomes`."""
+
+    members: list[tuple[str, MemberWrite]]
+    customers: list[tuple[str, CustomerWrite]]
+    renaming_or_retiring: int
+    """How many of them also rename or retire (ours: PATCH / DELETE; the naive peer only PUTs)."""
+    sent_not_written: dict[str, int]
+    """Payloads ours sent that Mailchimp refused or that failed, by outcome: not sent by the naive peer."""
+
+
+def written_records(audit_db: Path) -> Written:
+    """The run's writes, from the audit DuckDB at `audit_db` (read only: the run has ended)."""
+    with duckdb.connect(str(audit_db), read_only=True) as conn:
+        rows = conn.execute(
+            "SELECT target, target_key, payload FROM sync_outcomes WHERE outcome IN (SELECT unnest(?)) "
+            "AND payload IS NOT NULL ORDER BY target, an8",
+            [list(WRITTEN)],
+        ).fetchall()
+        others = conn.execute(
+            "SELECT outcome, count(*) FROM sync_outcomes WHERE outcome NOT IN (SELECT unnest(?)) "
+            "AND payload IS NOT NULL GROUP BY outcome",
+            [list(WRITTEN)],
+        ).fetchall()
+    written = Written([], [], 0, {outcome: int(n) for outcome, n in others})
+    for target, key, payload in rows:
+        record = record_from_payload(target, json.loads(payload))
+        if isinstance(record, MemberWrite):
+            written.members.append((key, record))
+        elif isinstance(record, CustomerWrite):
+            written.customers.append((key, record))
+        else:
+            continue
+        written.renaming_or_retiring += bool(record.previous_email or record.retires)
+    return written
+
+
+def run_naive_peer(audit_db: Path, latency_ms: float, workdir: Path) -> dict[str, Any]:
+    """The naive peer writing what the run wrote, against a fresh emulator with the same latency and
+    limit: the merge fields and the store our sync created (one POST each), then one PUT per member and
+    per customer with the official client, 10 threads (naive_peer.py). Timed from the first request to
+    the last answer."""
+    written = written_records(audit_db)
+    options = MappingOptions()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    emulator = start_mailchimp(port, latency_ms, workdir / "mailchimp_naive.log")
+    try:
+        with NaivePeer(url, API_KEY) as peer:
+            began = time.perf_counter()
+            peer.create_merge_fields(LIST_ID, [spec for spec in DEFAULT_MERGE_FIELDS if spec.create])
+            peer.create_store(options.store_id, LIST_ID, options.store_name, options.currency_code)
+            peer.put_members(LIST_ID, written.members)
+            peer.put_customers(options.store_id, written.customers)
+            seconds = time.perf_counter() - began
+        stats = requests.get(f"{url}/_emulator/stats", timeout=10).json()
+        left = left_in_mailchimp(url, options.store_id)
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=30)
+    return {
+        "members": len(written.members),
+        "customers": len(written.customers),
+        "renaming_or_retiring": written.renaming_or_retiring,
+        "sent_not_written": written.sent_not_written,
+        "seconds": round(seconds, 1),
+        "requests": int(stats.get("total_requests", 0)),
+        "requests_by_route": {
+            route: sum(codes.values()) for route, codes in stats.get("requests", {}).items()
+        },
+        "outcomes": {what: dict(counts) for what, counts in peer.outcomes.items()},
+        "failures": peer.failures(),
+        "non_2xx": non_2xx(stats),
+        "throttled": stats.get("throttled", 0),
+        "max_concurrent": stats.get("max_concurrent"),
+        "unknown_fields": stats.get("unknown_fields", {}),
+        "left": left,
     }
 
 
@@ -215,6 +365,63 @@ def report(summary: dict[str, Any]) -> None:
         print(f"  {step}: {ratio}× its floor (its requests ÷ 10 connections × latency)")
     for route, count in sorted(summary["mailchimp_requests_by_route"].items(), key=lambda kv: -kv[1])[:6]:
         print(f"  {count:>7,}  {route}")
+    if "naive_peer" in summary:
+        report_naive(summary)
+
+
+def report_naive(summary: dict[str, Any]) -> None:
+    naive = summary["naive_peer"]
+
+    def answers(found: dict[str, int]) -> str:
+        return f"{sum(found.values()):,}" + (
+            f" ({', '.join(f'{k}×{n:,}' for k, n in sorted(found.items()))})" if found else ""
+        )
+
+    def left(counts: dict[str, int] | None) -> str:
+        return f"{counts['members']:,} / {counts['customers']:,}" if counts else "?"
+
+    ours_time, ours_requests = summary["wall_seconds"], summary["mailchimp_requests"]
+    print(
+        f"\nside by side, same data ({naive['members']:,} members and {naive['customers']:,} customers "
+        f"the run wrote, payloads from its audit), Mailchimp at {summary['latency_ms']:g} ms, "
+        "limit 10 connections"
+    )
+    rows = (
+        ("", "ours: whole run", "naive peer: writes", "naive ÷ ours"),
+        ("time", f"{ours_time:.1f} s", f"{naive['seconds']:.1f} s", f"{naive['time_ratio']:g}×"),
+        (
+            "Mailchimp requests",
+            f"{ours_requests:,}",
+            f"{naive['requests']:,}",
+            f"{naive['request_ratio']:g}×",
+        ),
+        ("non-2xx answers", answers(naive["ours_non_2xx"]), answers(naive["non_2xx"]), ""),
+        ("members / customers left", left(naive["ours_left"]), left(naive["left"]), ""),
+    )
+    for row in rows:
+        print(f"  {row[0]:<26}{row[1]:>18}{row[2]:>22}{row[3]:>14}".rstrip())
+    setup = sum(naive["outcomes"]["setup"].values())
+    print(
+        "  ours: the whole initial load through Dagster (extract, map, sync, Dagster itself).\n"
+        f"  naive peer: its writes alone ({setup} POSTs for the merge fields and the store our sync created,"
+        " then one PUT per\n  member and per customer with the official mailchimp-marketing client, 10"
+        " threads, fresh emulator): a LOWER\n  BOUND of its whole run, which would also have to read JDE and"
+        " map it. Both measured in full, not extrapolated."
+    )
+    if naive["failures"]:
+        print(f"  naive failures seen by its client: {naive['failures']} (not retried)")
+    if naive["renaming_or_retiring"]:
+        print(
+            f"  {naive['renaming_or_retiring']:,} written records also rename or retire (ours: PATCH / "
+            "DELETE); the naive peer only PUTs them"
+        )
+    if naive["sent_not_written"]:
+        print(
+            f"  payloads ours sent that were refused or failed, not sent by the naive peer: "
+            f"{naive['sent_not_written']}"
+        )
+    if any(naive["unknown_fields"].values()):
+        print(f"  fields the emulator ignored in the naive peer's requests: {naive['unknown_fields']}")
 
 
 def main() -> int:
@@ -224,10 +431,16 @@ def main() -> int:
     parser.add_argument(
         "--executor", choices=("in_process", "multiprocess"), help="default: the definitions'"
     )
+    parser.add_argument(
+        "--naive-peer",
+        action="store_true",
+        help="then the naive peer (one PUT per member and per customer, official client, 10 threads) "
+        "writing the same records to a fresh emulator",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        summary = run_end_to_end(args.parties, args.latency_ms, Path(folder), args.executor)
+        summary = run_end_to_end(args.parties, args.latency_ms, Path(folder), args.executor, args.naive_peer)
     report(summary)
     if args.json:
         print(json.dumps(summary))

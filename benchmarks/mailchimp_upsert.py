@@ -34,15 +34,13 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import mailchimp_marketing
 import requests
-from mailchimp_marketing.api_client import ApiClientError
+from naive_peer import NaivePeer
 
 from jde_mc_pipeline.emulators.mailchimp.server import DEFAULT_BATCH_STEP_SECONDS as BATCH_STEP_S
 from jde_mc_pipeline.mailchimp.batches import PollPolicy
@@ -240,51 +238,21 @@ def ours(server: Emulator, n: int, cap: int) -> tuple[Phase, Phase]:
 
 
 def naive(server: Emulator, sample: int) -> tuple[Phase, Phase]:
-    """One PUT per record with the official client, 10 threads: the loop a user would write."""
-    official = mailchimp_marketing.Client()
-    official.set_config({"api_key": API_KEY, "server": "us7"})
-    official.api_client.host = f"{server.url}/server/3.0"  # the SDK swaps "server" for the data center
-    outcomes: dict[str, Counter[str]] = {"members": Counter(), "customers": Counter()}
-
-    def put_member(record: MemberWrite) -> None:
-        body = {
-            "email_address": record.email_address,
-            "status_if_new": record.status_if_new,
-            "merge_fields": record.merge_fields,
-        }
-        try:
-            official.lists.set_list_member(LIST_ID, subscriber_hash(record.email_address), body)
-            outcomes["members"]["ok"] += 1
-        except ApiClientError as error:
-            outcomes["members"][f"HTTP {error.status_code}"] += 1
-
-    def put_customer(record: CustomerWrite) -> None:
-        body = {
-            "id": record.customer_id,
-            "email_address": record.email_address,
-            "opt_in_status": False,
-            "company": record.company,
-            "first_name": record.first_name,
-            "last_name": record.last_name,
-            "address": record.address,
-        }
-        try:
-            official.ecommerce.set_store_customer(STORE_ID, record.customer_id, body)
-            outcomes["customers"]["ok"] += 1
-        except ApiClientError as error:
-            outcomes["customers"][f"HTTP {error.status_code}"] += 1
-
+    """One PUT per record with the official client, 10 threads: the loop a user would write
+    (naive_peer.py)."""
+    people = [(subscriber_hash(r.email_address), r) for r in member_records(sample, "naive-m")]
+    buyers = [(r.customer_id, r) for r in customer_records(sample, "naive-c", first_id=10_000_000)]
     members, customers = Phase(), Phase()
-    with ThreadPoolExecutor(max_workers=LIMIT) as pool:
-        for name, phase, func, records in (
-            ("members", members, put_member, member_records(sample, "naive-m")),
-            ("customers", customers, put_customer, customer_records(sample, "naive-c", first_id=10_000_000)),
+    with NaivePeer(server.url, API_KEY, threads=LIMIT) as peer:
+        for name, phase, put in (
+            ("members", members, lambda: peer.put_members(LIST_ID, people)),
+            ("customers", customers, lambda: peer.put_customers(STORE_ID, buyers)),
         ):
             with measured(server, None, phase):
-                list(pool.map(func, records))
+                put()
             phase.requests = phase.emulator_requests  # the SDK keeps no count: the emulator's
-            phase.client_429 = outcomes[name]["HTTP 429"]
-            phase.outcomes = dict(outcomes[name])
+            phase.client_429 = peer.outcomes[name]["HTTP 429"]
+            phase.outcomes = dict(peer.outcomes[name])
     return members, customers
 
 
