@@ -70,9 +70,26 @@ class AisClient:
         page_size: int = 1000,
         list_chunk_size: int = 500,
         retry: RetryPolicy | None = None,
+        read_sessions: int = 1,
     ) -> None:
-        if page_size < 1 or list_chunk_size < 1:
-            raise ValueError("page_size and list_chunk_size must be at least 1")
+        if page_size < 1 or list_chunk_size < 1 or read_sessions < 1:
+            raise ValueError("page_size, list_chunk_size and read_sessions must be at least 1")
+        self._settings: dict[str, Any] = {
+            "base_url": base_url,
+            "username": username,
+            "password": password,
+            "environment": environment,
+            "role": role,
+            "device_name": device_name,
+            "timezone": timezone,
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+            "page_size": page_size,
+            "list_chunk_size": list_chunk_size,
+            "retry": retry,
+        }
+        self.read_sessions = read_sessions
+        """AIS sessions that may read whole tables at once (the initial load; extract.py)."""
         ZoneInfo(timezone)  # an unknown JDE_TIMEZONE fails here, not after a whole extraction
         self.timezone = timezone
         self.page_size = page_size
@@ -103,6 +120,13 @@ class AisClient:
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.logout()
+
+    def sibling(self) -> AisClient:
+        """A client with the same settings and its own AIS session (token, result sets, connection pool),
+        to read other tables at the same time; its `stats` are its own (see `ClientStats.add`)."""
+        sibling = AisClient(**self._settings)
+        sibling.on_page = self.on_page
+        return sibling
 
     def login(self) -> None:
         """Start a polling cycle with a fresh token."""

@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from itertools import product
 from zoneinfo import ZoneInfo
@@ -239,11 +241,10 @@ def _read_history(
     to the stamps locally, and the rows of parties with no stamp in the window are dropped. Same frames,
     same parties, same watermark as the two-pass path; about half the AIS calls.
     """
-    frames: dict[str, pd.DataFrame] = {}
+    frames = _browse_tables(client, list(TABLES))
     found: dict[str, frozenset[int]] = {}
     best: Watermark | None = None
-    for name in TABLES:
-        frame = client.browse(name)
+    for name, frame in frames.items():
         inside = _in_window(frame, window.end)
         found[name] = frozenset(int(an8) for an8 in frame.loc[inside, "AN8"].dropna())
         stamped = frame.loc[inside & frame["UPMJ"].notna(), ["UPMJ", "UPMT"]]
@@ -251,12 +252,43 @@ def _read_history(
             newest = stamped.sort_values(["UPMJ", "UPMT"]).iloc[-1]
             seen = Watermark(newest["UPMJ"].date(), int(newest["UPMT"]))
             best = seen if best is None else max(best, seen)
-        frames[name] = frame
     union = frozenset().union(*found.values())
     for name, frame in frames.items():
         kept = frame["AN8"].isin(union)
         frames[name] = frame if kept.all() else frame.loc[kept].reset_index(drop=True)
     return frames, found, best
+
+
+def _browse_tables(client: AisClient, names: list[str]) -> dict[str, pd.DataFrame]:
+    """Every row of these tables, spread over `client.read_sessions` AIS sessions read at once.
+
+    One session reads its pages one after the other, and each page waits for AIS to build it and then
+    for us to type it: with two sessions AIS builds one table's page while we type another's (the
+    initial load at 100,000 parties: 18.7 → 14.3 s against the emulator). Each extra session has its own
+    token, logged out at the end. `JDE_MC_AIS_READ_SESSIONS=1` reads one table at a time, for an AIS
+    whose administrator wants one session per client.
+    """
+    lanes = min(client.read_sessions, len(names))
+    if lanes <= 1:
+        return {name: client.browse(name) for name in names}
+    siblings = [client.sibling() for _ in range(lanes - 1)]
+    try:
+        with ExitStack() as stack:
+            readers = [client, *(stack.enter_context(sibling) for sibling in siblings)]
+            with ThreadPoolExecutor(lanes, thread_name_prefix="ais-read") as pool:
+                parts = list(
+                    pool.map(
+                        lambda reader, lane: {name: reader.browse(name) for name in lane},
+                        readers,
+                        [names[i::lanes] for i in range(lanes)],
+                    )
+                )
+    finally:
+        for sibling in siblings:
+            client.stats.add(sibling.stats)
+            sibling.close()
+    read = {name: frame for part in parts for name, frame in part.items()}
+    return {name: read[name] for name in names}
 
 
 def _in_window(frame: pd.DataFrame, end: Watermark | None) -> pd.Series:

@@ -62,6 +62,11 @@ class ClientStats:
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def add(self, other: ClientStats) -> None:
+        """Count another client's calls here too (in place: the session holds this object)."""
+        for name, value in other.as_dict().items():
+            setattr(self, name, getattr(self, name) + value)
+
     def __sub__(self, other: ClientStats) -> ClientStats:
         return ClientStats(**{name: value - getattr(other, name) for name, value in self.as_dict().items()})
 

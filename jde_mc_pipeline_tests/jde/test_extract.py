@@ -20,6 +20,7 @@ import requests
 from jde_mc_pipeline.emulators.ais.clock import ManualClock
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.dates import date_to_julian
+from jde_mc_pipeline.jde.errors import AisError
 from jde_mc_pipeline.jde.extract import (
     EFFECTIVE_DATE_KEY,
     Watermark,
@@ -154,6 +155,34 @@ def test_the_history_window_reads_no_effective_dates(jde_emulator: Any) -> None:
     assert EFFECTIVE_DATE_KEY not in through.changed_by_table
     assert through.stats.data_calls == 6  # all history: each table read once, no LIST pass
     assert sorted(through.frames["F0116"]["AN8"]) == [1001, 1001, 1002, 1002, 1003, 1004]
+
+
+def test_the_history_read_spreads_tables_over_sessions_and_logs_each_out(jde_emulator: Any) -> None:
+    """Three AIS sessions read the six tables at once: the same frames as one session, each session its
+    own token, every call counted on the caller's stats, and no session left open."""
+    with make_client(jde_emulator.url, page_size=7) as client:
+        alone = extract_through(client, dt.date(2026, 1, 1))
+    with make_client(jde_emulator.url, page_size=7, read_sessions=3) as client:
+        shared = extract_through(client, dt.date(2026, 1, 1))
+        assert client.stats.tokens == 3
+    assert shared.an8s == alone.an8s and shared.watermark == alone.watermark
+    for name, frame in alone.frames.items():
+        pd.testing.assert_frame_equal(shared.frames[name], frame, obj=name)
+    assert shared.stats.pages == alone.stats.pages and shared.stats.rows == alone.stats.rows
+    assert shared.stats.logouts == 2  # the two extra sessions; the caller's own logs out with its block
+    stats = requests.get(f"{jde_emulator.url}/_emulator/stats", timeout=5).json()
+    assert stats["tokens_active"] == 0
+
+
+def test_a_failing_session_stops_the_history_read_and_leaves_no_session_open(jde_emulator: Any) -> None:
+    faults = f"{jde_emulator.url}/_emulator/faults"
+    with make_client(jde_emulator.url, page_size=7, read_sessions=2) as client:
+        requests.post(faults, json={"fault_rate": 1.0, "fault_kinds": ["error"]}, timeout=5)
+        with pytest.raises(AisError):
+            extract_through(client, dt.date(2026, 1, 1))
+        requests.post(faults, json={"fault_rate": 0.0}, timeout=5)
+    stats = requests.get(f"{jde_emulator.url}/_emulator/stats", timeout=5).json()
+    assert stats["tokens_active"] == 0  # no session left behind by the failed read
 
 
 @pytest.mark.parametrize("day", [dt.date(2025, 1, 31), dt.date(2025, 11, 25), None])

@@ -52,6 +52,15 @@ class JdeAisResource(dg.ConfigurableResource):
         json_schema_extra={"env": "JDE_MC_AIS_MAX_ATTEMPTS"},
     )
 
+    read_sessions: int = Field(
+        2,
+        ge=1,
+        le=6,
+        description="AIS sessions reading tables at once in the initial load (1: one session, one table "
+        "at a time)",
+        json_schema_extra={"env": "JDE_MC_AIS_READ_SESSIONS"},
+    )
+
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
@@ -74,4 +83,5 @@ class JdeAisResource(dg.ConfigurableResource):
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             retry=retry or RetryPolicy(max_attempts=self.max_attempts),
+            read_sessions=self.read_sessions,
         )
