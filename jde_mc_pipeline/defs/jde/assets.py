@@ -1,10 +1,11 @@
-"""The raw JDE extracts: one asset per address-book table, read in one AIS session per run.
+"""The raw JDE extracts: one asset per address-book table, read in one AIS polling cycle per run.
 
 Why a multi-asset: the six tables are read together (a party has changed when a row of *any* of its tables
-has; jde/extract.py), with one token for the whole run. The step also opens the run's row in `sync_runs`
-and keeps every row pulled in `jde_pulls` before anything is mapped, so the audit shows what JDE said even
-when a later step fails. The parties that share a record with a changed one are read with it, and so are
-those whose customer still has a legacy id (sync/companions.py): the mapping must see whole groups.
+has; jde/extract.py), in one polling cycle (one token; the initial load adds sessions, docs/ais.md). The
+step also opens the run's row in `sync_runs` and keeps every row pulled in `jde_pulls` before anything is
+mapped, so the audit shows what JDE said even when a later step fails. The parties that share a record
+with a changed one are read with it, and so are those whose customer still has a legacy id
+(sync/companions.py): the mapping must see whole groups.
 
 Each frame gets the `partition_key` of its party (defs/partitions.py): the staging IO manager stores it
 per partition, and a companion changed outside the window lands in the run's last partition.
@@ -69,7 +70,7 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
         backfill_policy=dg.BackfillPolicy.single_run(),
         group_name=JDE_GROUP,
         description="Reads from JD Edwards the parties changed in the run's UPMJ window, and the parties "
-        "sharing an e-mail with them (one AIS session).",
+        "sharing an e-mail with them (one AIS polling cycle).",
     )
     def jde_extract(context: dg.AssetExecutionContext, jde: JdeAisResource, audit: AuditStoreResource):
         first, last = key_range(context.partition_keys)
