@@ -49,13 +49,15 @@ class FrameBuilder:
     def build(self, timezone: str) -> pd.DataFrame:
         """The typed frame; the collected lists are released."""
         data: dict[str, pd.Series] = {}
-        for column, values in zip(self.columns, self._values, strict=True):
+        for index, (column, values) in enumerate(zip(self.columns, self._values, strict=True)):
             try:
                 data[column.alias] = _typed(column, values)
             except (ValueError, TypeError) as exc:
                 raise ValueError(
                     f"{self.table.name}.{column.alias}: {exc}{self._rows_of(column, values)}"
                 ) from None
+            if column.alias not in self.table.key:  # the keys name the rows of a later failure
+                self._values[index] = []  # the raw column goes as soon as its typed one exists
         self._values = [[] for _ in self.columns]
         frame = pd.DataFrame(data)
         if "UPMJ" in frame.columns:
@@ -115,11 +117,13 @@ def _typed(column: Column, values: list[Any]) -> pd.Series:
 
 def _stripped(values: list[Any]) -> list[str]:
     """Every value as stripped text, null → "". A plain comprehension: pandas' `.str.strip()` with its
-    null handling took twice as long, and the initial load strips millions of cells."""
+    null handling took twice as long, and the initial load strips millions of cells; and one object per
+    distinct text, as the JSON decoder makes a new one per cell."""
+    once: dict[str, str] = {}  # equal texts share one object: codes and countries repeat on most rows
     try:
-        return ["" if value is None else value.strip() for value in values]
+        return ["" if value is None else once.setdefault(text := value.strip(), text) for value in values]
     except AttributeError:  # a number or another non-text value in a loose answer
-        return ["" if _null(value) else str(value).strip() for value in values]
+        return ["" if _null(value) else once.setdefault(text := str(value).strip(), text) for value in values]
 
 
 def _null(value: Any) -> bool:
