@@ -21,6 +21,7 @@ import pandas as pd
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
 from jde_mc_pipeline.defs.automation.dead_runs import HOST_TAG, this_host
+from jde_mc_pipeline.defs.collector import fewer_collections
 from jde_mc_pipeline.defs.environment import Deployment
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.jde.resources import JdeAisResource
@@ -79,7 +80,7 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
         context.instance.add_run_tags(
             run_id, {RANGE_TAG: first if first == last else f"{first}...{last}", HOST_TAG: this_host()}
         )
-        with audit.closing_run(run_id) as store:
+        with audit.closing_run(run_id) as store, fewer_collections():
             for interrupted in audit.close_interrupted(store, context.instance):
                 context.log.warning(f"run {interrupted} died without closing its sync_runs row: interrupted")
             store.start_run(run_id, context.job_name, first, last, _window_bounds(window, jde.timezone))

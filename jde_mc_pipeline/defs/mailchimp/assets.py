@@ -34,6 +34,7 @@ import pandas as pd
 from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.defs import MAILCHIMP_POOL
 from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
+from jde_mc_pipeline.defs.collector import fewer_collections
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.jde.resources import JdeAisResource
 from jde_mc_pipeline.defs.mailchimp.checks import build_reconciliation_check, rejection_result, rejection_spec
@@ -134,7 +135,7 @@ def build_sync_target(
         batch = TargetBatch(
             spec.target, *(f.drop(columns=PARTITION_COLUMN) for f in (payloads, decided, departures))
         )
-        with audit.closing_run(run_id) as store:
+        with audit.closing_run(run_id) as store, fewer_collections():
             waiting = members_failed(store.unresolved_failures(run_id)) if spec.after is not None else set()
             began = time.perf_counter()
             with AuditRecorder(store, run_id) as recorder, mailchimp.client(recorder=recorder) as client:

@@ -20,6 +20,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
+from jde_mc_pipeline.defs.collector import fewer_collections
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.jde.assets import jde_asset_key
 from jde_mc_pipeline.defs.jde.resources import JdeAisResource
@@ -143,7 +144,7 @@ def build_map_parties(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         run_id = context.run.run_id
         settings = settings_for(sync_settings, mailchimp, jde.timezone)
         timings: dict[str, float] = {}
-        with audit.closing_run(run_id) as store:
+        with audit.closing_run(run_id) as store, fewer_collections():
             began = time.perf_counter()
             with Heartbeat(
                 context.log, lambda seconds: f"mapping: done {', '.join(timings) or 'nothing'} yet"
