@@ -336,7 +336,8 @@ class MailchimpClient:
         self._count("requests")
         self._count(f"status_{status if status is not None else 'none'}")
         if status == 429:
-            self.cap.record_throttled()
+            if not _batch_queue_full(method, shown, payload):
+                self.cap.record_throttled()
         elif status is not None:
             self.cap.record_success()
         answer = ApiResponse(method, shown, status, payload, attempt, error, retry_after=retry_after)
@@ -420,3 +421,14 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
     except (TypeError, ValueError):
         return None
+
+
+def _batch_queue_full(method: str, path: str, payload: Any) -> bool:
+    """A 429 refusing `POST /batches` for the account's 500 pending batches, not for its connections: it
+    says nothing about how many connections this process may hold, so the cap stays as it is (fewer
+    connections would not empty Mailchimp's batch queue any sooner). A 429 of that request that names
+    connections, or that carries no JSON, still counts as throttling."""
+    if method.upper() != "POST" or not path.rstrip("/").endswith("/batches") or not isinstance(payload, dict):
+        return False
+    detail = str(payload.get("detail") or "").lower()
+    return "batch" in detail and "connection" not in detail

@@ -6,7 +6,8 @@ around each HTTP attempt (never while backing off), so that no code path, howeve
 starts, can exceed the limit.
 
 The cap also adapts: another program of the same account may hold some of the ten slots, so each 429
-lowers the number of slots this process uses by one (never below one), and a run of successes gives
+(but the one refusing a batch while 500 are pending: client.py) lowers the number of slots this process
+uses by one (never below one), and a run of successes gives
 one back, up to the configured limit (additive decrease/increase keeps it simple and stable).
 """
 

@@ -131,6 +131,7 @@ def test_batches_refused_for_too_many_pending_are_submitted_again(mailchimp_emul
     assert "PUT /ecommerce/stores/{store_id}/customers/{customer_id}" not in seen["requests"]
     assert {r.outcome for r in results} == {"created"}
     assert len(all_customers(server)) == 600
+    assert client.cap.effective == client.cap.limit  # a full batch queue is not a connection limit
 
 
 @pytest.mark.parametrize("threshold", [100, 0], ids=["direct", "batches"])
