@@ -7,8 +7,8 @@ starts, can exceed the limit.
 
 The cap also adapts: another program of the same account may hold some of the ten slots, so each 429
 (but the one refusing a batch while 500 are pending: client.py) lowers the number of slots this process
-uses by one (never below one), and a run of successes gives
-one back, up to the configured limit (additive decrease/increase keeps it simple and stable).
+uses by one (never below one), and a run of successes gives one back, up to the configured limit
+(additive decrease/increase keeps it simple and stable).
 """
 
 from __future__ import annotations
