@@ -265,6 +265,12 @@ class AisSession:
             response = self._http.post(
                 url, json=body, headers=self._auth_headers(self._token), timeout=self._timeout
             )
+        except requests.exceptions.SSLError as exc:  # a certificate refused now is refused on every retry
+            where = f" on table {table}" if table else ""
+            raise AisServerError(
+                f"AIS {what}{where} failed, TLS refused (not retried): {self._scrub(_without_query(exc))}",
+                table=table,
+            ) from None
         except requests.RequestException as exc:
             raise _TransientError(self._scrub(f"{type(exc).__name__}: {_without_query(exc)}"), None) from None
         status = response.status_code

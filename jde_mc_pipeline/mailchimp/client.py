@@ -121,8 +121,11 @@ class ApiResponse:
 
     @property
     def transient(self) -> bool:
-        """Worth retrying: no answer, 429, 5xx, or a bare 403 (Akamai's block page under load)."""
-        if self.status is None or self.status == 429 or self.status >= 500:
+        """Worth retrying: no answer (but a refused certificate, refused again on every retry), 429, 5xx,
+        or a bare 403 (Akamai's block page under load)."""
+        if self.status is None:
+            return not (self.error or "").startswith("SSLError")
+        if self.status == 429 or self.status >= 500:
             return True
         return self.status == 403 and not isinstance(self.body, dict)
 

@@ -563,6 +563,7 @@ def test_the_clients_refuse_an_untrusted_certificate(untrusted_server: Untrusted
         )
 
     assert untrusted_server.requests == []  # no request (no password, no key) went through the handshake
+    assert ais.stats.retries == 0 and dict(mailchimp.stats).get("retries", 0) == 0  # refused for good
     texts = {"AIS": str(refused.value), "Mailchimp": str(unreachable.value), "archive": archive.error or ""}
     for what, text in texts.items():
         assert "SSL" in text and CERTIFICATE_REFUSED.search(text), (what, text)
