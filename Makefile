@@ -37,7 +37,9 @@ run: setup
 	$(BIN)/jde-mc demo
 
 bench: setup
-	for f in benchmarks/*.py; do [ "$$f" = benchmarks/outage.py ] || $(BIN)/python "$$f" || exit 1; done
+	for f in $$(grep -l '^if __name__ == "__main__":' benchmarks/*.py); do \
+		[ "$$f" = benchmarks/outage.py ] || $(BIN)/python "$$f" || exit 1; done
+	$(BIN)/python benchmarks/end_to_end.py --parties 10000 --naive-peer
 
 # The long reliability runs (numbers in BENCHMARKS.md): Mailchimp down for 10 minutes under the daemon.
 soak: setup
