@@ -81,7 +81,10 @@ class StagedFrameIOManager(dg.ConfigurableIOManager):
             raise StagingError(
                 f"{name}: rows for partitions {stray[:5]} outside this step's {keys[0]}...{keys[-1]}"
             )
-        groups = dict(tuple(obj.groupby(PARTITION_COLUMN, sort=False))) if len(obj) else {}
+        if len(keys) == 1:  # one partition (every initial load, most runs): no grouped copy of the frame
+            groups = {keys[0]: obj}
+        else:
+            groups = dict(tuple(obj.groupby(PARTITION_COLUMN, sort=False))) if len(obj) else {}
         keep = self._keep_seconds()
         for key in keys:
             _write(folder / key / f"{run_id}.pkl", groups.get(key, obj.iloc[0:0]), keep)
@@ -138,7 +141,7 @@ def _write(path: Path, frame: pd.DataFrame, keep_seconds: float) -> None:
     handle, temporary = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
-            pickle.dump(frame.reset_index(drop=True), out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(_numbered(frame), out, protocol=pickle.HIGHEST_PROTOCOL)
         Path(temporary).replace(path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -150,3 +153,12 @@ def _write(path: Path, frame: pd.DataFrame, keep_seconds: float) -> None:
                 old.unlink()
         except FileNotFoundError:  # another run pruned it first
             continue
+
+
+def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with rows numbered 0..n-1; as it is when they already are (a copy costs as much memory
+    as the frame: hundreds of MB for the initial load's tables)."""
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return frame
+    return frame.reset_index(drop=True)
