@@ -13,6 +13,7 @@ per partition, and a companion changed outside the window lands in the run's las
 
 import datetime as dt
 import time
+from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -91,39 +92,47 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
                 calls = ais.stats.as_dict()
             frames = pulled.frames
             seconds = time.perf_counter() - began
-            rows = store.record_pulls(run_id, frames)
-            parties = partition_of_parties(frames, first, last, start)
-            rate = rows / max(seconds, 1e-3)
-            context.log.info(
-                f"{len(pulled.extraction.an8s):,} parties changed, {len(pulled.companions):,} more pulled "
-                f"with them (they share a record): {rows:,} rows in {seconds:.1f} s ({rate:,.0f} rows/s, "
-                f"{calls['calls']} AIS calls); kept in jde_pulls"
-            )
-            shared = {
-                "upmj_window": describe_window(first, last, start),
-                "partition_range": f"{first}...{last}",
-                "watermark": str(pulled.extraction.watermark) if pulled.extraction.watermark else "no change",
-                **numbers(
-                    {
-                        "run_ais_calls": calls["calls"],
-                        "run_parties_changed": len(pulled.extraction.an8s),
-                        "run_parties_pulled_with_them": len(pulled.companions),
-                        "run_seconds": round(seconds, 3),
-                    }
-                ),
-            }
-            for name, frame in frames.items():
-                staged = frame.assign(**{PARTITION_COLUMN: _keys(frame, parties, last)})
-                add_partition_counts(context, staged, jde_asset_key(name))
-                yield dg.Output(
-                    staged,
-                    output_name=name.lower(),
-                    metadata={
-                        **shared,
-                        **numbers({"run_rows": len(frame), "run_parties": int(frame["AN8"].nunique())}),
-                        "sample": sample(frame),
-                    },
+            # DuckDB writes the pulls without holding the GIL: they are kept while the frames are staged
+            # (the step ends only once they are, so nothing is mapped before the audit has them)
+            with ThreadPoolExecutor(1, thread_name_prefix="jde-pulls") as keeper:
+                kept = keeper.submit(store.record_pulls, run_id, frames)
+                parties = partition_of_parties(frames, first, last, start)
+                pulled_rows = sum(len(frame) for frame in frames.values())
+                rate = pulled_rows / max(seconds, 1e-3)
+                context.log.info(
+                    f"{len(pulled.extraction.an8s):,} parties changed, {len(pulled.companions):,} more "
+                    f"pulled with them (they share a record): {pulled_rows:,} rows in {seconds:.1f} s "
+                    f"({rate:,.0f} rows/s, {calls['calls']} AIS calls)"
                 )
+                shared = {
+                    "upmj_window": describe_window(first, last, start),
+                    "partition_range": f"{first}...{last}",
+                    "watermark": str(pulled.extraction.watermark)
+                    if pulled.extraction.watermark
+                    else "no change",
+                    **numbers(
+                        {
+                            "run_ais_calls": calls["calls"],
+                            "run_parties_changed": len(pulled.extraction.an8s),
+                            "run_parties_pulled_with_them": len(pulled.companions),
+                            "run_seconds": round(seconds, 3),
+                        }
+                    ),
+                }
+                for name, frame in frames.items():
+                    staged = frame.assign(**{PARTITION_COLUMN: _keys(frame, parties, last)})
+                    add_partition_counts(context, staged, jde_asset_key(name))
+                    yield dg.Output(
+                        staged,
+                        output_name=name.lower(),
+                        metadata={
+                            **shared,
+                            **numbers({"run_rows": len(frame), "run_parties": int(frame["AN8"].nunique())}),
+                            "sample": sample(frame),
+                        },
+                    )
+                rows = kept.result()
+            context.log.info(f"{rows:,} rows kept in jde_pulls")
 
     return jde_extract
 
