@@ -28,6 +28,9 @@ from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
 
 log = logging.getLogger(__name__)
 MEMORY = ":memory:"
+PULLS_MEMORY_LIMIT = "256MB"
+"""DuckDB's memory for keeping the pulls (its default is 80% of RAM): the initial load writes 660,000 rows
+while jde_extract stages its frames, and with the default the two peaks added up to over 1 GiB."""
 
 
 def _log_lock_wait(state: RetryCallState) -> None:
@@ -159,6 +162,8 @@ class AuditStore:
         written = 0
         pulled_at = _now()
         with self.connect() as conn:
+            if self._memory is None:  # a file: what does not fit is written out; in memory it could not
+                conn.execute(f"SET memory_limit = '{PULLS_MEMORY_LIMIT}'")
             for table_name, frame in frames.items():
                 if frame.empty:
                     continue
