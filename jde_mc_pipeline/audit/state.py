@@ -245,17 +245,48 @@ def _write_records(conn: duckdb.DuckDBPyConnection, written: pd.DataFrame) -> No
     )
     conn.execute(
         """
-        CREATE OR REPLACE TEMP TABLE gone AS
+        CREATE OR REPLACE TEMP TABLE rewritten AS
         SELECT s.target, s.an8 FROM synced_state s JOIN written w ON s.target = w.target AND s.email = w.email
         UNION SELECT s.target, s.an8 FROM synced_state s
               JOIN written w ON s.target = w.target AND s.target_key = w.target_key
         UNION SELECT s.target, s.an8 FROM synced_state s
               JOIN (SELECT target, unnest(retired) AS target_key FROM written) r
               ON s.target = r.target AND s.target_key = r.target_key
+        """
+    )
+    conn.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE gone AS
+        SELECT target, an8 FROM rewritten
         UNION SELECT s.target, s.an8 FROM synced_state s JOIN moved m ON s.target = m.target AND s.an8 = m.an8
         """
     )
+    # A record whose holder moved to another record, and which nobody rewrites, stays with the AN8s
+    # still folded into it (the lowest becomes its holder): their departure must still find it.
+    conn.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE reheld AS
+        SELECT s.target, k.an8s[1] AS an8, s.target_key, s.email, s.payload_hash, s.tags, s.run_id,
+               s.synced_at, k.an8s
+        FROM synced_state s
+        JOIN (
+            SELECT u.target, u.holder, list(u.a ORDER BY u.a) AS an8s
+            FROM (SELECT target, an8 AS holder, unnest(an8s) AS a FROM synced_state) u
+            WHERE (u.target, u.holder) IN (SELECT (target, an8) FROM moved)
+              AND (u.target, u.holder) NOT IN (SELECT (target, an8) FROM rewritten)
+              AND (u.target, u.a) NOT IN (SELECT (target, an8) FROM moved)
+            GROUP BY u.target, u.holder
+        ) k ON s.target = k.target AND s.an8 = k.holder
+        """
+    )
     conn.execute("DELETE FROM synced_state WHERE (target, an8) IN (SELECT (target, an8) FROM gone)")
+    conn.execute(
+        """
+        INSERT INTO synced_state (target, an8, target_key, email, payload_hash, tags, run_id, synced_at, an8s)
+        SELECT target, an8, target_key, email, payload_hash, tags, run_id, synced_at, an8s FROM reheld r
+        WHERE (r.target, r.an8) NOT IN (SELECT (target, an8) FROM synced_state)
+        """
+    )
     conn.execute(
         """
         UPDATE synced_state s SET an8s = kept.an8s
@@ -280,7 +311,7 @@ def _write_records(conn: duckdb.DuckDBPyConnection, written: pd.DataFrame) -> No
     )
     for relation in ("synced_departures", "synced_rejections"):
         conn.execute(f"DELETE FROM {relation} WHERE (target, an8) IN (SELECT (target, an8) FROM moved)")
-    for table in ("written", "moved", "gone"):
+    for table in ("written", "moved", "rewritten", "gone", "reheld"):
         conn.execute(f"DROP TABLE {table}")
 
 
