@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from jde_mc_pipeline.defs.mailchimp.checks import RECONCILIATION  # noqa: E402
+from jde_mc_pipeline_tests.defs.conftest import check_results  # noqa: E402
 from jde_mc_pipeline_tests.defs.soak import (  # noqa: E402
     SoakPlan,
-    check_results,
     outcomes_per_party,
     run_soak,
     summary,

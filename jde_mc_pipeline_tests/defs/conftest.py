@@ -64,6 +64,16 @@ def changed(resource: Any, **fields: Any) -> Any:
     )
 
 
+def check_results(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+    """(asset key, check name) → the evaluation, for every check the run evaluated."""
+    found = {}
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            found[(evaluation.asset_key.to_user_string(), evaluation.check_name)] = evaluation
+    return found
+
+
 @dataclass
 class SyncWorld:
     """The two emulators, the paths the runs write to, the resources, and a way to run the jobs."""

@@ -131,16 +131,6 @@ def replay(world: SyncWorld) -> dg.ExecuteInProcessResult:
     )
 
 
-def check_results(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
-    """(asset key, check name) → the evaluation, for every check the run evaluated."""
-    found = {}
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            found[(evaluation.asset_key.to_user_string(), evaluation.check_name)] = evaluation
-    return found
-
-
 def run_soak(plan: SoakPlan, workdir: Path, instance: dg.DagsterInstance) -> Soak:
     """Both emulators, the sync of the whole demo history under faults, at most one replay without."""
     clock = ManualClock(dt.datetime.combine(SYNC_DAY, dt.time(12)))

@@ -19,7 +19,7 @@ import pandas as pd
 from jde_mc_pipeline.defs.mailchimp.checks import RECONCILIATION, REJECTION_RATE
 from jde_mc_pipeline.jde.extract import jde_now
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS
-from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld
+from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld, check_results
 from jde_mc_pipeline_tests.deployment import START_DATE
 from jde_mc_pipeline_tests.sync import expected, support
 
@@ -27,16 +27,6 @@ SYNC_ASSET_KEYS = {
     LIST_MEMBER: dg.AssetKey("mailchimp_list_member_sync"),
     ECOMMERCE_CUSTOMER: dg.AssetKey("mailchimp_ecommerce_customer_sync"),
 }
-
-
-def check_results(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
-    """(asset key, check name) → the evaluation, for every check the run evaluated."""
-    found = {}
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            found[(evaluation.asset_key.to_user_string(), evaluation.check_name)] = evaluation
-    return found
 
 
 def customers(world: SyncWorld) -> list[dict]:
