@@ -3,7 +3,9 @@
 A party has changed when a row of *any* of its tables has an update stamp (UPMJ date, UPMT time) in the
 window: a new e-mail (F01151) or phone (F0115) leaves F0101.UPMJ untouched, so every
 table is polled and the address numbers (AN8) are united. The full current rows of those parties are then
-read from every table with `AN8 LIST` chunks, so that the mapping always sees whole parties.
+read from every table with `AN8 LIST` chunks, so that the mapping always sees whole parties. A window
+without a start (all history: the initial load) holds nearly every party, so it reads every row of each
+table once instead and applies the window itself (`_read_history`), over `read_sessions` AIS sessions.
 
 Windows compare (UPMJ, UPMT) pairs, because UPMJ alone has day resolution:
 `(UPMJ > d) OR (UPMJ = d AND UPMT >= t)` for the start and the mirror image for the end.
@@ -223,10 +225,11 @@ def extract_window(client: AisClient, window: Window, chunk_size: int | None = N
     before = client.stats.copy()
     if window.start is None:
         frames, by_table, watermark = _read_history(client, window)
+        union = frozenset().union(*by_table.values())
     else:
         by_table, watermark = changed_an8s(client, window)
-        frames = read_parties(client, frozenset().union(*by_table.values()), chunk_size)
-    union = frozenset().union(*by_table.values())
+        union = frozenset().union(*by_table.values())
+        frames = read_parties(client, union, chunk_size)
     capped = None if watermark is None else min(watermark, jde_now(client.timezone))
     return Extraction(window, frames, union, by_table, capped, client.stats - before)
 
