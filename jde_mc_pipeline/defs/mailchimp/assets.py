@@ -49,6 +49,7 @@ from jde_mc_pipeline.defs.mapping.resources import SyncSettingsResource, setting
 from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, numbers, outcome_counts, sample
 from jde_mc_pipeline.defs.partitions import key_range, partition_keys, staged_partitions
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
+from jde_mc_pipeline.mapping.outcomes import FAILED, REJECTED_PREFIX
 from jde_mc_pipeline.sync.pipeline import TargetBatch, members_failed
 from jde_mc_pipeline.sync.recording import AuditRecorder
 from jde_mc_pipeline.sync.stages import PARTITION_COLUMN, close_run, prepare, write_target
@@ -158,9 +159,8 @@ def build_sync_target(
             seconds = time.perf_counter() - began
             sent = outcomes.loc[outcomes["payload"].notna()]
             context.log.info(
-                f"{spec.target}: {len(sent):,} records sent in {seconds:.1f} s "
-                f"({len(sent) / max(seconds, 1e-3):,.0f}/s, {requests.get('requests', 0):,} Mailchimp "
-                f"requests), {len(outcomes):,} outcomes recorded"
+                f"{spec.target}: {writes_summary(sent, seconds)} "
+                f"({requests.get('requests', 0):,} Mailchimp requests), {len(outcomes):,} outcomes recorded"
             )
             _close_if_last(context, store, spec, audit.keep_raw_days, f"{first}...{last}")
             add_partition_counts(context, outcomes, outcomes=True)
@@ -214,6 +214,19 @@ def _close_if_last(
         context.log.info(f"audit retention ({keep_raw_days} days of raw rows): pruned {pruned}")
     counts = ", ".join(f"{name} {n:,}" for name, n in store.run_counts(run_id).items()) or "no party pulled"
     context.log.info(f"run {run_id} over {partitions} recorded in sync_runs as succeeded: {counts}")
+
+
+def writes_summary(sent: pd.DataFrame, seconds: float) -> str:
+    """What became of the records the step had to send, e.g. `0 of 1 records written in 5.0 s (1 failed,
+    0 refused)`: a record whose write failed or was refused carries its payload too (for the replay and
+    the audit), so counting payloads alone would call it sent."""
+    failed = int((sent["outcome"] == FAILED).sum())
+    refused = int(sent["outcome"].str.startswith(REJECTED_PREFIX).sum())
+    written = len(sent) - failed - refused
+    return (
+        f"{written:,} of {len(sent):,} records written in {seconds:.1f} s "
+        f"({written / max(seconds, 1e-3):,.0f}/s; {failed:,} failed, {refused:,} refused)"
+    )
 
 
 def _writing(target: str, stats: Mapping[str, int], seconds: float) -> str:
