@@ -18,9 +18,8 @@ from typing import Any
 
 import dagster as dg
 
-from jde_mc_pipeline.defs.audit import definitions as audit
 from jde_mc_pipeline.defs.automation import definitions as automation
-from jde_mc_pipeline.defs.environment import Deployment
+from jde_mc_pipeline.defs.deployment import Deployment
 from jde_mc_pipeline.defs.jde import definitions as jde
 from jde_mc_pipeline.defs.mailchimp import definitions as mailchimp
 from jde_mc_pipeline.defs.mapping import definitions as mapping
@@ -33,7 +32,6 @@ def build_definitions(deployment: Deployment, resources: Mapping[str, Any]) -> d
         jde.build(deployment),
         mapping.build(deployment),
         mailchimp.build(deployment),
-        audit.build(),
         automation.build(deployment),
         dg.Definitions(resources=dict(resources)),
     )

@@ -5,6 +5,11 @@
 - The emulators take nothing from the connector but the table catalogue, `jde_mc_pipeline/jde/tables.py`.
 - No import cycle. Every import statement counts, also inside functions and `if TYPE_CHECKING:` blocks:
   a cycle hidden there is still two modules that cannot be understood (or moved) one without the other.
+- No cycle between packages either: inside every package, its subpackages and modules (each taken with
+  everything under it) import each other without a circle (`sync` ↔ `defs`, `defs.jde` ↔
+  `defs.automation` would be one).
+- The core is free of Dagster: only `defs/`, the command line, the demo and `definitions.py` import
+  `dagster` or `jde_mc_pipeline.defs`; nothing imports a private `dagster._…` module.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "jde_mc_pipeline"
 EMULATORS = "jde_mc_pipeline.emulators"
 MAY_IMPORT_EMULATORS = (EMULATORS, "jde_mc_pipeline.cli", "jde_mc_pipeline.demo")
 SHARED_WITH_EMULATORS = {"jde_mc_pipeline.jde", "jde_mc_pipeline.jde.tables"}
+DEFS = "jde_mc_pipeline.defs"
+MAY_IMPORT_DAGSTER = (DEFS, "jde_mc_pipeline.cli", "jde_mc_pipeline.demo", "jde_mc_pipeline.definitions")
 
 
 def _modules() -> dict[str, Path]:
@@ -60,6 +67,10 @@ def _resolve(target: str) -> str | None:
     while target and target not in MODULES:
         target = target.rpartition(".")[0]
     return target or None
+
+
+def _packages() -> list[str]:
+    return sorted(name for name, path in MODULES.items() if path.name == "__init__.py")
 
 
 def _import_graph() -> dict[str, set[str]]:
@@ -151,15 +162,78 @@ def test_the_package_has_no_import_cycle():
     assert not cycles, "import cycles (every import statement counts):\n" + "\n".join(report)
 
 
-ENVIRONMENT_READERS = {"jde_mc_pipeline.defs.environment", "jde_mc_pipeline.demo", "jde_mc_pipeline.cli"}
-"""The resource layer (every setting's variable is read there) and the command line."""
+def _package_graph(package: str, graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The imports between the members of `package` (its subpackages and modules, each standing for
+    everything under it); the package's own `__init__` is not a member."""
+
+    def member(name: str) -> str | None:
+        if not name.startswith(package + "."):
+            return None
+        return f"{package}.{name[len(package) + 1 :].split('.')[0]}"
+
+    members: dict[str, set[str]] = {}
+    for name, targets in graph.items():
+        source = member(name)
+        if source is None:
+            continue
+        members.setdefault(source, set())
+        for target in map(member, targets):
+            if target is not None and target != source:
+                members[source].add(target)
+                members.setdefault(target, set())
+    return members
 
 
-def test_only_the_resource_layer_and_the_command_line_read_the_environment() -> None:
+def test_no_package_imports_another_in_a_circle():
+    graph = _import_graph()
+    assert f"{DEFS}.automation" in _package_graph(DEFS, graph), "the package graph sees no subpackage"
+    report = [
+        f"in {package}: {' -> '.join(_shortest_loop(members, cycle))}"
+        for package in _packages()
+        for members in [_package_graph(package, graph)]
+        for cycle in _cycles(members)
+    ]
+    assert not report, "packages that import each other in a circle:\n" + "\n".join(report)
+
+
+def test_the_core_imports_neither_dagster_nor_the_code_location():
+    """sync, mapping, audit, jde, mailchimp, settings, the emulators: plain Python, usable and testable
+    without Dagster; the code location (defs/) wraps them, never the other way round."""
+    assert any(
+        _within(target, "dagster") for target in _imported(f"{DEFS}.resources", MODULES[f"{DEFS}.resources"])
+    )
+    offenders = sorted(
+        f"{name} imports {target}"
+        for name, path in MODULES.items()
+        if not any(_within(name, allowed) for allowed in MAY_IMPORT_DAGSTER)
+        for target in set(_imported(name, path))
+        if _within(target, "dagster") or _within(target, DEFS)
+    )
+    assert not offenders, "the core must not depend on Dagster or on defs/:\n" + "\n".join(offenders)
+
+
+def test_nothing_imports_a_private_dagster_module():
+    """`dagster._…` may change in any release: only the public API (`import dagster as dg`) is used."""
+    offenders = sorted(
+        f"{name} imports {target}"
+        for name, path in MODULES.items()
+        for target in set(_imported(name, path))
+        if target.split(".")[0].startswith("dagster")
+        and any(part.startswith("_") for part in target.split(".")[1:])
+    )
+    assert not offenders, "private Dagster modules:\n" + "\n".join(offenders)
+
+
+ENVIRONMENT_READER = "jde_mc_pipeline.settings.environment"
+ENVIRONMENT_READERS = {ENVIRONMENT_READER, "jde_mc_pipeline.demo", "jde_mc_pipeline.cli"}
+"""The settings (every setting's variable is read there), the demo and the command line."""
+
+
+def test_only_the_settings_and_the_command_line_read_the_environment() -> None:
     readers = {
         name
         for name, path in MODULES.items()
         if any(word in path.read_text(encoding="utf-8") for word in ("os.environ", "os.getenv", "getenv("))
     }
     assert readers <= ENVIRONMENT_READERS
-    assert "jde_mc_pipeline.defs.environment" in readers
+    assert ENVIRONMENT_READER in readers

@@ -7,7 +7,7 @@ initial load is that one partition. `end_offset=1` makes today's partition exist
 sensor request it).
 
 Nothing here reads the environment: the partitions are built from the `Deployment` when the definitions
-load (defs/environment.py), and every function takes the first partition's date.
+load (defs/deployment.py), and every function takes the first partition's date.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from jde_mc_pipeline.defs.environment import Deployment
+from jde_mc_pipeline.defs.deployment import Deployment
 from jde_mc_pipeline.jde.extract import Window
 from jde_mc_pipeline.sync.stages import PARTITION_COLUMN
 

@@ -1,53 +1,88 @@
 """The resources of the code location, built from the environment when the definitions load.
 
-Every resource field names its variable (defs/environment.py reads them, here and nowhere else but the
-CLI); the credentials and the audience stay `dg.EnvVar`s for Dagster (resolved when a run launches, shown
-by name in the UI) and are read as values only for the `jde-mc` commands (`resolve_secrets=True`).
+Every resource is a settings model of jde_mc_pipeline/settings/ (its fields, its variables, its plain
+client) with Dagster's resource machinery added; the credentials and the audience are given to Dagster as
+`dg.EnvVar`s (resolved when a run launches, shown by name in the UI). The `jde-mc` commands read the
+same models with the secrets as values (settings/connector.py `Connector`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
-from pydantic import BaseModel
-from pydantic.fields import FieldInfo
 
-from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
-from jde_mc_pipeline.defs.environment import Deployment, SettingsError, env_name, env_text, from_env
-from jde_mc_pipeline.defs.jde.resources import JdeAisResource
-from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
-from jde_mc_pipeline.defs.mapping.resources import SyncSettingsResource, settings_for
+from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.defs.staging import StagedFrameIOManager
-from jde_mc_pipeline.sync.settings import SyncSettings
-
-SECRETS: dict[str, dict[str, str]] = {
-    "jde": {"base_url": "JDE_AIS_URL", "username": "JDE_USERNAME", "password": "JDE_PASSWORD"},
-    "mailchimp": {"api_key": "MAILCHIMP_API_KEY", "list_id": "MAILCHIMP_LIST_ID"},
-}
-"""Fields given as `dg.EnvVar` to Dagster (required; the credentials and the audience)."""
+from jde_mc_pipeline.settings.environment import SECRETS, from_env
+from jde_mc_pipeline.settings.mapping import MappingSettings
+from jde_mc_pipeline.settings.systems import AuditSettings, JdeSettings, MailchimpSettings
+from jde_mc_pipeline.sync.stages import close_run
 
 
-def resources_from_env(
-    env: Mapping[str, str] | None = None, *, resolve_secrets: bool = False
-) -> dict[str, Any]:
-    """Every resource, keyed as the assets' parameters name them, from the environment.
+class JdeAisResource(dg.ConfigurableResource, JdeSettings):
+    """JD Edwards AIS: `with resource.client() as ais:` is one polling cycle (one token, logged out at
+    the end)."""
 
-    `resolve_secrets`: read the credentials as values (the `jde-mc` commands; a missing one raises
-    `SettingsError` naming it) instead of handing Dagster `dg.EnvVar`s.
+
+class MailchimpResource(dg.ConfigurableResource, MailchimpSettings):
+    """Mailchimp Marketing API: builds a pooled `MailchimpClient` for the audience and store."""
+
+
+class SyncSettingsResource(dg.ConfigurableResource, MappingSettings):
+    """How JDE parties become Mailchimp records (docs/mapping.md, Options) and when the checks warn.
+
+    None is a secret, so a run can change any of them in the Launchpad
+    (`resources: {sync_settings: {config: {...}}}`), e.g. `on_leave: archive` for one run, or
+    `blank_clears: true` for a clean-up.
     """
 
-    if resolve_secrets:
-        missing = [name for fields in SECRETS.values() for name in fields.values() if not env_text(name, env)]
-        if missing:
-            raise SettingsError("; ".join(f"{name} is not set" for name in missing))
 
-    def secrets(part: str) -> dict[str, Any]:
-        fields = SECRETS[part].items()
-        if resolve_secrets:
-            return {field: env_text(name, env) for field, name in fields}
-        return {field: dg.EnvVar(name) for field, name in fields}
+class AuditStoreResource(dg.ConfigurableResource, AuditSettings):
+    """The DuckDB audit trail, and what a run's steps need besides the store.
+
+    Why not dagster-duckdb's `DuckDBResource`: it always opens read-write (the dry run must read a file
+    without writing it) and it does not close the connection in `finally`, so a failing in-process step
+    keeps the file's lock; `AuditStore` opens a short, lock-retrying connection per batch of rows and
+    always closes it (audit/store.py).
+    """
+
+    def close_interrupted(self, store: AuditStore, instance: dg.DagsterInstance) -> list[str]:
+        """Mark `interrupted` the `sync_runs` rows left `started` by runs that Dagster says ended: their
+        process died before it could close its row (jde_dead_run_sensor reports such runs failed, and a
+        sensor never opens the DuckDB file, so the next run that does closes the row)."""
+        open_runs = store.unfinished_runs()
+        if not open_runs:
+            return []
+        records = instance.get_run_records(filters=dg.RunsFilter(run_ids=open_runs))
+        ended = [r.dagster_run.run_id for r in records if r.dagster_run.is_finished]
+        store.mark_interrupted(ended)
+        return ended
+
+    @contextmanager
+    def closing_run(self, run_id: str) -> Iterator[AuditStore]:
+        """The store, for a step of run `run_id`: when the step raises, the run's row in `sync_runs` is
+        closed as `failed` (with the outcomes recorded so far) before the error goes on.
+
+        Why in the steps and not a job hook: a run started from the asset graph or `dagster asset
+        materialize` is not a run of the named job and gets none of its hooks, yet it must not stay
+        `started` in the audit for ever.
+        """
+        store = self.store()
+        try:
+            yield store
+        except BaseException:
+            close_run(store, run_id, "failed")
+            raise
+
+
+def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every resource, keyed as the assets' parameters name them, from the environment."""
+
+    def secrets(part: str) -> dict[str, dg.EnvVar]:
+        return {field: dg.EnvVar(name) for field, name in SECRETS[part].items()}
 
     return {
         "jde": from_env(JdeAisResource, env, **secrets("jde")),
@@ -58,66 +93,7 @@ def resources_from_env(
     }
 
 
-def settings_of(resources: Mapping[str, Any]) -> SyncSettings:
-    """The sync's settings from the resources (what every step and command passes to the sync)."""
-    return settings_for(resources["sync_settings"], resources["mailchimp"], resources["jde"].timezone)
-
-
 @dg.definitions
 def resources() -> dg.Definitions:
     """The resources every job of the code location uses."""
     return dg.Definitions(resources=resources_from_env())
-
-
-SETTINGS_MODELS: tuple[type[BaseModel], ...] = (
-    Deployment,
-    JdeAisResource,
-    MailchimpResource,
-    AuditStoreResource,
-    StagedFrameIOManager,
-    SyncSettingsResource,
-)
-"""Every model that holds settings, in the order the README's settings table lists them."""
-
-
-def settings_table() -> str:
-    """The README's settings table (Markdown), from the fields: variable, where it lands, meaning, default.
-
-    The README embeds it between `<!-- settings -->` markers and a test keeps them equal, so the fields
-    stay the one place a setting is described: `python -m jde_mc_pipeline.defs.resources` prints it.
-    """
-    rows: dict[str, list[str]] = {}
-    for model in SETTINGS_MODELS:
-        place = "deployment" if model is Deployment else RESOURCE_KEYS[model]
-        for field, info in model.model_fields.items():
-            name = env_name(model, field)
-            if name in rows:  # JDE_TIMEZONE: the partitions' days and the AIS client's dates
-                rows[name][1] += f", `{place}.{field}`"
-            elif name is not None:
-                rows[name] = [f"`{name}`", f"`{place}.{field}`", str(info.description), _default(info)]
-    lines = ["| variable | resource field | meaning | default |", "|---|---|---|---|"]
-    return "\n".join(lines + [f"| {' | '.join(row)} |" for row in rows.values()])
-
-
-RESOURCE_KEYS: dict[type[BaseModel], str] = {
-    JdeAisResource: "jde",
-    MailchimpResource: "mailchimp",
-    AuditStoreResource: "audit",
-    StagedFrameIOManager: "staging",
-    SyncSettingsResource: "sync_settings",
-}
-
-
-def _default(info: FieldInfo) -> str:
-    if info.is_required():
-        return "required"
-    value = info.default
-    if value is None:
-        return "unset"
-    if isinstance(value, list):
-        return "`" + ",".join(str(v) for v in value) + "`" if any(value) else "blank"
-    return f"`{str(value).lower() if isinstance(value, bool) else value}`"
-
-
-if __name__ == "__main__":
-    print(settings_table())

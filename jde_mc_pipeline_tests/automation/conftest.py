@@ -14,8 +14,7 @@ import pytest
 import requests
 
 from jde_mc_pipeline.definitions import build_definitions
-from jde_mc_pipeline.defs.jde.resources import JdeAisResource
-from jde_mc_pipeline.defs.resources import resources_from_env
+from jde_mc_pipeline.defs.resources import JdeAisResource, resources_from_env
 from jde_mc_pipeline.emulators.ais.clock import ManualClock
 from jde_mc_pipeline.emulators.ais.server import JdeEmulatorServer
 from jde_mc_pipeline_tests.defs.conftest import dagster_instance, sync_world  # noqa: F401

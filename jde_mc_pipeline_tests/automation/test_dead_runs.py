@@ -36,10 +36,13 @@ import pytest
 
 from jde_mc_pipeline.defs import set_pool_limits
 from jde_mc_pipeline.defs.automation.dead_runs import run_process_id
-from jde_mc_pipeline.defs.automation.jobs import RANGE_END_TAG, RANGE_START_TAG
+from jde_mc_pipeline.defs.run_tags import RANGE_END_TAG, RANGE_START_TAG
 from jde_mc_pipeline.emulators.ais.server import build_server as build_jde
 from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mailchimp
 from jde_mc_pipeline_tests.sync import expected, support
+
+# The dead-run sensor compares the start times of runs with those of processes in /proc.
+pytestmark = pytest.mark.real_clock
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

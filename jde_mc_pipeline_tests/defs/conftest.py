@@ -21,11 +21,14 @@ import pytest
 
 from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.definitions import build_definitions
-from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
-from jde_mc_pipeline.defs.automation.jobs import RANGE_END_TAG, RANGE_START_TAG, SYNC_JOB
-from jde_mc_pipeline.defs.jde.resources import JdeAisResource
-from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
-from jde_mc_pipeline.defs.mapping.resources import SyncSettingsResource
+from jde_mc_pipeline.defs.automation.jobs import SYNC_JOB
+from jde_mc_pipeline.defs.resources import (
+    AuditStoreResource,
+    JdeAisResource,
+    MailchimpResource,
+    SyncSettingsResource,
+)
+from jde_mc_pipeline.defs.run_tags import RANGE_END_TAG, RANGE_START_TAG
 from jde_mc_pipeline.defs.staging import StagedFrameIOManager
 from jde_mc_pipeline.emulators.ais.clock import ManualClock
 from jde_mc_pipeline.emulators.ais.server import JdeEmulatorServer

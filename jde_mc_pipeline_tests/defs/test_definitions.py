@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from jde_mc_pipeline.definitions import build_definitions, defs
-from jde_mc_pipeline.defs.environment import Deployment
+from jde_mc_pipeline.defs.deployment import Deployment
 from jde_mc_pipeline.defs.resources import resources_from_env
 from jde_mc_pipeline_tests.deployment import DEPLOYMENT, START_DATE
 

@@ -10,10 +10,10 @@ from collections import Counter
 import dagster as dg
 import pandas as pd
 
+from jde_mc_pipeline.cli.dry_run import run_dry_run
 from jde_mc_pipeline.defs.automation.jobs import DRY_RUN_JOB
 from jde_mc_pipeline.jde.extract import jde_now
 from jde_mc_pipeline.mapping.options import LIST_MEMBER
-from jde_mc_pipeline.sync.dry_run import run_dry_run
 from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld
 from jde_mc_pipeline_tests.deployment import START_DATE
 from jde_mc_pipeline_tests.sync import expected, support

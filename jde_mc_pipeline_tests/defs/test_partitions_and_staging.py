@@ -10,10 +10,11 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from jde_mc_pipeline.defs.environment import SettingsError, deployment_from_env
+from jde_mc_pipeline.defs.deployment import deployment_from_env
 from jde_mc_pipeline.defs.partitions import extraction_window, partition_of_parties, upmj_partitions
 from jde_mc_pipeline.defs.staging import StagedFrameIOManager, StagingError
 from jde_mc_pipeline.jde.extract import Watermark
+from jde_mc_pipeline.settings.environment import SettingsError
 
 START = dt.date(2026, 3, 1)
 

@@ -1,23 +1,22 @@
 """The settings: typed resource fields read from their variables, errors that name the variable (never the
-value), defaults equal to the mapping contract's, and a README table generated from the fields."""
+value), defaults equal to the mapping contract's (their documentation: test_settings_docs.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pytest
 
-from jde_mc_pipeline.defs.environment import Deployment, SettingsError, deployment_from_env, from_env
-from jde_mc_pipeline.defs.jde.resources import JdeAisResource
-from jde_mc_pipeline.defs.mapping.resources import SyncSettingsResource
-from jde_mc_pipeline.defs.resources import SETTINGS_MODELS, resources_from_env, settings_of, settings_table
+from jde_mc_pipeline.defs.deployment import Deployment, deployment_from_env
+from jde_mc_pipeline.defs.resources import JdeAisResource, SyncSettingsResource, resources_from_env
+from jde_mc_pipeline.defs.settings_docs import SETTINGS_MODELS
 from jde_mc_pipeline.jde.query import Condition
 from jde_mc_pipeline.mapping.options import MappingOptions
+from jde_mc_pipeline.settings.connector import Connector
+from jde_mc_pipeline.settings.environment import SettingsError, from_env
 from jde_mc_pipeline.sync.settings import SyncSettings
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 SECRETS = {
     "JDE_AIS_URL": "http://127.0.0.1:9",
     "JDE_USERNAME": "JDE",
@@ -28,13 +27,14 @@ SECRETS = {
 
 
 def test_defaults_are_the_documented_ones() -> None:
-    resources = resources_from_env(SECRETS, resolve_secrets=True)
-    settings = settings_of(resources)
+    connector = Connector.from_env(SECRETS)
+    settings = connector.sync
 
     assert settings == SyncSettings(list_id="abc123")
     assert settings.mapping == MappingOptions()
-    assert resources["mailchimp"].max_connections == 8 and resources["jde"].max_attempts == 5
-    assert resources["audit"].path == "data/audit_trail.duckdb" and resources["audit"].keep_raw_days is None
+    assert connector.mailchimp.max_connections == 8 and connector.jde.max_attempts == 5
+    assert connector.audit.path == "data/audit_trail.duckdb" and connector.audit.keep_raw_days is None
+    resources = resources_from_env(SECRETS)
     assert resources["staging"].base_dir == "data/staging" and resources["staging"].keep_hours == 24
     deployment = deployment_from_env({"JDE_START_DATE": "2026-11-01"})
     assert (deployment.timezone, deployment.automation_running, deployment.schedule_cron) == (
@@ -63,15 +63,13 @@ def test_every_option_is_read_from_its_variable() -> None:
         "JDE_MC_AUDIT_KEEP_RAW_DAYS": "14",
         "JDE_MC_AUTOMATION": "running",
     }
-    resources = resources_from_env(env, resolve_secrets=True)
-    settings = settings_of(resources)
+    connector = Connector.from_env(env)
+    settings = connector.sync
     mapping = settings.mapping
 
     assert settings.store_id == "store-9" and settings.jde_timezone == "America/Chicago"
-    assert resources["mailchimp"].max_connections == 4
-    assert (
-        resources["audit"].path == "/var/lib/jde-mc/audit.duckdb" and resources["audit"].keep_raw_days == 14
-    )
+    assert connector.mailchimp.max_connections == 4
+    assert connector.audit.path == "/var/lib/jde-mc/audit.duckdb" and connector.audit.keep_raw_days == 14
     assert mapping.customer_search_types == ("C", "CX")
     assert dict(mapping.role_targets) == {"customer": (), "vendor": ("list_member",)}
     assert mapping.status_if_new == "pending"
@@ -82,13 +80,14 @@ def test_every_option_is_read_from_its_variable() -> None:
 
 
 def test_dagster_gets_the_secrets_as_env_vars() -> None:
-    """In the code location the credentials stay `EnvVar`s: resolved at launch, shown by name only."""
+    """In the code location the credentials stay `EnvVar`s: resolved at launch, shown by name only; the
+    commands read them as values, and name the missing ones."""
     resources = resources_from_env(SECRETS)
 
     assert resources["jde"].password == dg.EnvVar("JDE_PASSWORD")
     assert resources["mailchimp"].api_key == dg.EnvVar("MAILCHIMP_API_KEY")
     with pytest.raises(SettingsError, match="JDE_PASSWORD is not set; MAILCHIMP_LIST_ID is not set"):
-        resources_from_env({**SECRETS, "JDE_PASSWORD": "", "MAILCHIMP_LIST_ID": " "}, resolve_secrets=True)
+        Connector.from_env({**SECRETS, "JDE_PASSWORD": "", "MAILCHIMP_LIST_ID": " "})
 
 
 @pytest.mark.parametrize(
@@ -109,7 +108,7 @@ def test_dagster_gets_the_secrets_as_env_vars() -> None:
 def test_a_bad_value_names_its_variable(variable: str, value: str, message: str) -> None:
     env = {**SECRETS, "JDE_START_DATE": "2026-11-01", variable: value}
     with pytest.raises(SettingsError, match=message):
-        resources_from_env(env, resolve_secrets=True)
+        Connector.from_env(env)
         deployment_from_env(env)
 
 
@@ -158,11 +157,3 @@ def test_a_run_can_override_the_mapping_options_in_the_launchpad() -> None:
         "on_leave": "archive",
         "targets": {"customer": ("list_member", "ecommerce_customer"), "vendor": ("list_member",)},
     }
-
-
-def test_the_readme_settings_table_is_generated_from_the_fields() -> None:
-    text = README.read_text(encoding="utf-8")
-    start, end = "<!-- settings: python -m jde_mc_pipeline.defs.resources -->\n", "\n<!-- /settings -->"
-    assert start in text and end in text, "the README lost its settings table markers"
-    table = text[text.index(start) + len(start) : text.index(end)]
-    assert table == settings_table(), "regenerate it: python -m jde_mc_pipeline.defs.resources"

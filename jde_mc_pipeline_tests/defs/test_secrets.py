@@ -48,8 +48,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from jde_mc_pipeline.defs.jde.resources import JdeAisResource
-from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
+from jde_mc_pipeline.defs.resources import JdeAisResource, MailchimpResource
 from jde_mc_pipeline.emulators.ais.clock import ManualClock
 from jde_mc_pipeline.emulators.ais.server import JdeEmulatorServer
 from jde_mc_pipeline.emulators.ais.tokens import Session

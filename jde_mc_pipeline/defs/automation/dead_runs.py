@@ -25,18 +25,14 @@ monitoring's `start_timeout_seconds`.
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import dagster as dg
 
+from jde_mc_pipeline.defs.run_tags import HOST_TAG, this_host
+
 DEAD_RUN_INTERVAL_SECONDS = 30
-HOST_TAG = "jde_mc/host"
 IN_PROGRESS = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
-
-
-def this_host() -> str:
-    return socket.gethostname()
 
 
 def run_process_id(instance: dg.DagsterInstance, run_id: str) -> int | None:

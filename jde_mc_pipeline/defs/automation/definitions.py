@@ -1,5 +1,6 @@
-"""The automation part of the code location: both asset jobs, the sensors (changes, dead runs,
-replays) and the schedules, built from the deployment settings when the definitions load."""
+"""The automation part of the code location: the jobs (both asset jobs and the scope reconciliation), the
+sensors (changes, dead runs, replays) and the schedules, built from the deployment settings when the
+definitions load."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from jde_mc_pipeline.defs.automation.dead_runs import build_dead_run_sensor
 from jde_mc_pipeline.defs.automation.jobs import build_jobs
 from jde_mc_pipeline.defs.automation.replay_sensor import build_replay_sensor
 from jde_mc_pipeline.defs.automation.schedules import build_scope_schedule, build_sync_schedule
+from jde_mc_pipeline.defs.automation.scope_reconciliation import build_scope_job
 from jde_mc_pipeline.defs.automation.sensors import build_change_sensor
-from jde_mc_pipeline.defs.environment import Deployment, deployment_from_env
+from jde_mc_pipeline.defs.deployment import Deployment, deployment_from_env
 
 
 def build(deployment: Deployment) -> dg.Definitions:
@@ -20,7 +22,7 @@ def build(deployment: Deployment) -> dg.Definitions:
     (benchmarks/end_to_end.py)."""
     return dg.Definitions(
         executor=dg.in_process_executor,
-        jobs=build_jobs(),
+        jobs=[*build_jobs(), build_scope_job()],
         schedules=[build_sync_schedule(deployment), build_scope_schedule(deployment)],
         sensors=[
             build_change_sensor(deployment),

@@ -1,5 +1,6 @@
 """The asset jobs: `jde_to_mailchimp_sync` (the whole chain) and `jde_to_mailchimp_dry_run` (extract, map and
-predict, writing nothing to Mailchimp).
+predict, writing nothing to Mailchimp); the name of the third job, `jde_scope_reconciliation` (an op job,
+scope_reconciliation.py).
 
 The run's row in `sync_runs` is opened by the extract step and closed by the last step that writes (or by
 the dry-run report); a step that fails closes it as `failed` itself (`AuditStoreResource.closing_run`), so
@@ -18,11 +19,7 @@ from jde_mc_pipeline.defs.mapping.assets import MAPPING_GROUP
 
 SYNC_JOB = "jde_to_mailchimp_sync"
 DRY_RUN_JOB = "jde_to_mailchimp_dry_run"
-TRIGGER_TAG = "jde_mc/trigger"
-"""Who asked for a run: `sensor`, `schedule`, `nightly`, `reconciliation` (absent: a person)."""
-WATERMARK_TAG = "jde_mc/watermark"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+SCOPE_JOB = "jde_scope_reconciliation"
 
 
 def build_jobs() -> list[dg.UnresolvedAssetJobDefinition]:

@@ -15,21 +15,27 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster._utils.schedules import reverse_cron_string_iterator
 
-from jde_mc_pipeline.defs.audit.scope import SCOPE_JOB
-from jde_mc_pipeline.defs.automation.jobs import SYNC_JOB, TRIGGER_TAG
-from jde_mc_pipeline.defs.environment import Deployment
+from jde_mc_pipeline.defs.automation.jobs import SCOPE_JOB, SYNC_JOB
+from jde_mc_pipeline.defs.deployment import Deployment
+from jde_mc_pipeline.defs.run_tags import TRIGGER_TAG
 
 
 def is_first_tick_after(moment: dt.datetime, hour: int, cron: str, timezone: str) -> bool:
-    """Whether `moment` (a tick of `cron`) is the first tick at or after `hour`:00 of its day."""
+    """Whether `moment` (a tick of `cron`) is the first tick at or after `hour`:00 of its day.
+
+    It is when no tick lies in [mark, moment). Dagster's public API iterates a cron only as the windows
+    of a time-window partitions definition: with the ticks from `mark` on as window starts, a tick in
+    [mark, moment) starts a window that has ended by `moment` (the next tick is `moment` at the latest).
+    """
     local = moment.astimezone(ZoneInfo(timezone))
     mark = local.replace(hour=hour, minute=0, second=0, microsecond=0)
     if local < mark:
         return False
-    previous = next(t for t in reverse_cron_string_iterator(local.timestamp(), cron, timezone) if t < local)
-    return previous < mark
+    ticks = dg.TimeWindowPartitionsDefinition(
+        cron_schedule=cron, start=mark.replace(tzinfo=None), timezone=timezone, fmt="%Y-%m-%dT%H:%M:%S"
+    )
+    return not ticks.get_partition_keys(current_time=local)
 
 
 def _status(deployment: Deployment) -> dg.DefaultScheduleStatus:

@@ -20,15 +20,10 @@ from contextlib import closing
 
 import dagster as dg
 
-from jde_mc_pipeline.defs.automation.jobs import (
-    RANGE_END_TAG,
-    RANGE_START_TAG,
-    SYNC_JOB,
-    TRIGGER_TAG,
-    WATERMARK_TAG,
-)
-from jde_mc_pipeline.defs.environment import Deployment
-from jde_mc_pipeline.defs.jde.resources import JdeAisResource
+from jde_mc_pipeline.defs.automation.jobs import SYNC_JOB
+from jde_mc_pipeline.defs.deployment import Deployment
+from jde_mc_pipeline.defs.resources import JdeAisResource
+from jde_mc_pipeline.defs.run_tags import RANGE_END_TAG, RANGE_START_TAG, TRIGGER_TAG, WATERMARK_TAG
 from jde_mc_pipeline.jde.extract import Watermark, jde_now, probe_changes
 
 MAX_RUNS_PER_TICK = 7

@@ -5,7 +5,8 @@ has; jde/extract.py), in one polling cycle (one token; the initial load adds ses
 step also opens the run's row in `sync_runs` and keeps every row pulled in `jde_pulls` before anything is
 mapped, so the audit shows what JDE said even when a later step fails. The parties that share a record
 with a changed one are read with it, and so are those whose customer still has a legacy id
-(sync/companions.py): the mapping must see whole groups.
+(sync/companions.py): the mapping must see whole groups. Those of them JDE holds no row of any more
+were deleted there: they are kept in `jde_deleted`, where the mapping step finds them.
 
 Each frame gets the `partition_key` of its party (defs/partitions.py): the staging IO manager stores it
 per partition, and a companion changed outside the window lands in the run's last partition.
@@ -20,12 +21,9 @@ import dagster as dg
 import pandas as pd
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
-from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
-from jde_mc_pipeline.defs.automation.dead_runs import HOST_TAG, this_host
 from jde_mc_pipeline.defs.collector import fewer_collections
-from jde_mc_pipeline.defs.environment import Deployment
+from jde_mc_pipeline.defs.deployment import Deployment
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
-from jde_mc_pipeline.defs.jde.resources import JdeAisResource
 from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, numbers, sample
 from jde_mc_pipeline.defs.partitions import (
     describe_window,
@@ -34,6 +32,8 @@ from jde_mc_pipeline.defs.partitions import (
     partition_keys,
     partition_of_parties,
 )
+from jde_mc_pipeline.defs.resources import AuditStoreResource, JdeAisResource
+from jde_mc_pipeline.defs.run_tags import HOST_TAG, RANGE_TAG, this_host
 from jde_mc_pipeline.jde.dates import hhmmss_to_time
 from jde_mc_pipeline.jde.extract import Watermark, Window
 from jde_mc_pipeline.jde.session import ClientStats
@@ -41,8 +41,6 @@ from jde_mc_pipeline.jde.tables import TABLES
 from jde_mc_pipeline.sync.stages import PARTITION_COLUMN, pull_window
 
 JDE_GROUP = "jde_raw"
-RANGE_TAG = "jde_mc/partitions"
-"""The run tag that shows in the runs list which partitions a run covered (any launch: UI, CLI, sensor)."""
 
 
 def jde_asset_key(table_name: str) -> dg.AssetKey:
@@ -96,12 +94,14 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
             # (the step ends only once they are, so nothing is mapped before the audit has them)
             with ThreadPoolExecutor(1, thread_name_prefix="jde-pulls") as keeper:
                 kept = keeper.submit(store.record_pulls, run_id, frames)
+                store.record_deleted(run_id, pulled.deleted.tolist())
                 parties = partition_of_parties(frames, first, last, start)
                 pulled_rows = sum(len(frame) for frame in frames.values())
                 rate = pulled_rows / max(seconds, 1e-3)
                 context.log.info(
                     f"{len(pulled.extraction.an8s):,} parties changed, {len(pulled.companions):,} more "
-                    f"pulled with them (they share a record): {pulled_rows:,} rows in {seconds:.1f} s "
+                    f"pulled with them (they share a record; {len(pulled.deleted):,} of them deleted in "
+                    f"JDE): {pulled_rows:,} rows in {seconds:.1f} s "
                     f"({rate:,.0f} rows/s, {calls['calls']} AIS calls)"
                 )
                 shared = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from jde_mc_pipeline.defs.environment import Deployment, deployment_from_env
+from jde_mc_pipeline.defs.deployment import Deployment, deployment_from_env
 from jde_mc_pipeline.defs.jde.assets import build_jde_extract
 from jde_mc_pipeline.defs.partitions import upmj_partitions
 

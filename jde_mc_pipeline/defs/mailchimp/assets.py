@@ -33,23 +33,26 @@ import pandas as pd
 
 from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.defs import MAILCHIMP_POOL
-from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
 from jde_mc_pipeline.defs.collector import fewer_collections
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
-from jde_mc_pipeline.defs.jde.resources import JdeAisResource
 from jde_mc_pipeline.defs.mailchimp.checks import build_reconciliation_check, rejection_result, rejection_spec
-from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
 from jde_mc_pipeline.defs.mapping.assets import (
     CUSTOMER_PAYLOADS,
     DECIDED_OUTCOMES,
     DEPARTURES,
     MEMBER_PAYLOADS,
 )
-from jde_mc_pipeline.defs.mapping.resources import SyncSettingsResource, settings_for
 from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, numbers, outcome_counts, sample
 from jde_mc_pipeline.defs.partitions import key_range, partition_keys, staged_partitions
+from jde_mc_pipeline.defs.resources import (
+    AuditStoreResource,
+    JdeAisResource,
+    MailchimpResource,
+    SyncSettingsResource,
+)
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
 from jde_mc_pipeline.mapping.outcomes import FAILED, REJECTED_PREFIX
+from jde_mc_pipeline.settings.connector import settings_for
 from jde_mc_pipeline.sync.pipeline import TargetBatch, members_failed
 from jde_mc_pipeline.sync.recording import AuditRecorder
 from jde_mc_pipeline.sync.stages import PARTITION_COLUMN, close_run, prepare, write_target

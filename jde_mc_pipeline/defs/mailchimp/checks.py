@@ -2,18 +2,19 @@
 reconciliation (ERROR, blocking, a check step of its own).
 
 Why the reconciliation reads the audit store and not the frames: it compares what the run *pulled*
-(`jde_pulls`) with what it *recorded* (`sync_outcomes`), two independent records, so a lost or doubled
-outcome anywhere between extraction and recording shows. It is blocking, so a failure fails the run, and
-the check closes the run's row in `sync_runs` as `failed`. Its config `run_id` checks another run
-(default: this one), which is also how a person re-checks an old run from the Launchpad.
+(`jde_pulls`, and `jde_deleted`: parties asked for that JDE no longer holds) with what it *recorded*
+(`sync_outcomes`), two independent records, so a lost or doubled outcome anywhere between extraction and
+recording shows. It is blocking, so a failure fails the run, and the check closes the run's row in
+`sync_runs` as `failed`. Its config `run_id` checks another run (default: this one), which is also how a
+person re-checks an old run from the Launchpad.
 """
 
 import dagster as dg
 import pandas as pd
 
 from jde_mc_pipeline.audit.store import AuditStore
-from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
 from jde_mc_pipeline.defs.metadata import counts_of, numbers, sample
+from jde_mc_pipeline.defs.resources import AuditStoreResource
 from jde_mc_pipeline.mapping.outcomes import FAILED, REJECTED_PREFIX
 from jde_mc_pipeline.sync.pipeline import reconcile
 from jde_mc_pipeline.sync.stages import close_run
@@ -59,7 +60,9 @@ def reconciliation_result(
     """Every party the run pulled has exactly one recorded outcome for `target`."""
     with store.connect() as conn:
         pulled = conn.execute(
-            "SELECT DISTINCT an8 FROM jde_pulls WHERE run_id = ? AND an8 > 0 ORDER BY an8", [run_id]
+            "SELECT an8 FROM jde_pulls WHERE run_id = ? AND an8 > 0 "
+            "UNION SELECT an8 FROM jde_deleted WHERE run_id = ? ORDER BY an8",
+            [run_id, run_id],
         ).fetchdf()["an8"]
         outcomes = conn.execute(
             "SELECT an8, target, outcome FROM sync_outcomes WHERE run_id = ? AND target = ?", [run_id, target]

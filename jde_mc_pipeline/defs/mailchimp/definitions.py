@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from jde_mc_pipeline.defs.environment import Deployment, deployment_from_env
+from jde_mc_pipeline.defs.deployment import Deployment, deployment_from_env
 from jde_mc_pipeline.defs.mailchimp.assets import TARGETS, build_sync_target
 from jde_mc_pipeline.defs.mailchimp.dry_run import build_dry_run
 from jde_mc_pipeline.defs.mailchimp.replay import build_replay_job

@@ -22,9 +22,7 @@ import pandas as pd
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.defs import MAILCHIMP_POOL
-from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
 from jde_mc_pipeline.defs.mailchimp.assets import MAILCHIMP_GROUP, SYNC_KEYS
-from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
 from jde_mc_pipeline.defs.mapping.assets import (
     CUSTOMER_PAYLOADS,
     DECIDED_OUTCOMES,
@@ -34,6 +32,7 @@ from jde_mc_pipeline.defs.mapping.assets import (
 )
 from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, numbers, outcome_counts, sample
 from jde_mc_pipeline.defs.partitions import key_range, partition_keys, staged_partitions
+from jde_mc_pipeline.defs.resources import AuditStoreResource, MailchimpResource
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
 from jde_mc_pipeline.sync.inspection import MergeFieldFindings
 from jde_mc_pipeline.sync.prediction import predict_sync

@@ -17,12 +17,15 @@ import pandas as pd
 from pydantic import Field
 
 from jde_mc_pipeline.defs import MAILCHIMP_POOL
-from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
-from jde_mc_pipeline.defs.jde.resources import JdeAisResource
-from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
-from jde_mc_pipeline.defs.mapping.resources import SyncSettingsResource, settings_for
 from jde_mc_pipeline.defs.metadata import numbers, sample
+from jde_mc_pipeline.defs.resources import (
+    AuditStoreResource,
+    JdeAisResource,
+    MailchimpResource,
+    SyncSettingsResource,
+)
 from jde_mc_pipeline.mapping.outcomes import FAILED
+from jde_mc_pipeline.settings.connector import settings_for
 from jde_mc_pipeline.sync.replay import REPLAY_JOB, replay_failures
 
 

@@ -7,8 +7,9 @@ dropped (and reported) the rows that break a contract: per-row problems become q
 `schema_valid` check, never a type failure. The raw extracts are not typed with their models for the same
 reason: a bad JDE row must be quarantined, not fail the run.
 
-The step reads the last synced state from the audit store (change detection), records every mapped field
-in `mapped_values` and every fact found per party in `mapping_events`.
+The step reads the last synced state from the audit store (change detection) and the parties the extract
+found deleted in JDE (`jde_deleted`: they have no row to stage, yet leave scope in this run), records
+every mapped field in `mapped_values` and every fact found per party in `mapping_events`.
 """
 
 import time
@@ -19,16 +20,18 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 
-from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
 from jde_mc_pipeline.defs.collector import fewer_collections
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.jde.assets import jde_asset_key
-from jde_mc_pipeline.defs.jde.resources import JdeAisResource
-from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
 from jde_mc_pipeline.defs.mapping.checks import quarantine_result, quarantine_spec, schema_result, schema_spec
-from jde_mc_pipeline.defs.mapping.resources import SyncSettingsResource, settings_for
 from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, counts_of, numbers, sample
 from jde_mc_pipeline.defs.partitions import key_range, partition_keys, staged_partitions
+from jde_mc_pipeline.defs.resources import (
+    AuditStoreResource,
+    JdeAisResource,
+    MailchimpResource,
+    SyncSettingsResource,
+)
 from jde_mc_pipeline.jde.tables import TABLES
 from jde_mc_pipeline.mapping.batch import MappingResult
 from jde_mc_pipeline.mapping.schemas import (
@@ -38,6 +41,7 @@ from jde_mc_pipeline.mapping.schemas import (
     OutcomeFrame,
     PartyFrame,
 )
+from jde_mc_pipeline.settings.connector import settings_for
 from jde_mc_pipeline.sync.stages import PARTITION_COLUMN, map_and_record
 
 with warnings.catch_warnings():  # dagster-pandera's converter is marked beta; the types are plain checks
@@ -150,7 +154,7 @@ def build_map_parties(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                 context.log, lambda seconds: f"mapping: done {', '.join(timings) or 'nothing'} yet"
             ):
                 result = map_and_record(
-                    frames, settings, store, run_id,
+                    frames, settings, store, run_id, deleted=store.deleted(run_id),
                     partition_of=lambda an8: partition_keys(an8, known, last), timings=timings,
                 )  # fmt: skip
             seconds = time.perf_counter() - began

@@ -18,18 +18,14 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from pydantic import BaseModel
-
-from jde_mc_pipeline.defs.environment import SettingsError, env_text, from_env
-from jde_mc_pipeline.defs.jde.resources import JdeAisResource
-from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
-from jde_mc_pipeline.defs.mapping.resources import SyncSettingsResource
-from jde_mc_pipeline.defs.resources import SECRETS as SECRET_FIELDS
 from jde_mc_pipeline.jde.errors import AisAuthError, AisError, scrub
 from jde_mc_pipeline.jde.session import RetryPolicy as AisRetryPolicy
 from jde_mc_pipeline.jde.tables import TABLES
 from jde_mc_pipeline.mailchimp.client import MailchimpClient, RetryPolicy
 from jde_mc_pipeline.mailchimp.errors import AudienceNotFoundError, MailchimpApiError, MailchimpError
+from jde_mc_pipeline.settings.environment import SettingsError, env_text, from_env, secret_values
+from jde_mc_pipeline.settings.mapping import MappingSettings
+from jde_mc_pipeline.settings.systems import JdeSettings, MailchimpSettings
 from jde_mc_pipeline.sync.inspection import inspect_audience
 from jde_mc_pipeline.sync.settings import SyncSettings
 
@@ -64,7 +60,7 @@ class Report:
 
 def run_ping(env: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
     """Check both systems; 0 when both are usable, 1 otherwise (the reasons are printed). `env` defaults
-    to the process environment, read as the resources read it (defs/environment.py)."""
+    to the process environment, read as the resources read it (settings/environment.py)."""
     secrets = [env_text(name, env) for name in SECRETS]
     report = Report(out or sys.stdout, [secret for secret in secrets if len(secret) >= MIN_SCRUBBED])
     missing = [name for name in REQUIRED if not env_text(name, env)]
@@ -82,15 +78,10 @@ def run_ping(env: Mapping[str, str] | None = None, out: TextIO | None = None) ->
     return 0
 
 
-def resource(model: type[BaseModel], part: str, env: Mapping[str, str] | None) -> Any:
-    """A resource from the environment, its secrets read as values (`part`: "jde" or "mailchimp")."""
-    return from_env(model, env, **{field: env_text(name, env) for field, name in SECRET_FIELDS[part].items()})
-
-
 def check_jde(env: Mapping[str, str] | None, report: Report) -> None:
     """Token request, one row per table, logout."""
     try:
-        jde = resource(JdeAisResource, "jde", env)
+        jde = from_env(JdeSettings, env, **secret_values("jde", env))
         client = jde.client(retry=_QUICK_AIS, connect_timeout=10.0, read_timeout=60.0)
     except (SettingsError, ValueError) as error:
         report.problem(f"JDE settings: {error}")
@@ -128,8 +119,8 @@ def check_jde(env: Mapping[str, str] | None, report: Report) -> None:
 def check_mailchimp(env: Mapping[str, str] | None, report: Report, *, list_needed: bool) -> None:
     """`/ping`, audience, merge fields, store: reads only."""
     try:
-        mailchimp = resource(MailchimpResource, "mailchimp", env)
-        options = from_env(SyncSettingsResource, env).options(mailchimp.store_id)
+        mailchimp = from_env(MailchimpSettings, env, **secret_values("mailchimp", env))
+        options = from_env(MappingSettings, env).options(mailchimp.store_id)
         settings = SyncSettings(list_id=mailchimp.list_id, mapping=options)
         client = mailchimp.client(retry=_QUICK_MAILCHIMP, timeout=(10.0, 30.0))
     except (MailchimpError, SettingsError) as error:

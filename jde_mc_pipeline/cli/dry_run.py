@@ -6,7 +6,7 @@ Mailchimp only the audience's merge fields and the members the payloads target (
 from the audit database only the last synced state, read-only (an absent file means an empty state:
 everything counts as new to the connector). Predictions and their limits are
 described in predict.py; the window: UPMJ in [start, end], no start = all history through end, no end
-= today in JDE's time zone. The settings are the resources' (defs/), read from the environment.
+= today in JDE's time zone. The settings are the resources' (settings/), read from the environment.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ import pandas as pd
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState, memory_state
 from jde_mc_pipeline.audit.store import AuditStore
-from jde_mc_pipeline.defs.environment import SettingsError
-from jde_mc_pipeline.defs.resources import resources_from_env, settings_of
 from jde_mc_pipeline.jde.errors import AisError
 from jde_mc_pipeline.jde.extract import Window, jde_now
 from jde_mc_pipeline.mailchimp.errors import MailchimpError
 from jde_mc_pipeline.mapping.options import TARGETS
+from jde_mc_pipeline.settings.connector import Connector
+from jde_mc_pipeline.settings.environment import SettingsError
 from jde_mc_pipeline.sync.inspection import MergeFieldFindings
 from jde_mc_pipeline.sync.pipeline import map_frames
 from jde_mc_pipeline.sync.prediction import predict_sync
@@ -63,13 +63,13 @@ def run_dry_run(
     out: TextIO | None = None,
 ) -> int:
     """Print the predicted outcomes; 0 when done, 1 with a plain-language reason when it cannot run.
-    `env` defaults to the process environment (read by the resources, defs/environment.py)."""
+    `env` defaults to the process environment (read as the resources read it, settings/environment.py)."""
     out = out or sys.stdout
     began = time.perf_counter()
     try:
-        resources = resources_from_env(env, resolve_secrets=True)
-        settings = settings_of(resources)
-        ais, mailchimp = resources["jde"].client(), resources["mailchimp"].client()
+        connector = Connector.from_env(env)
+        settings = connector.sync
+        ais, mailchimp = connector.jde.client(), connector.mailchimp.client()
     except (SettingsError, ValueError, MailchimpError) as error:
         print(f"dry-run cannot start: {error}", file=out)
         return 1
@@ -79,7 +79,7 @@ def run_dry_run(
         print(f"dry-run cannot start: --start {start} is after --end {end}", file=out)
         return 1
     window = Window.days(start, end) if start else Window.through(end)
-    state, state_note = open_state(Path(resources["audit"].path))
+    state, state_note = open_state(Path(connector.audit.path))
     try:
         with ais, Progress("reading JDE", out) as progress:
             ais.on_page = progress.pages

@@ -1,13 +1,13 @@
 """`jde-mc`: the command line (README, "Sync outside Dagster" and "The emulators").
 
-Each sub-command imports its implementation lazily, so `jde-mc emulate jde` does not pay for Dagster.
+Each sub-command imports its implementation lazily, so `jde-mc emulate jde` pays for nothing else; `ping`
+and `dry-run` (modules of this package) use the settings and clients without Dagster.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from collections.abc import Sequence
 
 
@@ -97,15 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo(options)
     if args.command == "ping":
-        from jde_mc_pipeline.sync.ping import main as ping
+        from jde_mc_pipeline.cli.ping import main as ping
 
         return ping(options)
     if args.command == "dry-run":
-        from jde_mc_pipeline.sync.dry_run import main as dry_run
+        from jde_mc_pipeline.cli.dry_run import main as dry_run
 
         return dry_run(options)
     raise AssertionError(f"unhandled command {args.command}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

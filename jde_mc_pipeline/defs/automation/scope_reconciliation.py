@@ -11,22 +11,24 @@ it looked at has not exactly one outcome per target.
 
 It is an op job, not an asset: it corrects Mailchimp for parties of any partition and produces no new
 data set. Its op is in the `mailchimp` pool, so it never adds to the connections of a running sync. Its
-nightly schedule is with the others (defs/automation/schedules.py).
+nightly schedule is with the others (schedules.py).
 """
 
 import dagster as dg
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.defs import MAILCHIMP_POOL
-from jde_mc_pipeline.defs.audit.resources import AuditStoreResource
-from jde_mc_pipeline.defs.jde.resources import JdeAisResource
-from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
-from jde_mc_pipeline.defs.mapping.resources import SyncSettingsResource, settings_for
+from jde_mc_pipeline.defs.automation.jobs import SCOPE_JOB
 from jde_mc_pipeline.defs.metadata import numbers, sample
+from jde_mc_pipeline.defs.resources import (
+    AuditStoreResource,
+    JdeAisResource,
+    MailchimpResource,
+    SyncSettingsResource,
+)
+from jde_mc_pipeline.settings.connector import settings_for
 from jde_mc_pipeline.sync.scope import scope_changes
 from jde_mc_pipeline.sync.stages import sync_batch
-
-SCOPE_JOB = "jde_scope_reconciliation"
 
 
 def build_scope_job() -> dg.JobDefinition:

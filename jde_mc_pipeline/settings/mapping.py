@@ -1,9 +1,9 @@
-"""`SyncSettingsResource`: the mapping options of docs/mapping.md and the thresholds of the WARN checks.
+"""`MappingSettings`: the mapping options of docs/mapping.md and the thresholds of the WARN checks.
 
 Every option is a typed field with its documented default, its allowed values (`Literal`) or bounds, its
-meaning, and its environment variable (read by defs/environment.py when the definitions load). None is a
-secret, so a run can change any of them in the Launchpad (`resources: {sync_settings: {config: {...}}}`),
-e.g. `on_leave: archive` for one run, or `blank_clears: true` for a clean-up.
+meaning, and its environment variable (environment.py). None is a secret, so in the code location a run
+can change any of them in the Launchpad (`resources: {sync_settings: {config: {...}}}`), e.g.
+`on_leave: archive` for one run, or `blank_clears: true` for a clean-up.
 """
 
 from __future__ import annotations
@@ -12,12 +12,10 @@ import enum
 from collections.abc import Iterable
 from typing import Any, Literal
 
-import dagster as dg
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from jde_mc_pipeline.defs.mailchimp.resources import MailchimpResource
 from jde_mc_pipeline.mapping.options import CUSTOMER, ECOMMERCE_CUSTOMER, LIST_MEMBER, VENDOR, MappingOptions
-from jde_mc_pipeline.sync.settings import SyncSettings
+from jde_mc_pipeline.settings.environment import variable
 
 
 class Target(enum.Enum):
@@ -30,111 +28,111 @@ class Target(enum.Enum):
 BOTH: list[str] = [LIST_MEMBER, ECOMMERCE_CUSTOMER]
 
 
-def _env(name: str) -> dict[str, str]:
-    return {"env": name}
-
-
-class SyncSettingsResource(dg.ConfigurableResource):
+class MappingSettings(BaseModel):
     """How JDE parties become Mailchimp records (docs/mapping.md, Options) and when the checks warn."""
 
     customer_search_types: list[str] = Field(
         ["C"],
         description="F0101.AT1 values of customers (besides any F03012 row)",
-        json_schema_extra=_env("JDE_MC_CUSTOMER_SEARCH_TYPES"),
+        json_schema_extra=variable("JDE_MC_CUSTOMER_SEARCH_TYPES"),
     )
     vendor_search_types: list[str] = Field(
-        ["V"], description="F0101.AT1 values of vendors", json_schema_extra=_env("JDE_MC_VENDOR_SEARCH_TYPES")
+        ["V"],
+        description="F0101.AT1 values of vendors",
+        json_schema_extra=variable("JDE_MC_VENDOR_SEARCH_TYPES"),
     )
     customer_targets: list[Target] = Field(
         BOTH,
         description="targets of the customer role (`none`: neither)",
-        json_schema_extra=_env("JDE_MC_CUSTOMER_TARGETS"),
+        json_schema_extra=variable("JDE_MC_CUSTOMER_TARGETS"),
     )
     vendor_targets: list[Target] = Field(
         BOTH,
         description="targets of the vendor role (`none`: neither)",
-        json_schema_extra=_env("JDE_MC_VENDOR_TARGETS"),
+        json_schema_extra=variable("JDE_MC_VENDOR_TARGETS"),
     )
     status_if_new: Literal["subscribed", "pending", "transactional"] = Field(
         "subscribed",
         description="status_if_new of list members; status is never sent",
-        json_schema_extra=_env("JDE_MC_STATUS_IF_NEW"),
+        json_schema_extra=variable("JDE_MC_STATUS_IF_NEW"),
     )
     customer_tag: str = Field(
         "JDE Customer",
         min_length=1,
         description="tag the connector owns for the customer role",
-        json_schema_extra=_env("JDE_MC_CUSTOMER_TAG"),
+        json_schema_extra=variable("JDE_MC_CUSTOMER_TAG"),
     )
     vendor_tag: str = Field(
         "JDE Vendor",
         min_length=1,
         description="tag the connector owns for the vendor role",
-        json_schema_extra=_env("JDE_MC_VENDOR_TAG"),
+        json_schema_extra=variable("JDE_MC_VENDOR_TAG"),
     )
     phone_type_preference: list[str] = Field(
         [""],
         description="F0115.PHTP tried first, in order (blank = business)",
-        json_schema_extra=_env("JDE_MC_PHONE_TYPE_PREFERENCE"),
+        json_schema_extra=variable("JDE_MC_PHONE_TYPE_PREFERENCE"),
     )
     excluded_phone_types: list[str] = Field(
-        ["FAX"], description="F0115.PHTP never used", json_schema_extra=_env("JDE_MC_EXCLUDED_PHONE_TYPES")
+        ["FAX"],
+        description="F0115.PHTP never used",
+        json_schema_extra=variable("JDE_MC_EXCLUDED_PHONE_TYPES"),
     )
     default_country: str = Field(
         "US",
         min_length=2,
         max_length=2,
         description="ISO alpha-2 country for a blank F0116.CTR",
-        json_schema_extra=_env("JDE_MC_DEFAULT_COUNTRY"),
+        json_schema_extra=variable("JDE_MC_DEFAULT_COUNTRY"),
     )
     blank_clears: bool = Field(
         False,
         description="send blank JDE values, erasing Mailchimp data",
-        json_schema_extra=_env("JDE_MC_BLANK_CLEARS"),
+        json_schema_extra=variable("JDE_MC_BLANK_CLEARS"),
     )
     store_name: str = Field(
         "JD Edwards EnterpriseOne",
         description="store name when the connector creates the store",
-        json_schema_extra=_env("JDE_MC_STORE_NAME"),
+        json_schema_extra=variable("JDE_MC_STORE_NAME"),
     )
     currency_code: str = Field(
         "USD",
         min_length=3,
         max_length=3,
         description="store currency when created",
-        json_schema_extra=_env("JDE_MC_CURRENCY_CODE"),
+        json_schema_extra=variable("JDE_MC_CURRENCY_CODE"),
     )
     opt_in_status: bool = Field(
         False,
         description="customers' opt_in_status (subscription is the member's job)",
-        json_schema_extra=_env("JDE_MC_OPT_IN_STATUS"),
+        json_schema_extra=variable("JDE_MC_OPT_IN_STATUS"),
     )
     text_limit_bytes: int = Field(
         255,
         ge=1,
         le=10000,
         description="text values cut to this many UTF-8 bytes",
-        json_schema_extra=_env("JDE_MC_TEXT_LIMIT_BYTES"),
+        json_schema_extra=variable("JDE_MC_TEXT_LIMIT_BYTES"),
     )
     on_leave: Literal["untag", "archive", "none"] = Field(
         "untag",
         description="a synced party leaving scope or deleted in JDE: `untag` (owned tags inactive), "
         "`archive` (member archived, customer deleted) or `none`",
-        json_schema_extra=_env("JDE_MC_ON_LEAVE"),
+        json_schema_extra=variable("JDE_MC_ON_LEAVE"),
     )
     max_quarantine_rate: float = Field(
         0.10,
         ge=0,
         le=1,
         description="share of pulled (party × target) pairs quarantined above which the check warns",
-        json_schema_extra=_env("JDE_MC_MAX_QUARANTINE_RATE"),
+        json_schema_extra=variable("JDE_MC_MAX_QUARANTINE_RATE"),
     )
     max_rejection_rate: float = Field(
         0.05,
         ge=0,
         le=1,
         description="share of records sent that were rejected or failed above which the check warns",
-        json_schema_extra=_env("JDE_MC_MAX_REJECTION_RATE"),
+        json_schema_extra=variable("JDE_MC_MAX_REJECTION_RATE"),
     )
 
     @field_validator("customer_targets", "vendor_targets", mode="before")
@@ -144,9 +142,9 @@ class SyncSettingsResource(dg.ConfigurableResource):
         return [] if value in (["none"], "none", [""]) else value
 
     @model_validator(mode="after")
-    def _coherent(self) -> SyncSettingsResource:
+    def _coherent(self) -> MappingSettings:
         """The options together must make sense (a country code, two different tags): checked when the
-        resource is built, so a wrong value stops the code location from loading, not a run."""
+        settings are read, so a wrong value stops the code location from loading, not a run."""
         self.options()
         return self
 
@@ -170,19 +168,6 @@ class SyncSettingsResource(dg.ConfigurableResource):
             text_limit_bytes=self.text_limit_bytes,
             on_leave=self.on_leave,
         )
-
-
-def settings_for(
-    settings: SyncSettingsResource, mailchimp: MailchimpResource, jde_timezone: str
-) -> SyncSettings:
-    """The value the sync's functions take, from the resources' fields."""
-    return SyncSettings(
-        list_id=mailchimp.list_id,
-        mapping=settings.options(mailchimp.store_id),
-        customer_batch_threshold=mailchimp.customer_batch_threshold,
-        member_chunk_size=mailchimp.member_chunk_size,
-        jde_timezone=jde_timezone,
-    )
 
 
 def _names(targets: Iterable[Target | str]) -> tuple[str, ...]:

@@ -1,1 +1,0 @@
-"""The audit store in the code location: its resource and the scope reconciliation job."""
