@@ -1,5 +1,11 @@
-"""Fixtures shared across test folders: the emulator fixtures, imported (not redefined) from their folders."""
+"""Fixtures shared across test folders: the tests' fixed clock, and the emulator fixtures, imported (not
+redefined) from their folders."""
 
+from collections.abc import Iterator
+
+import pytest
+
+from jde_mc_pipeline_tests.clock import on_fixed_clock
 from jde_mc_pipeline_tests.jde.conftest import (  # noqa: F401
     jde_caller,
     jde_dataset,
@@ -11,3 +17,14 @@ from jde_mc_pipeline_tests.mailchimp.conftest import (  # noqa: F401
     mailchimp_emulator,
     mailchimp_emulator_factory,
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fixed_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each module on the tests' fixed clock (jde_mc_pipeline_tests/clock.py), set up before the module's
+    own fixtures (autouse comes first in its scope), unless it is marked `real_clock`."""
+    if request.node.get_closest_marker("real_clock"):
+        yield
+        return
+    with on_fixed_clock():
+        yield

@@ -190,6 +190,7 @@ def mismatches(
     unsubscribed: set[str] = frozenset(),
     leftover_members: set[str] = frozenset(),
     leftover_customers: set[str] = frozenset(),
+    before: dict[str, dict] | None = None,
 ) -> list[str]:
     """What differs between Mailchimp and the contract applied to `found` (the JDE parties now).
 
@@ -199,8 +200,10 @@ def mismatches(
     `leftover_members` (records of parties that left or moved away: kept, with no owned tag active),
     any other customer one of `leftover_customers` (by e-mail). A blank JDE value is left out of the
     payload (`blank_clears` off, the default), so Mailchimp keeps what it held: when the holder of a
-    shared e-mail changes to a party without, say, a first name, the record keeps the old holder's. An
-    empty list means they agree.
+    shared e-mail changes to a party without, say, a first name or a phone, the record keeps the old
+    holder's. `before` is the members as Mailchimp held them before the runs checked (e-mail → member;
+    empty for a new audience): a blank JDE value must leave the member's value as it was there. Without
+    it a blank value is not checked. An empty list means they agree.
     """
     members, customers = mailchimp_state(server)
     problems: list[str] = []
@@ -211,22 +214,30 @@ def mismatches(
             problems.append(f"no member for {email} (AN8 {holder.an8})")
             continue
         fields = member["merge_fields"]
+        kept = None if before is None else (before.get(email) or {}).get("merge_fields", {})
         want = {"JDEAN8": str(holder.an8), "COMPANY": holder.company, "FNAME": holder.first_name,
                 "LNAME": holder.last_name}  # fmt: skip
         for tag, value in want.items():
             if value and (fields.get(tag) or "") != value:
                 problems.append(f"{email}: {tag} is {fields.get(tag)!r}, want {value!r}")
-        if (fields.get("PHONE") or "") not in (holder.phone_choices or {""}):
-            problems.append(f"{email}: PHONE {fields.get('PHONE')!r} not in {holder.phone_choices}")
+            elif not value and kept is not None and (fields.get(tag) or "") != (kept.get(tag) or ""):
+                problems.append(f"{email}: blank {tag} changed {kept.get(tag)!r} to {fields.get(tag)!r}")
+        phone = fields.get("PHONE") or ""
+        if holder.phone_choices and phone not in holder.phone_choices:
+            problems.append(f"{email}: PHONE {phone!r} not in {holder.phone_choices}")
+        elif not holder.phone_choices and kept is not None and phone != (kept.get("PHONE") or ""):
+            problems.append(f"{email}: no phone in JDE, but PHONE changed {kept.get('PHONE')!r} to {phone!r}")
         address = holder.address or {}
+        got = fields.get("ADDRESS") or {}
         if all(address.get(k) for k in ("ADD1", "CTY1", "ADDS", "ADDZ")):
-            got = fields.get("ADDRESS") or {}
             if (got.get("addr1"), got.get("city"), got.get("zip")) != (
                 address["ADD1"],
                 address["CTY1"],
                 address["ADDZ"],
             ):
                 problems.append(f"{email}: ADDRESS {got}, want {address}")
+        elif kept is not None and got != (kept.get("ADDRESS") or {}):
+            problems.append(f"{email}: incomplete address in JDE, but ADDRESS changed to {got}")
         tags = {t["name"] for t in member["tags"]} & OWNED_TAGS
         wanted_tags = set().union(*(p.tags for p in groups[email]))
         if tags != wanted_tags:

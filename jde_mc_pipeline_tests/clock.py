@@ -1,0 +1,47 @@
+"""The tests' clock: every test module runs on a fixed day, so the story a test tells is the same every day.
+
+The demo address book is generated relative to its day (and seeded with it), and the product reads the
+clock to date partitions, cap watermarks and choose effective addresses. A test that read the machine's
+clock told a different story each day: it passed on the day it was written and failed on another.
+
+`on_fixed_clock(moment)` moves this process's clock to `moment` with time-machine and lets it tick, and
+hands the same clock to the Python subprocesses the test starts (the `jde-mc` CLI, `dagster` commands):
+`clock_shim/sitecustomize.py` is put first on their PYTHONPATH and travels by the same offset. Modules
+marked `real_clock` keep the machine's clock: they run the Dagster daemon or `dagster dev`, whose run
+workers and code servers are compared with /proc (start times of processes), which no shim can move.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import time_machine
+
+TODAY = dt.date(2026, 6, 15)
+"""The tests' today (a Monday in mid-month; tests/sync/test_lifecycle_dates.py covers other days)."""
+NOW = dt.datetime.combine(TODAY, dt.time(12), tzinfo=dt.UTC)
+OFFSET_VARIABLE = "JDE_MC_TEST_CLOCK_OFFSET"
+SHIM = Path(__file__).parent / "clock_shim"
+
+
+@contextmanager
+def on_fixed_clock(moment: dt.datetime = NOW) -> Iterator[None]:
+    """This process, and the Python subprocesses started meanwhile, on a clock that reads `moment` now."""
+    saved = {name: os.environ.get(name) for name in (OFFSET_VARIABLE, "PYTHONPATH")}
+    offset = moment.timestamp() - time.time()
+    os.environ[OFFSET_VARIABLE] = repr(offset)
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, (str(SHIM), saved["PYTHONPATH"])))
+    try:
+        with time_machine.travel(moment, tick=True):
+            yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
