@@ -6,8 +6,9 @@ What it starts, and why that way:
   every `S` seconds (`--churn K/S`), stamping UPMJ/UPMT in `JDE_TIMEZONE` (UTC unless set), the zone
   the pipeline reads them in.
 - `dagster dev` runs as a child in its own process group: Ctrl-C (or SIGTERM) reaches this process
-  only, which forwards SIGINT to the group so that Dagster stops its webserver, daemon, code server
-  and runs cleanly, then kills whatever is left of the group. No orphan survives a normal exit.
+  only, which first ends the runs still executing (`stop_runs`: one line each, no stack trace), then
+  forwards SIGINT to the group so that Dagster stops its webserver, daemon and code server cleanly,
+  then kills whatever is left of the group. No orphan survives a normal exit.
 - The child's working directory is the demo's Dagster home: `dagster dev` loads a `.env` file from its
   working directory over the environment, and a `.env` written for real systems must not point the
   demo at them.
@@ -21,8 +22,10 @@ elsewhere.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -38,6 +41,7 @@ import dagster as dg
 import requests
 
 from jde_mc_pipeline.defs import set_pool_limits
+from jde_mc_pipeline.defs.automation.dead_runs import run_process_id
 from jde_mc_pipeline.emulators.ais.server import JdeEmulatorServer
 from jde_mc_pipeline.emulators.ais.server import build_server as build_jde
 from jde_mc_pipeline.emulators.mailchimp.server import MailchimpEmulatorServer
@@ -45,6 +49,7 @@ from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mai
 
 START_DAYS_BACK = 30
 """`JDE_START_DATE` is this many days before today unless the environment sets it."""
+RUNNING = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 GRACEFUL_STOP_SECONDS = 30.0
 """How long `dagster dev` may take to stop its children after SIGINT before the group is killed."""
 WORKSPACE_YAML = """\
@@ -139,7 +144,7 @@ def demo_settings(
     environ: Mapping[str, str],
     today: dt.date,
 ) -> dict[str, str]:
-    """The variables `dagster dev` needs for the emulators (the README's settings table)."""
+    """The variables `dagster dev` needs for the emulators (docs/configuration.md)."""
     identity = jde.app.identity
     return {
         "JDE_AIS_URL": jde.url,
@@ -161,8 +166,11 @@ def demo_settings(
 
 def write_env_file(path: Path, settings: Mapping[str, str]) -> None:
     """The settings as `export` lines, so a second shell can run the dagster CLI against the demo (and
-    the emulators' control URLs, which the README's examples use)."""
+    the emulators' control URLs, which the README's examples use). It puts the demo's own commands
+    (`dagster`, `jde-mc`: the virtual environment's) first on the PATH too: a new shell has no
+    virtual environment active, and `. data/demo/demo.env` is all the README asks of it."""
     lines = [f"export {name}='{value}'" for name, value in settings.items()]
+    lines.append(f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -183,6 +191,54 @@ def wait_until_ready(process: subprocess.Popen[Any], url: str) -> bool:
             pass
         time.sleep(0.5)
     return False
+
+
+def stop_runs(paths: DemoPaths, group: int) -> list[str]:
+    """End the runs still executing, quietly; one line per run it interrupted.
+
+    Why not SIGINT, like the rest of the group: a run worker interrupted by a signal reports it as the
+    run's failure, at ERROR with a stack trace, though nothing went wrong (the demo is being stopped,
+    and its next start recreates the instance and the audit database anyway). So each run is marked
+    canceled first (the code server then takes its process's end for no crash either), and its process
+    and the processes it started (the compute-log tails) are killed. Only processes of `dagster dev`'s
+    group are touched: a CLI run from another shell is not the demo's.
+    """
+    stopped = []
+    with dg.DagsterInstance.from_config(str(paths.dagster_home)) as instance:
+        for record in instance.get_run_records(filters=dg.RunsFilter(statuses=RUNNING)):
+            run = record.dagster_run
+            pid = run_process_id(instance, run.run_id)
+            if pid is None or _group_of(pid) != group:
+                continue
+            instance.report_run_canceled(run, message="jde-mc demo stopped while the run executed")
+            for member in _process_tree(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(member, signal.SIGKILL)
+            stopped.append(f"jde-mc demo: interrupted run {run.run_id} ({run.job_name}) while it executed")
+    return stopped
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def _process_tree(root: int) -> list[int]:
+    """`root` first, then every process below it (from /proc, where the parent is field 4 of
+    /proc/<pid>/stat; only `root` without /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    tree = [root]
+    for pid in tree:  # grows while it is walked: breadth first
+        tree.extend(children.get(pid, []))
+    return tree
 
 
 def stop_process_group(process: subprocess.Popen[Any]) -> None:
@@ -290,7 +346,11 @@ def run_demo(options: DemoOptions) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         if process is not None:
-            stop_process_group(process)
+            try:
+                for line in stop_runs(paths, process.pid) if process.poll() is None else []:
+                    print(line, flush=True)
+            finally:
+                stop_process_group(process)
         for server in (mailchimp, jde):
             if server is not None:
                 server.stop()
