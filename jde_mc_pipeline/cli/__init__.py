@@ -1,4 +1,4 @@
-"""`jde-mc`: the command line (README, "Sync outside Dagster" and "The emulators").
+"""`jde-mc`: the command line (docs/cli.md and docs/emulators.md).
 
 Each sub-command imports its implementation lazily, so `jde-mc emulate jde` pays for nothing else; `ping`
 and `dry-run` (modules of this package) use the settings and clients without Dagster.

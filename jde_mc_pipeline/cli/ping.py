@@ -65,7 +65,7 @@ def run_ping(env: Mapping[str, str] | None = None, out: TextIO | None = None) ->
     report = Report(out or sys.stdout, [secret for secret in secrets if len(secret) >= MIN_SCRUBBED])
     missing = [name for name in REQUIRED if not env_text(name, env)]
     if missing:
-        report.problem(f"environment variable(s) not set: {', '.join(missing)} (see the README)")
+        report.problem(f"environment variable(s) not set: {', '.join(missing)} (see .env.example)")
     if not any(name.startswith("JDE_") for name in missing):
         check_jde(env, report)
     if "MAILCHIMP_API_KEY" not in missing:

@@ -1,7 +1,7 @@
 """What can go wrong when talking to AIS, as exceptions that say what failed without leaking secrets.
 
 Every message names the HTTP status, AIS's own message and the table, because "HTTP 400" alone sends the
-user hunting. None of them may contain the password or a token (README, Configuration): `scrub` removes both,
+user hunting. None of them may contain the password or a token (docs/configuration.md): `scrub` removes both,
 raw and URL-encoded, from any text taken from a server answer or a library exception, and the client
 raises these exceptions `from None` so that the original (whose text can hold a next-page URL with the
 token in its query) is not chained into tracebacks.

@@ -1,4 +1,4 @@
-"""Secrets never leak (README, Configuration: "Secrets never appear in logs, run metadata, the audit store or
+"""Secrets never leak (docs/configuration.md: "Secrets never appear in logs, run metadata, the audit store or
 errors"), and TLS verification stays on.
 
 Why these tests run a whole sync: a secret leaks through whatever a run writes down, and a run writes in

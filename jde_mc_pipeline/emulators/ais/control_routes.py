@@ -1,4 +1,4 @@
-"""The emulator's own endpoints under `/_emulator/` (README, The emulators): no token, never faulted.
+"""The emulator's own endpoints under `/_emulator/` (docs/emulators.md): no token, never faulted.
 
 - `POST /_emulator/tables/{TABLE}/rows`: JSON list of rows with database column names (`ABAN8`, …),
   upserted by primary key (a partial row updates only the columns it gives), UPMJ/UPMT stamped with the

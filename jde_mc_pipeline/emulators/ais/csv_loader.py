@@ -1,6 +1,6 @@
 """Loads a JDE database export: `<TABLE>.csv` per table, database column names, Julian dates.
 
-Rules (`jde-mc emulate jde --data DIR`, README, The emulators):
+Rules (`jde-mc emulate jde --data DIR`, docs/emulators.md):
 - A file per table (`F0101.csv`, `F03012.csv`, `F0116.csv`, `F01151.csv`, `F0115.csv`, `F0111.csv`);
   a missing file is an empty table. The file name's case does not matter.
 - Header names are database columns (`ABAN8`, `ALADD1`, …) in any case; columns the catalogue does not
