@@ -46,11 +46,11 @@ import requests
 from naive_peer import NaivePeer
 from processes import tree_rss
 
-from jde_mc_pipeline.mailchimp.members import WRITTEN
 from jde_mc_pipeline.mailchimp.merge_fields import DEFAULT_MERGE_FIELDS
 from jde_mc_pipeline.mailchimp.records import CustomerWrite, MemberWrite
 from jde_mc_pipeline.mapping.options import MappingOptions
-from jde_mc_pipeline.sync.pipeline import record_from_payload
+from jde_mc_pipeline.mapping.outcomes import SUCCESSFUL
+from jde_mc_pipeline.sync.writes import record_from_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -287,12 +287,12 @@ def written_records(audit_db: Path) -> Written:
         rows = conn.execute(
             "SELECT target, target_key, payload FROM sync_outcomes WHERE outcome IN (SELECT unnest(?)) "
             "AND payload IS NOT NULL ORDER BY target, an8",
-            [list(WRITTEN)],
+            [list(SUCCESSFUL)],
         ).fetchall()
         others = conn.execute(
             "SELECT outcome, count(*) FROM sync_outcomes WHERE outcome NOT IN (SELECT unnest(?)) "
             "AND payload IS NOT NULL GROUP BY outcome",
-            [list(WRITTEN)],
+            [list(SUCCESSFUL)],
         ).fetchall()
     written = Written([], [], 0, {outcome: int(n) for outcome, n in others})
     for target, key, payload in rows:

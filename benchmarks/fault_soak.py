@@ -28,17 +28,15 @@ from typing import Any
 
 import dagster as dg
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from jde_mc_pipeline.defs.mailchimp.checks import RECONCILIATION  # noqa: E402
-from jde_mc_pipeline_tests.defs.conftest import check_results  # noqa: E402
-from jde_mc_pipeline_tests.defs.soak import (  # noqa: E402
+from jde_mc_pipeline.defs.mailchimp.checks import RECONCILIATION
+from jde_mc_pipeline.mapping.outcomes import CREATED
+from jde_mc_pipeline_tests.defs.soak import (
     SoakPlan,
     outcomes_per_party,
     run_soak,
     summary,
 )
+from jde_mc_pipeline_tests.defs.sync_world import check_results
 
 
 def soak_summary(plan: SoakPlan) -> dict[str, Any]:
@@ -53,7 +51,7 @@ def soak_summary(plan: SoakPlan) -> dict[str, Any]:
             for (_, name), evaluation in check_results(soak.sync).items()
             if name == RECONCILIATION
         )
-        created = soak.outcomes.loc[soak.outcomes["outcome"] == "created"]
+        created = soak.outcomes.loc[soak.outcomes["outcome"] == CREATED]
         numbers["created_twice"] = int(created.duplicated(["target", "target_key"]).sum())
     return numbers
 

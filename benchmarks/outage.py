@@ -35,15 +35,13 @@ import dagster as dg
 import requests
 from processes import tree_cpu_seconds
 
+from jde_mc_pipeline.defs import set_pool_limits
+from jde_mc_pipeline.defs.automation.dead_runs import run_process_id
+from jde_mc_pipeline.emulators.ais.server import build_server as build_jde
+from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mailchimp
+from jde_mc_pipeline_tests.sync import expected
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from jde_mc_pipeline.defs import set_pool_limits  # noqa: E402
-from jde_mc_pipeline.defs.automation.dead_runs import run_process_id  # noqa: E402
-from jde_mc_pipeline.emulators.ais.server import build_server as build_jde  # noqa: E402
-from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mailchimp  # noqa: E402
-from jde_mc_pipeline_tests.sync import expected  # noqa: E402
-
 BIN = Path(sys.executable).parent
 DONE = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 

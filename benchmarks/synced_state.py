@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import tempfile
 import time
 import warnings
@@ -21,9 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from mapping import TODAY, synthetic_frames  # the mapping benchmark's address book
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
@@ -31,7 +27,7 @@ from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.mapping.batch import MappingResult, map_batch
 from jde_mc_pipeline.mapping.options import TARGETS, MappingOptions
 from jde_mc_pipeline.sync.companions import companion_an8s
-from jde_mc_pipeline.sync.pipeline import TargetBatch, answered, combine_outcomes
+from jde_mc_pipeline.sync.writes import TargetBatch, answered, combine_outcomes
 
 
 def written(result: MappingResult, outcome: str) -> pd.DataFrame:

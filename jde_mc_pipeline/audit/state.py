@@ -49,7 +49,7 @@ from jde_mc_pipeline.mapping.changes import (
 )
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
 from jde_mc_pipeline.mapping.outcomes import LEFT_SCOPE_PREFIX, REJECTED_PREFIX, SUCCESSFUL
-from jde_mc_pipeline.mapping.state_diff import SHARED
+from jde_mc_pipeline.mapping.state_diff import RECORD_KEPT
 
 HELD_ELSEWHERE = "already exists"
 """In a refusal's reason: another record holds the e-mail; not a refusal of the payload itself."""
@@ -367,7 +367,7 @@ def state_changes(
                     row.target,
                     int(row.an8),
                     text[len(LEFT_SCOPE_PREFIX) :],
-                    str(payload.get("action") or SHARED),
+                    str(payload.get("action") or RECORD_KEPT),
                     payload.get("target_key")
                     or (row.target_key if isinstance(row.target_key, str) else None),
                     bool(payload.get("record_removed")),

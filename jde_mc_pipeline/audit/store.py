@@ -25,6 +25,7 @@ from tenacity import RetryCallState, retry, retry_if_exception, stop_after_delay
 
 from jde_mc_pipeline.audit.schema import STATEMENTS
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
+from jde_mc_pipeline.mapping.outcomes import FAILED
 
 log = logging.getLogger(__name__)
 MEMORY = ":memory:"
@@ -279,7 +280,7 @@ class AuditStore:
         sql = f"""
             WITH wanted AS (
                 SELECT * FROM sync_outcomes
-                WHERE outcome = 'failed' AND resolved_by IS NULL {run_filter}
+                WHERE outcome = '{FAILED}' AND resolved_by IS NULL {run_filter}
             ),
             latest AS (
                 SELECT an8, target, arg_max(run_id, decided_at) AS latest_run_id,
@@ -320,9 +321,9 @@ class AuditStore:
         with self.connect() as conn:
             conn.register("resolved_keys", keys)
             row = conn.execute(
-                """
+                f"""
                 UPDATE sync_outcomes SET resolved_by = ?
-                WHERE outcome = 'failed' AND resolved_by IS NULL
+                WHERE outcome = '{FAILED}' AND resolved_by IS NULL
                   AND (run_id, an8, target) IN (SELECT (run_id, an8, target) FROM resolved_keys)
                 """,
                 [resolved_by],

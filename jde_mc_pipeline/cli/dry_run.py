@@ -4,8 +4,8 @@ Why: it is what a user runs first against their own JDE and Mailchimp, so it mus
 Mailchimp, none to the audit database) and say per outcome how many and which parties. It reads from
 Mailchimp only the audience's merge fields and the members the payloads target (member_reads.py), and
 from the audit database only the last synced state, read-only (an absent file means an empty state:
-everything counts as new to the connector). Predictions and their limits are
-described in predict.py; the window: UPMJ in [start, end], no start = all history through end, no end
+everything counts as new to the connector). Predictions and their limits are described in
+sync/predicted_outcomes.py; the window: UPMJ in [start, end], no start = all history through end, no end
 = today in JDE's time zone. The settings are the resources' (settings/), read from the environment.
 """
 
@@ -26,27 +26,14 @@ from jde_mc_pipeline.jde.errors import AisError
 from jde_mc_pipeline.jde.extract import Window, jde_now
 from jde_mc_pipeline.mailchimp.errors import MailchimpError
 from jde_mc_pipeline.mapping.options import TARGETS
+from jde_mc_pipeline.mapping.outcomes import in_family_order
 from jde_mc_pipeline.settings.connector import Connector
 from jde_mc_pipeline.settings.environment import SettingsError
+from jde_mc_pipeline.sync.dry_run import likely_refusals, predict_sync
 from jde_mc_pipeline.sync.inspection import MergeFieldFindings
-from jde_mc_pipeline.sync.pipeline import map_frames
-from jde_mc_pipeline.sync.prediction import predict_sync
+from jde_mc_pipeline.sync.writes import map_frames
 from jde_mc_pipeline.sync.progress import Progress
 from jde_mc_pipeline.sync.stages import pull_window
-
-OUTCOME_ORDER = (
-    "created",
-    "updated",
-    "renamed",
-    "unchanged",
-    "merged",
-    "quarantined:no_email",
-    "quarantined:invalid_email",
-    "quarantined:invalid_row",
-    "skipped:out_of_scope",
-    "left_scope:no_role",
-    "left_scope:deleted_in_jde",
-)
 
 
 def main(options: dict[str, Any]) -> int:
@@ -164,14 +151,14 @@ def print_counts(table: pd.DataFrame, out: TextIO) -> None:
     print("\ncounts per target and outcome:", file=out)
     for target in TARGETS:
         rows = table.loc[table["target"] == target, "outcome"].value_counts()
-        for outcome in sorted(rows.index, key=_order):
+        for outcome in sorted(rows.index, key=in_family_order):
             print(f"counts {target} {outcome} {rows[outcome]}", file=out)
 
 
 def print_samples(table: pd.DataFrame, sample: int, out: TextIO) -> None:
     print(f"\nsamples (at most {sample} per outcome):", file=out)
     for (target, outcome), rows in sorted(
-        table.groupby(["target", "outcome"]), key=lambda g: (g[0][0], _order(g[0][1]))
+        table.groupby(["target", "outcome"]), key=lambda g: (g[0][0], in_family_order(g[0][1]))
     ):
         print(f"  {target} {outcome} ({len(rows)}):", file=out)
         for row in rows.head(sample).itertuples(index=False):
@@ -191,35 +178,12 @@ def print_events(events: pd.DataFrame, sample: int, out: TextIO) -> None:
 
 
 def print_refusals(table: pd.DataFrame, fields: MergeFieldFindings, sample: int, out: TextIO) -> None:
-    """What Mailchimp would likely refuse or not apply."""
+    """What Mailchimp would likely refuse or not apply (sync/dry_run.py), with sample parties."""
     print("\nwhat Mailchimp would likely refuse or not apply:", file=out)
-    flagged = table.loc[table["flag"].str.len() > 0]
-    rejected = table.loc[table["outcome"].str.startswith("rejected:")]
-    lines = 0
-    for flag, rows in flagged.groupby("flag"):
-        print(f"  flag {flag} {len(rows)}: {rows['detail'].iloc[0]}", file=out)
-        for row in rows.head(sample).itertuples(index=False):
+    found = likely_refusals(table, fields)
+    for refusal in found:
+        print(f"  {refusal.text}", file=out)
+        for row in refusal.rows.head(sample).itertuples(index=False):
             print(f"    AN8 {row.an8} {row.email}", file=out)
-        lines += 1
-    for (target, outcome), rows in rejected.groupby(["target", "outcome"]):
-        print(f"  {target} {outcome} {len(rows)}: {rows['detail'].iloc[0]}", file=out)
-        lines += 1
-    if fields.conflicts:
-        print(
-            "  every write: the merge field conflict above stops the sync "
-            f"({len(fields.conflicts)} field(s))",
-            file=out,
-        )
-        lines += 1
-    if fields.required_unfilled:
-        print(
-            f"  new contacts: required merge field(s) {', '.join(fields.required_unfilled)} are not filled",
-            file=out,
-        )
-        lines += 1
-    if not lines:
+    if not found:
         print("  nothing detected (permanently deleted addresses cannot be seen before a write)", file=out)
-
-
-def _order(outcome: str) -> tuple[int, str]:
-    return (OUTCOME_ORDER.index(outcome) if outcome in OUTCOME_ORDER else len(OUTCOME_ORDER), outcome)

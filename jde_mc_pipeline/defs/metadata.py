@@ -15,32 +15,19 @@ from collections.abc import Mapping
 import dagster as dg
 import pandas as pd
 
+from jde_mc_pipeline.mapping.outcomes import OUTCOME_FAMILIES, family
 from jde_mc_pipeline.sync.stages import PARTITION_COLUMN
 
-OUTCOME_FAMILIES: tuple[str, ...] = (
-    "created",
-    "updated",
-    "renamed",
-    "unchanged",
-    "merged",
-    "quarantined",
-    "skipped",
-    "left_scope",
-    "rejected",
-    "failed",
-)
 SAMPLE_ROWS = 10
 OWNERS = ["team:data-engineering"]
 """Who answers for the pipeline's assets (shown in the UI, filterable)."""
 
 
 def outcome_counts(outcomes: pd.DataFrame) -> dict[str, int]:
-    """Rows per outcome family (every family, 0 when absent)."""
-    families = (
-        outcomes["outcome"].astype(str).str.partition(":")[0] if len(outcomes) else pd.Series([], dtype=str)
-    )
-    found = families.value_counts()
-    return {family: int(found.get(family, 0)) for family in OUTCOME_FAMILIES}
+    """Rows per outcome family (every family, 0 when absent): the one count of outcomes in Python (the
+    audit's `sync_runs.counts` are counted by the store, per target and full outcome name)."""
+    found = outcomes["outcome"].astype(str).map(family).value_counts()
+    return {name: int(found.get(name, 0)) for name in OUTCOME_FAMILIES}
 
 
 def numbers(values: Mapping[str, int | float], prefix: str = "") -> dict[str, dg.MetadataValue]:

@@ -98,17 +98,6 @@ class SubmittedBatch:
     attempts: int
 
 
-def run_batch(
-    client: MailchimpClient,
-    operations: Sequence[Operation],
-    poll: PollPolicy | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> BatchRun:
-    """Submit, wait for, and read one batch. Never raises for API trouble: see `BatchRun.failure`."""
-    submitted = resubmit_when_refused(client, operations, submit_batch(client, operations), poll, sleep)
-    return await_batch(client, submitted, poll, sleep)
-
-
 def submit_batch(client: MailchimpClient, operations: Sequence[Operation]) -> SubmittedBatch | BatchRun:
     """`POST /batches`: the accepted batch, or a `BatchRun` whose `failure` says why it was not."""
     keys = [op.operation_id for op in operations]

@@ -50,6 +50,8 @@ from jde_mc_pipeline.mailchimp.batches import (
 from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError, StoreConflictError
 from jde_mc_pipeline.mailchimp.records import CustomerWrite, WriteResult
+from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER
+from jde_mc_pipeline.mapping.outcomes import CREATED, FAILED, REJECTED, RENAMED, UPDATED
 
 PAGE = 1000
 EMAIL_EXISTS = "already exists"
@@ -121,7 +123,7 @@ def upsert_customers(
     for index, record in enumerate(records):
         problem = _invalid(record)
         if problem:
-            results[index] = _result(record, "rejected", None, "Invalid Record", problem, 0)
+            results[index] = _result(record, REJECTED, None, "Invalid Record", problem, 0)
         else:
             valid.append(index)
     with ThreadPoolExecutor(max_workers=client.max_connections, thread_name_prefix="mc-customers") as pool:
@@ -270,7 +272,7 @@ def _through_batches(
     try:
         known = existing_customers(calls.client, store_id, calls.pool)
     except MailchimpApiError as exc:
-        return {i: _result(records[i], "failed", exc.status, exc.title, str(exc), 0) for i in valid}
+        return {i: _result(records[i], FAILED, exc.status, exc.title, str(exc), 0) for i in valid}
     prefix = _path(store_id, "")  # quoted once, not once per record
     blocking = {
         i: [k for k in records[i].retires if _same(known.get(k), records[i])]
@@ -363,7 +365,7 @@ def _call(
     client: MailchimpClient, method: str, path: str, customer_id: str, key: str, **kwargs: Any
 ) -> ApiResponse:
     return client.call(
-        method, path, target="ecommerce_customer", target_key=customer_id, record_keys=(key,), **kwargs
+        method, path, target=ECOMMERCE_CUSTOMER, target_key=customer_id, record_keys=(key,), **kwargs
     )
 
 
@@ -381,14 +383,14 @@ def _written(
         and record.previous_email.strip().lower() != record.email_address.strip().lower()
     ):
         detail = f"customer of {record.previous_email} replaced" + (f"; {gone}" if gone else "")
-        return _result(record, "renamed", status, None, detail, attempts)
-    return _result(record, "updated" if existed else "created", status, None, gone, attempts)
+        return _result(record, RENAMED, status, None, detail, attempts)
+    return _result(record, UPDATED if existed else CREATED, status, None, gone, attempts)
 
 
 def _from_answer(
     record: CustomerWrite, answer: _Answer, attempts: int, what: str | None = None
 ) -> WriteResult:
-    outcome = "failed" if answer.transient else "rejected"
+    outcome = FAILED if answer.transient else REJECTED
     detail = "; ".join(p for p in (what, answer.detail) if p) or None
     return _result(record, outcome, answer.status, answer.title, detail, attempts)
 
@@ -444,5 +446,5 @@ def _result(
     attempts: int,
 ) -> WriteResult:
     return WriteResult(
-        record.key, "ecommerce_customer", str(record.customer_id), outcome, status, title, detail, attempts
+        record.key, ECOMMERCE_CUSTOMER, str(record.customer_id), outcome, status, title, detail, attempts
     )

@@ -18,6 +18,8 @@ from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
 from jde_mc_pipeline.mailchimp.ecommerce import delete_customer
 from jde_mc_pipeline.mailchimp.records import LeaveWrite, WriteResult
 from jde_mc_pipeline.mailchimp.tags import set_member_tags
+from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
+from jde_mc_pipeline.mapping.outcomes import FAILED, REJECTED
 
 LEFT = "left"
 """The result of an action applied (or with nothing to send)."""
@@ -33,33 +35,33 @@ def apply_leaves(
 
 def _apply(client: MailchimpClient, list_id: str, store_id: str, record: LeaveWrite) -> WriteResult:
     answer: ApiResponse | None = None
-    if record.target == "list_member" and record.action == "untag" and record.tags_inactive:
+    if record.target == LIST_MEMBER and record.action == "untag" and record.tags_inactive:
         answer = set_member_tags(
             client, list_id, record.target_key, [], list(record.tags_inactive), record.key
         )
         done = f"tags set inactive: {', '.join(record.tags_inactive)}"
-    elif record.target == "list_member" and record.action == "archive":
+    elif record.target == LIST_MEMBER and record.action == "archive":
         answer = client.call(
             "DELETE",
             f"/lists/{list_id}/members/{record.target_key}",
-            target="list_member",
+            target=LIST_MEMBER,
             target_key=record.target_key,
             record_keys=(record.key,),
         )
         done = "member archived"
-    elif record.target == "ecommerce_customer" and record.action == "archive":
+    elif record.target == ECOMMERCE_CUSTOMER and record.action == "archive":
         answer = delete_customer(client, store_id, record.target_key, record.key)
         done = "customer deleted"
     else:
         done = "nothing sent" if record.action == "none" else "no owned tag was active: nothing sent"
-        if record.target == "ecommerce_customer" and record.action != "none":
+        if record.target == ECOMMERCE_CUSTOMER and record.action != "none":
             done = "customer left as it is"
     if answer is None:
         return _result(record, LEFT, None, None, f"{record.action}: {done}", 0)
     if answer.ok or answer.status == 404:
         gone = " (already gone)" if answer.status == 404 else ""
         return _result(record, LEFT, answer.status, None, f"{record.action}: {done}{gone}", answer.attempts)
-    outcome = "failed" if answer.transient else "rejected"
+    outcome = FAILED if answer.transient else REJECTED
     return _result(record, outcome, answer.status, answer.title, answer.describe(), answer.attempts)
 
 

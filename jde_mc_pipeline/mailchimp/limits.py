@@ -64,10 +64,6 @@ class ConnectionCap:
         """Slots this process currently allows itself (≤ limit; lowered by 429s)."""
         return self._effective
 
-    @property
-    def in_use(self) -> int:
-        return self._in_use
-
     def set_limit(self, limit: int) -> None:
         """Change the configured limit (the latest client configuration wins)."""
         with self._cond:

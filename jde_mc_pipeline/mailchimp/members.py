@@ -35,9 +35,10 @@ from typing import Any
 from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
 from jde_mc_pipeline.mailchimp.records import MemberWrite, WriteResult
 from jde_mc_pipeline.mailchimp.tags import set_member_tags, tag_changes
+from jde_mc_pipeline.mapping.options import LIST_MEMBER
+from jde_mc_pipeline.mapping.outcomes import CREATED, FAILED, REJECTED, RENAMED, SUCCESSFUL, UPDATED
 
 BATCH_SUBSCRIBE_MAX = 500
-WRITTEN = ("created", "updated", "renamed")
 STATUSES_IF_NEW = ("subscribed", "pending", "transactional")
 # Only what the mapping back needs: a full member object per contact would multiply the answer size.
 TRIMMED_FIELDS = (
@@ -94,7 +95,7 @@ def upsert_members(
     for index, record in enumerate(records):
         problem = _invalid(record)
         if problem:
-            results[index] = _result(record, "rejected", None, "Invalid Record", problem, 0)
+            results[index] = _result(record, REJECTED, None, "Invalid Record", problem, 0)
         elif (
             record.previous_email
             and record.previous_email.strip().lower() != record.email_address.strip().lower()
@@ -127,7 +128,7 @@ def upsert_members(
             strict=True,
         ):
             results[index] = result
-        retiring = [i for i, r in enumerate(records) if r.retires and results[i].outcome in WRITTEN]
+        retiring = [i for i, r in enumerate(records) if r.retires and results[i].outcome in SUCCESSFUL]
         for index, result in zip(
             retiring,
             pool.map(lambda i: _retire(client, list_id, records[i], results[i]), retiring),
@@ -144,7 +145,7 @@ def _retire(client: MailchimpClient, list_id: str, record: MemberWrite, result: 
         answer = set_member_tags(client, list_id, old, [], list(record.retire_tags), record.key)
         attempts += answer.attempts
         if not answer.ok and answer.status != 404:
-            outcome = "failed" if answer.transient else "rejected"
+            outcome = FAILED if answer.transient else REJECTED
             detail = f"member {result.outcome}; setting the old member {old}'s tags inactive failed"
             return replace(
                 result,
@@ -167,7 +168,7 @@ def _follow_up(
     sent: bool,
 ) -> None:
     """Note the `/tags` call a written member still needs (`sent`: its tags rode with the write)."""
-    if result.outcome in WRITTEN:
+    if result.outcome in SUCCESSFUL:
         activate, deactivate = tag_changes(record, member, sent)
         if activate or deactivate:
             follow_ups.append((index, activate, deactivate))
@@ -226,7 +227,7 @@ def _subscribe(
         f"/lists/{list_id}",
         body=body,
         params={"fields": TRIMMED_FIELDS} if trim else None,
-        target="list_member",
+        target=LIST_MEMBER,
         record_keys=[p.record.key for p in chunk],
     )
     if answer.ok and isinstance(answer.body, dict):
@@ -238,7 +239,7 @@ def _subscribe(
         return _subscribe(client, list_id, charged[:half], trim) + _subscribe(
             client, list_id, charged[half:], trim
         )
-    outcome = "rejected" if answer.status == 400 else "failed"
+    outcome = REJECTED if answer.status == 400 else FAILED
     return [
         (
             p.index,
@@ -271,9 +272,9 @@ def subscribe_entry(record: MemberWrite) -> dict[str, Any]:
 
 
 def _index_answer(body: dict[str, Any]) -> dict[str, tuple[str, Any]]:
-    """Lower-cased e-mail → ("error" | "created" | "updated", entry), built once per answer."""
+    """Lower-cased e-mail → (CREATED, UPDATED or "error", entry), built once per answer."""
     index: dict[str, tuple[str, Any]] = {}
-    for part, outcome in (("new_members", "created"), ("updated_members", "updated"), ("errors", "error")):
+    for part, outcome in (("new_members", CREATED), ("updated_members", UPDATED), ("errors", "error")):
         for entry in body.get(part) or []:
             if isinstance(entry, dict):
                 index[str(entry.get("email_address", "")).strip().lower()] = (outcome, entry)
@@ -290,7 +291,7 @@ def _from_batch_answer(
         detail = _join("Mailchimp's batch subscribe answer does not mention this address", pending.note)
         return (
             pending.index,
-            _result(record, "failed", answer.status, "Missing From Answer", detail, attempts),
+            _result(record, FAILED, answer.status, "Missing From Answer", detail, attempts),
             None,
         )
     outcome, entry = found
@@ -298,10 +299,10 @@ def _from_batch_answer(
         title, detail = _member_error(entry)
         return (
             pending.index,
-            _result(record, "rejected", answer.status, title, _join(detail, pending.note), attempts),
+            _result(record, REJECTED, answer.status, title, _join(detail, pending.note), attempts),
             None,
         )
-    note = AMBIGUOUS_UPDATE if outcome == "updated" and answer.ambiguous else None
+    note = AMBIGUOUS_UPDATE if outcome == UPDATED and answer.ambiguous else None
     return (
         pending.index,
         _result(record, outcome, answer.status, None, _join(note, pending.note), attempts),
@@ -330,13 +331,13 @@ def _rename(client: MailchimpClient, list_id: str, pending: _Pending) -> _Pendin
         "PATCH",
         f"/lists/{list_id}/members/{old}",
         body={"email_address": record.email_address, "merge_fields": record.merge_fields},
-        target="list_member",
+        target=LIST_MEMBER,
         target_key=old,
         record_keys=(record.key,),
     )
     if answer.ok:
         return _result(
-            record, "renamed", answer.status, None, f"renamed from member {old}", answer.attempts
+            record, RENAMED, answer.status, None, f"renamed from member {old}", answer.attempts
         ), answer.body
     if answer.status == 404:
         note = (
@@ -351,7 +352,7 @@ def _rename(client: MailchimpClient, list_id: str, pending: _Pending) -> _Pendin
             f"instead; member {old} (previous address) was left as is"
         )
         return replace(pending, note=note, attempts=answer.attempts)
-    outcome = "failed" if answer.transient else "rejected"
+    outcome = FAILED if answer.transient else REJECTED
     return _result(record, outcome, answer.status, answer.title, answer.detail, answer.attempts), None
 
 
@@ -367,7 +368,7 @@ def _tags(
     attempts = result.attempts + answer.attempts
     if answer.ok:
         return replace(result, attempts=attempts)
-    outcome = "failed" if answer.transient else "rejected"
+    outcome = FAILED if answer.transient else REJECTED
     detail = f"member {result.outcome}, but its tags were not updated: {answer.describe()}"
     return replace(
         result,
@@ -389,7 +390,7 @@ def _result(
 ) -> WriteResult:
     email = record.email_address if isinstance(record.email_address, str) else ""
     return WriteResult(
-        record.key, "list_member", subscriber_hash(email), outcome, status, title, detail, attempts
+        record.key, LIST_MEMBER, subscriber_hash(email), outcome, status, title, detail, attempts
     )
 
 

@@ -7,10 +7,7 @@ turns each record into exactly one `WriteResult`, whatever happens on the wire.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
-
-Target = Literal["list_member", "ecommerce_customer"]
-OUTCOMES = ("created", "updated", "renamed", "rejected", "failed")
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -64,7 +61,8 @@ class LeaveWrite:
     """
 
     key: str
-    target: Target
+    target: str
+    """`LIST_MEMBER` or `ECOMMERCE_CUSTOMER` (mapping/options.py)."""
     target_key: str
     email_address: str
     action: str
@@ -74,11 +72,12 @@ class LeaveWrite:
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What became of one record: `created`, `updated`, `renamed`, `rejected` (for good) or `failed`
-    (transient trouble that outlived the retries; safe to send again)."""
+    """What became of one record: `outcome` is `CREATED`, `UPDATED`, `RENAMED`, `REJECTED` (for good) or
+    `FAILED` (transient trouble that outlived the retries; safe to send again), mapping/outcomes.py."""
 
     key: str
-    target: Target
+    target: str
+    """`LIST_MEMBER` or `ECOMMERCE_CUSTOMER` (mapping/options.py)."""
     target_key: str
     outcome: str
     status_code: int | None

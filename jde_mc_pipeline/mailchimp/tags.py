@@ -12,6 +12,7 @@ from typing import Any
 
 from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
 from jde_mc_pipeline.mailchimp.records import MemberWrite
+from jde_mc_pipeline.mapping.options import LIST_MEMBER
 
 MEMBER_TAG_SAMPLE = 50  # a member object lists at most this many tags; the full set is at /tags
 
@@ -46,7 +47,7 @@ def set_member_tags(
         "POST",
         f"/lists/{list_id}/members/{subscriber_hash}/tags",
         body={"tags": tags, "is_syncing": False},
-        target="list_member",
+        target=LIST_MEMBER,
         target_key=subscriber_hash,
         record_keys=(key,),
     )

@@ -26,7 +26,7 @@ from jde_mc_pipeline.mapping.assemble import (
 )
 from jde_mc_pipeline.mapping.changes import EmptySyncedState, SyncedState
 from jde_mc_pipeline.mapping.fold import fold_by_email
-from jde_mc_pipeline.mapping.heap import release_free_heap
+from jde_mc_pipeline.mapping.peak_memory import release_free_heap
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS, MappingOptions
 from jde_mc_pipeline.mapping.outcomes import (
     EVENT_EMAIL_COLLISION,
@@ -137,7 +137,7 @@ def map_batch(
     given, receives the seconds spent per stage (benchmarks and run metadata). Raises StructureError
     when a frame is broken.
     """
-    clock = _Stages(timings)
+    stages = _StageEnds(timings)
     options = options or MappingOptions()
     state = state if state is not None else EmptySyncedState()
     today = today or dt.datetime.now(dt.UTC).date()
@@ -150,18 +150,18 @@ def map_batch(
         frame = frames[name] if frames[name].index.is_unique else frames[name].reset_index(drop=True)
         valid[name], bad = validate_rows(model, frame, name)
         failures.append(bad)
-    clock.lap("validate extracts")
+    stages.end("validate extracts")
     pulled = pulled_an8s({name: frame[["AN8"]] for name, frame in frames.items() if name in EXTRACT_MODELS})
     pulled = np.union1d(pulled, np.asarray(deleted, dtype=np.int64))
     parties = assemble_parties(valid, options, today)
-    clock.lap("assemble parties")
+    stages.end("assemble parties")
     parties, bad = validate_rows(PartyFrame, parties, "parties", an8_column="an8")
     failures = pd.concat([*failures, bad], ignore_index=True)
     bad_an8 = failures.loc[failures["an8"].fillna(0) > 0].drop_duplicates("an8")
     _warn_partyless(failures.loc[~(failures["an8"].fillna(0) > 0)])
     if len(bad_an8):
         parties = renumbered(parties.loc[~parties["an8"].isin(bad_an8["an8"].astype(np.int64))])
-    clock.lap("validate parties")
+    stages.end("validate parties")
     orphans = np.setdiff1d(
         pulled, np.union1d(parties["an8"].to_numpy(), bad_an8["an8"].to_numpy(dtype=np.int64))
     )
@@ -185,7 +185,7 @@ def map_batch(
         trail += more_trail
         payloads[target] = sent
         leaves.append(left)
-        clock.lap(f"map {target}")
+        stages.end(f"map {target}")
     folds.clear()  # the folded copies are not needed any more: free them before the frames are collected
     # pop: the column selection is a copy, so the frames selected from are dropped right away.
     members = MemberPayloadFrame.validate(payloads.pop(LIST_MEMBER)[list(MEMBER_COLUMNS)], inplace=True)
@@ -197,7 +197,7 @@ def map_batch(
     result_leaves = LeaveFrame.validate(
         pd.concat(leaves, ignore_index=True) if leaves else leave_frame([]), inplace=True
     )
-    clock.lap("validate payloads, outcomes")
+    stages.end("validate payloads, outcomes")
     result = MappingResult(
         parties=parties,
         members=members,
@@ -209,12 +209,13 @@ def map_batch(
         failures=failures,
         pulled=pulled,
     )
-    clock.lap("collect events and trail")
+    stages.end("collect events and trail")
     return result
 
 
-class _Stages:
-    """Seconds per stage into a caller's dict (or nowhere); the heap's free pages go back at each boundary.
+class _StageEnds:
+    """What happens at the end of each mapping stage: its seconds go into a caller's dict (or nowhere),
+    and the heap's free pages go back to the OS (peak_memory.py).
 
     The input frames' own garbage goes back at the start, so that it does not add to the batch's peak.
     """
@@ -224,7 +225,7 @@ class _Stages:
         release_free_heap()
         self._last = time.perf_counter()
 
-    def lap(self, stage: str) -> None:
+    def end(self, stage: str) -> None:
         release_free_heap()
         now = time.perf_counter()
         if self._timings is not None:

@@ -10,25 +10,51 @@ before (mapping/changes.py `last_rejected`): it is not retried, so it is not re-
 
 Events (`EVENT_*`) are facts recorded in the audit next to a payload that is sent anyway (an omitted
 address, an e-mail shared by several AN8s, a rename that could not happen, …).
+
+Every outcome name is spelled here and nowhere else: the mapping, the Mailchimp client's `WriteResult`,
+the sync, the dry runs and the UI's metadata import them.
 """
 
 from __future__ import annotations
 
-QUARANTINED_NO_EMAIL = "quarantined:no_email"
-QUARANTINED_INVALID_EMAIL = "quarantined:invalid_email"
-QUARANTINED_INVALID_ROW = "quarantined:invalid_row"
+QUARANTINED = "quarantined"
+QUARANTINED_NO_EMAIL = f"{QUARANTINED}:no_email"
+QUARANTINED_INVALID_EMAIL = f"{QUARANTINED}:invalid_email"
+QUARANTINED_INVALID_ROW = f"{QUARANTINED}:invalid_row"
 UNCHANGED = "unchanged"
 MERGED = "merged"
-SKIPPED_OUT_OF_SCOPE = "skipped:out_of_scope"
+SKIPPED = "skipped"
+SKIPPED_OUT_OF_SCOPE = f"{SKIPPED}:out_of_scope"
 
 CREATED = "created"
 UPDATED = "updated"
 RENAMED = "renamed"
-REJECTED_PREFIX = "rejected:"
+REJECTED = "rejected"
+"""A write Mailchimp refused for good (`WriteResult.outcome`); recorded as `rejected:<Mailchimp title>`."""
+REJECTED_PREFIX = f"{REJECTED}:"
 FAILED = "failed"
-LEFT_SCOPE_PREFIX = "left_scope:"
+"""Transient trouble that outlived the retries: the record is kept for the replay."""
+LEFT_SCOPE = "left_scope"
+LEFT_SCOPE_PREFIX = f"{LEFT_SCOPE}:"
 SUCCESSFUL: tuple[str, ...] = (CREATED, UPDATED, RENAMED)
 """The outcomes of a write Mailchimp applied: the synced state advances with them."""
+SUPERSEDED = "superseded"
+"""A replay's answer for a failure that a later run already decided (sync/replay.py); not recorded."""
+
+OUTCOME_FAMILIES: tuple[str, ...] = (
+    CREATED,
+    UPDATED,
+    RENAMED,
+    UNCHANGED,
+    MERGED,
+    QUARANTINED,
+    SKIPPED,
+    LEFT_SCOPE,
+    REJECTED,
+    FAILED,
+)
+"""Every outcome without its `:<detail>`, in the order of docs/mapping.md (the UI's counts, the dry run's
+lines)."""
 
 OUTCOMES_DECIDED_HERE: tuple[str, ...] = (
     QUARANTINED_NO_EMAIL,
@@ -41,16 +67,6 @@ OUTCOMES_DECIDED_HERE: tuple[str, ...] = (
     LEFT_SCOPE_PREFIX + "<reason>",
 )
 """Outcomes the mapping decides before any API call."""
-
-OUTCOMES_FROM_API: tuple[str, ...] = (
-    CREATED,
-    UPDATED,
-    RENAMED,
-    REJECTED_PREFIX + "<Mailchimp title>",
-    LEFT_SCOPE_PREFIX + "<reason>",
-    FAILED,
-)
-"""Outcomes the sync records for the rows it sends."""
 
 # Reasons that go with an outcome decided here.
 REASON_NO_ROLE = "no_role"
@@ -94,3 +110,14 @@ EVENTS: tuple[str, ...] = (
     EVENT_ROLE_LOST,
     EVENT_CUSTOMER_MOVED,
 )
+
+
+def family(outcome: str) -> str:
+    """The outcome without its `:<detail>` (`rejected:Invalid Resource` → `rejected`)."""
+    return outcome.partition(":")[0]
+
+
+def in_family_order(outcome: str) -> tuple[int, str]:
+    """A sort key: by family as `OUTCOME_FAMILIES` lists them (unknown names last), then by name."""
+    name = family(outcome)
+    return (OUTCOME_FAMILIES.index(name) if name in OUTCOME_FAMILIES else len(OUTCOME_FAMILIES), outcome)

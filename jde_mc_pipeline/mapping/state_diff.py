@@ -64,7 +64,7 @@ LEAVE_COLUMNS: tuple[str, ...] = (
 """One row per leaving AN8 whose record gets the `on_leave` action (one Mailchimp call per record)."""
 LEAVING_COLUMNS: tuple[str, ...] = ("an8", "leave_reason", "skip_reason")
 """The AN8s pulled out of scope for a target: why they would leave, and why they are skipped otherwise."""
-SHARED = "kept"
+RECORD_KEPT = "kept"
 """The `action` of a leaving party whose record another party keeps."""
 
 
@@ -330,7 +330,7 @@ def _leaving(
         key, email, holder = found.at[i, "target_key"], found.at[i, "email"], int(found.at[i, "an8"])
         if records.owner[i] >= 0 or not records.free[i]:
             decided.append(
-                (int(a), LEFT_SCOPE_PREFIX + why, f"{SHARED}: the record {key} stays with the parties still "
+                (int(a), LEFT_SCOPE_PREFIX + why, f"{RECORD_KEPT}: the record {key} stays with the parties still "
                  "using it; this party's role tags go with their update", key)
             )  # fmt: skip
             continue

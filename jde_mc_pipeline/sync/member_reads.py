@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
-from jde_mc_pipeline.sync.predict import Contact
+from jde_mc_pipeline.sync.predicted_outcomes import Contact
 
 PAGE = 1000
 PAGE_FIELDS = "members.id,members.email_address,members.status,total_items"

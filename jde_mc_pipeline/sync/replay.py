@@ -31,11 +31,11 @@ from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.members import upsert_members
 from jde_mc_pipeline.mapping.options import LIST_MEMBER, TARGETS
-from jde_mc_pipeline.sync.pipeline import (
+from jde_mc_pipeline.mapping.outcomes import FAILED, SUPERSEDED
+from jde_mc_pipeline.sync.writes import (
     PUSHED_COLUMNS,
     apply_leave_rows,
     members_failed,
-    outcome_counts,
     outcome_rows,
     prepare_mailchimp,
     record_from_payload,
@@ -45,7 +45,6 @@ from jde_mc_pipeline.sync.recording import AuditRecorder
 from jde_mc_pipeline.sync.settings import SyncSettings
 
 REPLAY_JOB = "mailchimp_replay"
-SUPERSEDED = "superseded"
 REPLAY_COLUMNS: tuple[str, ...] = (*PUSHED_COLUMNS, "replayed_run_id", "resolved")
 """The returned frame: the new outcome rows, the run whose failure each replays, and whether that
 failure is now resolved."""
@@ -94,12 +93,12 @@ def replay_failures(
     for partition_key, rows in new.groupby(new["partition_key"].fillna(""), sort=False):
         store.record_outcomes(replay_run_id, partition_key or None, rows.drop(columns=["partition_key"]))
     DuckDBSyncedState(store).record_outcomes(new, run_id=replay_run_id)
-    settled = new.loc[new["outcome"] != "failed", ["replayed_run_id", "an8", "target"]]
+    settled = new.loc[new["outcome"] != FAILED, ["replayed_run_id", "an8", "target"]]
     store.mark_resolved(
         latest.merge(settled.rename(columns={"replayed_run_id": "run_id"}), on=["run_id", "an8", "target"]),
         replay_run_id,
     )
-    new["resolved"] = new["outcome"] != "failed"
+    new["resolved"] = new["outcome"] != FAILED
     old = pd.DataFrame(
         {
             "an8": superseded["an8"].astype(np.int64),
@@ -120,7 +119,7 @@ def replay_failures(
     returned = pd.concat([new.drop(columns=["partition_key"]), old], ignore_index=True)
     returned = returned.loc[:, list(REPLAY_COLUMNS)]
     if record_run:
-        store.finish_run(replay_run_id, "succeeded", outcome_counts(returned) if len(returned) else {})
+        store.finish_run(replay_run_id, "succeeded", store.run_counts(replay_run_id))
     return returned
 
 

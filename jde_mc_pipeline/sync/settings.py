@@ -1,7 +1,7 @@
 """What the sync needs to know besides the two clients: audience, store, mapping options, batching.
 
-A plain value, built by the resources from their fields (jde_mc_pipeline/defs/, where every setting,
-its default and its environment variable are declared once), so that the sync's functions need neither
+A plain value, built from the settings' fields (jde_mc_pipeline/settings/, where every setting, its
+default and its environment variable are declared once), so that the sync's functions need neither
 Dagster nor the environment.
 """
 

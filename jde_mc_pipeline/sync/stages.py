@@ -30,7 +30,7 @@ from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
 from jde_mc_pipeline.mapping.batch import MappingResult
 from jde_mc_pipeline.mapping.options import LIST_MEMBER, TARGETS
 from jde_mc_pipeline.sync.companions import with_companions
-from jde_mc_pipeline.sync.pipeline import (
+from jde_mc_pipeline.sync.writes import (
     Reconciliation,
     TargetBatch,
     combine_outcomes,

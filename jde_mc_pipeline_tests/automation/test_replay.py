@@ -11,7 +11,7 @@ import pandas as pd
 import requests
 
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
-from jde_mc_pipeline_tests.defs.conftest import SyncWorld
+from jde_mc_pipeline_tests.defs.sync_world import SyncWorld
 from jde_mc_pipeline_tests.mailchimp.conftest import MailchimpApi
 
 WRITES = ("created", "updated", "renamed")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dagster as dg
 
 from jde_mc_pipeline.defs.automation.replay_sensor import decide
-from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld
+from jde_mc_pipeline_tests.defs.sync_world import SYNC_DAY, SyncWorld
 from jde_mc_pipeline_tests.sync import support
 
 DOWN = {"fault_rate": 1.0, "kinds": ["503"]}

@@ -35,7 +35,7 @@ from jde_mc_pipeline.emulators.ais.server import build_server as build_jde
 from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mailchimp
 from jde_mc_pipeline.jde.extract import jde_now
 from jde_mc_pipeline.mapping.options import TARGETS
-from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld
+from jde_mc_pipeline_tests.defs.sync_world import SYNC_DAY, SyncWorld
 from jde_mc_pipeline_tests.sync import expected
 
 # 5 % each: 10 % 5xx, 5 % gateway 429, 5 % reset before and 5 % reset after the write is executed

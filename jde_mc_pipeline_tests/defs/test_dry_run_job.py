@@ -14,7 +14,7 @@ from jde_mc_pipeline.cli.dry_run import run_dry_run
 from jde_mc_pipeline.defs.automation.jobs import DRY_RUN_JOB
 from jde_mc_pipeline.jde.extract import jde_now
 from jde_mc_pipeline.mapping.options import LIST_MEMBER
-from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld
+from jde_mc_pipeline_tests.defs.sync_world import SYNC_DAY, SyncWorld
 from jde_mc_pipeline_tests.deployment import START_DATE
 from jde_mc_pipeline_tests.sync import expected, support
 from jde_mc_pipeline_tests.sync.test_dry_run import counts

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld
+from jde_mc_pipeline_tests.defs.sync_world import SYNC_DAY, SyncWorld
 from jde_mc_pipeline_tests.deployment import START_DATE
 from jde_mc_pipeline_tests.sync import expected, support
 

@@ -18,7 +18,7 @@ import pytest
 from jde_mc_pipeline.emulators.ais.clock import ManualClock
 from jde_mc_pipeline.emulators.ais.server import build_server as build_jde
 from jde_mc_pipeline.emulators.mailchimp.server import build_server as build_mailchimp
-from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld
+from jde_mc_pipeline_tests.defs.sync_world import SYNC_DAY, SyncWorld
 from jde_mc_pipeline_tests.deployment import START_DATE
 from jde_mc_pipeline_tests.sync import expected
 from jde_mc_pipeline_tests.sync.lifecycle import (

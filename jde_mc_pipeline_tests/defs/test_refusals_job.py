@@ -12,7 +12,7 @@ import requests
 from jde_mc_pipeline.emulators.ais.formats import to_julian
 from jde_mc_pipeline.jde.extract import jde_now
 from jde_mc_pipeline.mapping.options import TARGETS
-from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld
+from jde_mc_pipeline_tests.defs.sync_world import SYNC_DAY, SyncWorld
 from jde_mc_pipeline_tests.deployment import START_DATE
 from jde_mc_pipeline_tests.sync import expected, support
 

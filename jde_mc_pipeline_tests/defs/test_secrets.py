@@ -59,7 +59,7 @@ from jde_mc_pipeline.jde.session import RetryPolicy as AisRetryPolicy
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.client import RetryPolicy as MailchimpRetryPolicy
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
-from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld, world_resources
+from jde_mc_pipeline_tests.defs.sync_world import SYNC_DAY, SyncWorld, world_resources
 from jde_mc_pipeline_tests.deployment import START_DATE
 
 JDE_USER = "JDE"

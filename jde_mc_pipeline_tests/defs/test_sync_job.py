@@ -19,7 +19,7 @@ import pandas as pd
 from jde_mc_pipeline.defs.mailchimp.checks import RECONCILIATION, REJECTION_RATE
 from jde_mc_pipeline.jde.extract import jde_now
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS
-from jde_mc_pipeline_tests.defs.conftest import SYNC_DAY, SyncWorld, check_results
+from jde_mc_pipeline_tests.defs.sync_world import SYNC_DAY, SyncWorld, check_results
 from jde_mc_pipeline_tests.deployment import START_DATE
 from jde_mc_pipeline_tests.sync import expected, support
 

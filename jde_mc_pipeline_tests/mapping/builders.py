@@ -79,7 +79,7 @@ def combine(*parts: dict[str, list[dict]]) -> dict[str, list[dict]]:
 def synced(result, state: DuckDBSyncedState | None = None) -> DuckDBSyncedState:
     """The state a clean sync of `result` leaves (every payload row written, every departure applied),
     advanced the way the sync advances it (in memory)."""
-    from jde_mc_pipeline.sync.pipeline import TargetBatch, answered, combine_outcomes
+    from jde_mc_pipeline.sync.writes import TargetBatch, answered, combine_outcomes
 
     state = state if state is not None else memory_state()
     pushed = [answered(TargetBatch.of(result, target), "created") for target in TARGETS]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from jde_mc_pipeline.sync.member_reads import read_members
-from jde_mc_pipeline.sync.predict import Contact
+from jde_mc_pipeline.sync.predicted_outcomes import Contact
 from jde_mc_pipeline_tests.sync.support import api, control
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from jde_mc_pipeline.mailchimp.errors import MergeFieldConflictError
 from jde_mc_pipeline.mapping.options import TARGETS
-from jde_mc_pipeline.sync.pipeline import prepare_mailchimp, reconcile
+from jde_mc_pipeline.sync.writes import prepare_mailchimp, reconcile
 from jde_mc_pipeline_tests.sync.expected import subscriber_hash
 from jde_mc_pipeline_tests.sync.support import (
     api,

@@ -26,6 +26,7 @@ from jde_mc_pipeline.defs.resources import (
     MailchimpResource,
     SyncSettingsResource,
 )
+from jde_mc_pipeline.mapping.outcomes import UNCHANGED
 from jde_mc_pipeline.settings.connector import settings_for
 from jde_mc_pipeline.sync.scope import scope_changes
 from jde_mc_pipeline.sync.stages import sync_batch
@@ -63,7 +64,7 @@ def build_scope_job() -> dg.JobDefinition:
         if not report.reconciliation.ok:
             raise dg.Failure(f"scope reconciliation: {report.reconciliation.describe()}")
         outcomes = report.outcomes
-        changed = outcomes.loc[outcomes["outcome"] != "unchanged", ["an8", "target", "outcome", "reason"]]
+        changed = outcomes.loc[outcomes["outcome"] != UNCHANGED, ["an8", "target", "outcome", "reason"]]
         return dg.Output(
             None,
             metadata={

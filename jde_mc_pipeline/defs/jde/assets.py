@@ -21,7 +21,7 @@ import dagster as dg
 import pandas as pd
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
-from jde_mc_pipeline.defs.collector import fewer_collections
+from jde_mc_pipeline.defs.step_speed import fewer_collections
 from jde_mc_pipeline.defs.deployment import Deployment
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, numbers, sample

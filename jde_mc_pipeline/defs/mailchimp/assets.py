@@ -33,7 +33,7 @@ import pandas as pd
 
 from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.defs import MAILCHIMP_POOL
-from jde_mc_pipeline.defs.collector import fewer_collections
+from jde_mc_pipeline.defs.step_speed import fewer_collections
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.mailchimp.checks import build_reconciliation_check, rejection_result, rejection_spec
 from jde_mc_pipeline.defs.mapping.assets import (
@@ -53,7 +53,7 @@ from jde_mc_pipeline.defs.resources import (
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
 from jde_mc_pipeline.mapping.outcomes import FAILED, REJECTED_PREFIX
 from jde_mc_pipeline.settings.connector import settings_for
-from jde_mc_pipeline.sync.pipeline import TargetBatch, members_failed
+from jde_mc_pipeline.sync.writes import TargetBatch, members_failed
 from jde_mc_pipeline.sync.recording import AuditRecorder
 from jde_mc_pipeline.sync.stages import PARTITION_COLUMN, close_run, prepare, write_target
 

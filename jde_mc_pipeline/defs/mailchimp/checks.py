@@ -16,7 +16,7 @@ from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.defs.metadata import counts_of, numbers, sample
 from jde_mc_pipeline.defs.resources import AuditStoreResource
 from jde_mc_pipeline.mapping.outcomes import FAILED, REJECTED_PREFIX
-from jde_mc_pipeline.sync.pipeline import reconcile
+from jde_mc_pipeline.sync.writes import reconcile
 from jde_mc_pipeline.sync.stages import close_run
 
 REJECTION_RATE = "rejection_rate"

@@ -1,7 +1,7 @@
 """The dry run in the UI: `mailchimp_dry_run`, what a sync of the partitions would do, nothing written.
 
 It takes the mapping's outputs of its own run (the job `jde_to_mailchimp_dry_run` runs the JDE extract and the
-mapping first) and predicts every party's outcome per target with `sync/prediction.py predict_sync`, the
+mapping first) and predicts every party's outcome per target with `sync/dry_run.py predict_sync`, the
 function `jde-mc dry-run` calls: members from the audience itself (GETs only), customers from the synced
 state, departures and decided outcomes from the mapping. Its output is that prediction table; its
 metadata holds the predicted counts per target (numbers, so the Plots view of the Metadata draws them),
@@ -34,8 +34,9 @@ from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, numbers,
 from jde_mc_pipeline.defs.partitions import key_range, partition_keys, staged_partitions
 from jde_mc_pipeline.defs.resources import AuditStoreResource, MailchimpResource
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
+from jde_mc_pipeline.mapping.outcomes import UNCHANGED
+from jde_mc_pipeline.sync.dry_run import likely_refusals, predict_sync
 from jde_mc_pipeline.sync.inspection import MergeFieldFindings
-from jde_mc_pipeline.sync.prediction import predict_sync
 from jde_mc_pipeline.sync.stages import PARTITION_COLUMN, close_run
 
 DRY_RUN_KEY = dg.AssetKey("mailchimp_dry_run")
@@ -123,7 +124,7 @@ def build_dry_run(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
                     }
                 ),
                 "sample": sample(
-                    table.loc[table["outcome"] != "unchanged"]
+                    table.loc[table["outcome"] != UNCHANGED]
                     .groupby(["target", "outcome"], sort=True)
                     .head(3)
                     .loc[:, ["an8", "target", "email", "outcome", "flag", "detail"]],
@@ -136,18 +137,6 @@ def build_dry_run(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
 
 
 def refusals(table: pd.DataFrame, fields: MergeFieldFindings) -> dg.MetadataValue:
-    """What Mailchimp would likely refuse or not apply, as the dry run's markdown list."""
-    lines = [
-        f"- merge field {tag}: type `{actual}`, the connector needs {' or '.join(wanted)}: a sync stops "
-        "before any write"
-        for tag, (actual, wanted) in sorted(fields.conflicts.items())
-    ]
-    if fields.required_unfilled:
-        lines.append(f"- required merge fields not filled: {', '.join(fields.required_unfilled)}")
-    flagged = table.loc[table["flag"].str.len() > 0]
-    for flag, rows in flagged.groupby("flag"):
-        lines.append(f"- {flag}: {len(rows)} (e.g. AN8 {rows['an8'].iloc[0]}: {rows['detail'].iloc[0]})")
-    rejected = table.loc[table["outcome"].str.startswith("rejected:")]
-    for (target, outcome), rows in rejected.groupby(["target", "outcome"]):
-        lines.append(f"- {target} {outcome}: {len(rows)} ({rows['detail'].iloc[0]})")
+    """The dry run's summary of likely refusals (sync/dry_run.py), as a markdown list."""
+    lines = [f"- {refusal.text}" for refusal in likely_refusals(table, fields)]
     return dg.MetadataValue.md("\n".join(lines) or "_nothing detected_")

@@ -20,7 +20,7 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 
-from jde_mc_pipeline.defs.collector import fewer_collections
+from jde_mc_pipeline.defs.step_speed import fewer_collections
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.jde.assets import jde_asset_key
 from jde_mc_pipeline.defs.mapping.checks import quarantine_result, quarantine_spec, schema_result, schema_spec

@@ -11,6 +11,7 @@ import pandas as pd
 
 from jde_mc_pipeline.defs.metadata import numbers, sample
 from jde_mc_pipeline.mapping.options import TARGETS
+from jde_mc_pipeline.mapping.outcomes import QUARANTINED, family
 
 SCHEMA_VALID = "schema_valid"
 QUARANTINE_RATE = "quarantine_rate"
@@ -57,7 +58,7 @@ def quarantine_result(
     asset: dg.AssetKey, decided: pd.DataFrame, pulled_parties: int, threshold: float
 ) -> dg.AssetCheckResult:
     """Quarantined outcomes among every pulled (party × target) pair."""
-    quarantined = decided.loc[decided["outcome"].str.startswith("quarantined:")]
+    quarantined = decided.loc[decided["outcome"].map(family) == QUARANTINED]
     pairs = pulled_parties * len(TARGETS)
     rate = len(quarantined) / pairs if pairs else 0.0
     return dg.AssetCheckResult(
@@ -66,7 +67,7 @@ def quarantine_result(
         passed=rate <= threshold,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
-            **numbers({"rate": round(rate, 4), "threshold": threshold, "quarantined": len(quarantined)}),
+            **numbers({"rate": round(rate, 4), "threshold": threshold, QUARANTINED: len(quarantined)}),
             "pairs": pairs,
         },
     )

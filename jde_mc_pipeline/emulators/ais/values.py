@@ -79,13 +79,6 @@ def default(column: Column) -> Any:
     return "" if column.kind == "string" else 0
 
 
-def to_answer(column: Column, value: Any) -> Any:
-    """The GRID_DATA form of a stored value."""
-    if column.kind == "date":
-        return yyyymmdd(value)
-    return value
-
-
 @lru_cache(maxsize=65536)
 def yyyymmdd(julian: int) -> str | None:
     """`yyyyMMdd` for a Julian date, None for the blank date 0."""

@@ -32,10 +32,11 @@ import pandas as pd
 
 from jde_mc_pipeline.mapping.changes import SyncedState
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
+from jde_mc_pipeline.mapping.outcomes import CREATED, LEFT_SCOPE_PREFIX, REJECTED_PREFIX, RENAMED, UPDATED
 
 RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
 """RFC 2606 second-level names Mailchimp refuses as 'looks fake or invalid'."""
-FAKE = "rejected:Invalid Resource"
+FAKE = REJECTED_PREFIX + "Invalid Resource"
 COMPLIANCE_STATUSES = ("unsubscribed", "cleaned")
 PREDICTION_COLUMNS = ("an8", "target", "target_key", "email", "outcome", "flag", "detail")
 
@@ -76,14 +77,14 @@ def predict_members(members: pd.DataFrame, contacts: Mapping[str, Contact | None
         old = contacts.get(subscriber_hash(previous)) if previous else None
         flag, detail = "", ""
         if old is not None and found is not None:
-            outcome, contact, flag = "updated", found, "rename_onto_existing"
+            outcome, contact, flag = UPDATED, found, "rename_onto_existing"
             detail = f"{row.email_address} already has a member: it is updated, {previous} is left as is"
         elif old is not None:
-            outcome, contact, detail = "renamed", old, f"from {previous}"
+            outcome, contact, detail = RENAMED, old, f"from {previous}"
         elif found is not None:
-            outcome, contact = "updated", found
+            outcome, contact = UPDATED, found
         else:
-            outcome, contact = "created", None
+            outcome, contact = CREATED, None
         if contact is not None and contact.status in COMPLIANCE_STATUSES:
             flag = f"compliance:{contact.status}"
             detail = (
@@ -96,7 +97,7 @@ def predict_members(members: pd.DataFrame, contacts: Mapping[str, Contact | None
                 f"restored as {row.status_if_new}; refused (Member In Compliance State) if the person "
                 "unsubscribed or bounced before being archived"
             )
-        if outcome == "created" and looks_fake(row.email_address):
+        if outcome == CREATED and looks_fake(row.email_address):
             outcome, detail = FAKE, "the address looks fake or invalid to Mailchimp (reserved domain)"
         rows.append((int(row.key), LIST_MEMBER, row.target_key, row.email_address, outcome, flag, detail))
     return _frame(rows)
@@ -111,7 +112,7 @@ def predict_customers(customers: pd.DataFrame, state: SyncedState) -> pd.DataFra
         an8 = int(row.key)
         previous = row.previous_email if isinstance(row.previous_email, str) and row.previous_email else None
         outcome = (
-            "renamed" if previous else "updated" if row.email_address in known or row.retires else "created"
+            RENAMED if previous else UPDATED if row.email_address in known or row.retires else CREATED
         )
         detail = f"replaces the customer of {previous}, deleted once this one is written" if previous else ""
         if row.retires and not previous:
@@ -127,7 +128,7 @@ def predict_leaves(leaves: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for row in leaves.itertuples(index=False):
         untagged = f": {', '.join(row.tags_inactive)} set inactive" if row.tags_inactive else ""
-        outcome = f"left_scope:{row.reason}"
+        outcome = LEFT_SCOPE_PREFIX + row.reason
         rows.append((int(row.an8), row.target, row.target_key, row.email_address, outcome, "",
                      f"on_leave {row.action}{untagged}"))  # fmt: skip
     return _frame(rows)

@@ -1,5 +1,6 @@
-"""The sync's steps between the JDE frames and Mailchimp, free of Dagster so that the CLI, the Dagster
-assets and the tests run the same code.
+"""The sync's work on Mailchimp: the audience made ready, the payloads written, their outcome rows, and
+the check that every party got one; free of Dagster and of the audit (stages.py adds the audit writes
+around these), so that the CLI, the Dagster assets and the tests run the same code.
 
 prepare → map → push members / push customers → combine → reconcile. Why split like this: each step
 is one Dagster asset (or asset check), and each returns plain frames the audit store can keep. The
@@ -43,6 +44,7 @@ from jde_mc_pipeline.mapping.outcomes import (
     FAILED,
     LEFT_SCOPE_PREFIX,
     REASON_WAITING_FOR_MEMBER,
+    REJECTED,
     REJECTED_PREFIX,
     SUCCESSFUL,
 )
@@ -226,7 +228,7 @@ def leave_outcome_rows(record: LeaveWrite, answer: WriteResult, rows: pd.DataFra
 def _waiting(record: CustomerWrite) -> WriteResult:
     return WriteResult(
         record.key,
-        "ecommerce_customer",
+        ECOMMERCE_CUSTOMER,
         record.customer_id,
         FAILED,
         None,
@@ -269,7 +271,7 @@ def outcome_rows(
 
 def outcome_name(result: WriteResult) -> str:
     """`rejected` becomes `rejected:<Mailchimp title>` (docs/mapping.md); other outcomes are kept."""
-    if result.outcome == "rejected":
+    if result.outcome == REJECTED:
         return REJECTED_PREFIX + (result.title or f"HTTP {result.status_code}")
     return result.outcome
 
@@ -385,11 +387,6 @@ def reconcile(
         duplicated=duplicated.rename("count").reset_index(),
         unexpected=unexpected.to_frame(index=False),
     )
-
-
-def outcome_counts(outcomes: pd.DataFrame) -> dict[str, int]:
-    """Rows per outcome name (for run records and printing)."""
-    return {str(k): int(v) for k, v in outcomes["outcome"].value_counts().sort_index().items()}
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 One function for both dry runs, `jde-mc dry-run` and the `mailchimp_dry_run` asset, so that the terminal
 and the UI predict the same thing: members from the audience itself, customers from the synced state,
-departures from the mapping, and the outcomes the mapping decided as they are (sync/predict.py says how).
+departures from the mapping, and the outcomes the mapping decided as they are (predicted_outcomes.py
+says how). `likely_refusals` sums up, for both, what Mailchimp would likely refuse or not apply.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import pandas as pd
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.merge_fields import list_merge_fields
 from jde_mc_pipeline.mapping.changes import SyncedState
+from jde_mc_pipeline.mapping.outcomes import REJECTED_PREFIX
 from jde_mc_pipeline.sync.inspection import MergeFieldFindings, judge_merge_fields
 from jde_mc_pipeline.sync.member_reads import read_members
-from jde_mc_pipeline.sync.predict import (
+from jde_mc_pipeline.sync.predicted_outcomes import (
     PREDICTION_COLUMNS,
     Contact,
     hashes_needed,
@@ -58,3 +60,40 @@ def predict_sync(
     rest = rest.assign(email=rest["an8"].map(emails).fillna(""), flag="")  # no F0101 row: no e-mail
     table = pd.concat([predicted, rest.loc[:, list(PREDICTION_COLUMNS)]], ignore_index=True)
     return Prediction(table, fields, contacts)
+
+
+@dataclass(frozen=True)
+class LikelyRefusal:
+    """One thing Mailchimp would likely refuse or not apply, and the predicted rows it concerns (none
+    for what concerns the whole audience)."""
+
+    text: str
+    rows: pd.DataFrame
+
+
+def likely_refusals(table: pd.DataFrame, fields: MergeFieldFindings) -> list[LikelyRefusal]:
+    """Merge-field conflicts and required fields the connector leaves empty (the whole audience), then
+    the flagged rows per flag and the rows predicted `rejected:` per target and outcome."""
+    nothing = table.iloc[0:0]
+    found = [
+        LikelyRefusal(
+            f"merge field {tag} is of type '{actual}', the connector needs {' or '.join(wanted)}: a sync "
+            "stops before any write",
+            nothing,
+        )
+        for tag, (actual, wanted) in sorted(fields.conflicts.items())
+    ]
+    if fields.required_unfilled:
+        found.append(
+            LikelyRefusal(
+                f"required merge field(s) {', '.join(fields.required_unfilled)} are not filled by the "
+                "connector: Mailchimp would refuse every new contact",
+                nothing,
+            )
+        )
+    for flag, rows in table.loc[table["flag"].str.len() > 0].groupby("flag"):
+        found.append(LikelyRefusal(f"flag {flag} {len(rows)}: {rows['detail'].iloc[0]}", rows))
+    rejected = table.loc[table["outcome"].str.startswith(REJECTED_PREFIX)]
+    for (target, outcome), rows in rejected.groupby(["target", "outcome"]):
+        found.append(LikelyRefusal(f"{target} {outcome} {len(rows)}: {rows['detail'].iloc[0]}", rows))
+    return found
