@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from jde_mc_pipeline.defs.collector import STEP_THRESHOLDS, fewer_collections
+from jde_mc_pipeline.defs.step_speed import STEP_THRESHOLDS, fewer_collections
 
 
 def test_the_thresholds_are_raised_inside_and_restored_after_even_on_failure() -> None:
