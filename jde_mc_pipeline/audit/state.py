@@ -158,6 +158,23 @@ class DuckDBSyncedState:
             ).fetchdf()
         return state_frame(frame)
 
+    def held_keys(self, target: str, keys: Sequence[str]) -> set[str]:
+        """The keys among `keys` of records the state holds: what the connector wrote and still owns, so
+        the customer writes need not ask Mailchimp whether they exist (mailchimp/ecommerce.py)."""
+        wanted = pd.DataFrame({"target_key": pd.unique(np.asarray(keys, dtype=object)).astype(str)})
+        if wanted.empty:
+            return set()
+        with self._reading("synced_state") as conn:
+            if conn is None:
+                return set()
+            conn.register("wanted", wanted)
+            rows = conn.execute(
+                "SELECT s.target_key FROM synced_state s JOIN wanted w ON s.target_key = w.target_key "
+                "WHERE s.target = ?",
+                [target],
+            ).fetchall()
+        return {key for (key,) in rows}
+
     def synced_an8s(self) -> pd.DataFrame:
         """Every AN8 the state knows, per target: `target`, `an8` (a holder or folded in), `holder`."""
         with self._reading("synced_state") as conn:

@@ -4,18 +4,24 @@ Customers are upserted with `PUT /ecommerce/stores/{store}/customers/{id}`, the 
 e-mail: one by one for small sets, through `/batches` for large ones (`batch_threshold`), where a batch
 costs no connection while it runs.
 
-Created or updated? The PUT answer does not say, and `/batches` may run an operation twice when its
-POST is retried, so the client looks before it writes: one `GET` per customer on the direct path, one
-paged read of the store's customers (id and e-mail only) on the batch path.
+Created or updated? The PUT answer does not say (and `/batches` may run an operation twice when its
+POST is retried), so it is settled before the write, without reading the whole store: an id the synced
+state holds (`known`: the connector wrote it and has not deleted it since) exists; any other id is read
+(customer_reads.py: one `GET` per id, or the store's pages when they are fewer), except a record that
+replaces another e-mail's customer, `renamed` either way. An increment thus reads only its new
+customers. Whatever the state says, the write itself is decided by Mailchimp: a PUT is an upsert, so a
+customer the state does not know but Mailchimp holds (a lost audit file, one created by hand) is
+updated, never duplicated, and reported `updated`; one the state holds but someone deleted in Mailchimp
+is created again and reported `updated` too (the one label taken on the state's word).
 
 Replacing a customer (`retires`: the old e-mail's customer after an e-mail change, or a customer kept
 under a legacy AN8 id) never destroys first: the new customer is written, and only when that
 succeeded are the retired ids deleted (a 404 means already gone). A failure in between leaves both
 records and the outcome is `failed`: a replay or the next run finishes the move. One exception is forced
 by Mailchimp's rule of one customer per e-mail: a legacy id holding the *same* e-mail blocks the new
-id ("This customer email already exists"). Only then, and only after reading that the retired customer
-holds exactly this e-mail, it is deleted before the new one is written; if that write fails the
-outcome is `failed` with the record, and the replay writes it again.
+id ("This customer email already exists"). Only when the PUT is refused so, and only after reading that
+a customer the record retires holds exactly this e-mail, that one is deleted and the new one written
+again; if that write fails the outcome is `failed` with the record, and the replay writes it again.
 
 Operations that a batch answers with 429/5xx, or does not answer at all, are sent again one by one,
 where the client's retries apply; a batch that failed as a whole is sent one by one too only if it is
@@ -34,7 +40,7 @@ PUTs ask for no partial answer: Mailchimp ignores an operation's query on anythi
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
@@ -48,15 +54,14 @@ from jde_mc_pipeline.mailchimp.batches import (
     submit_batch,
 )
 from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
+from jde_mc_pipeline.mailchimp.customer_reads import ABSENT, CustomerReader
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError, StoreConflictError
 from jde_mc_pipeline.mailchimp.records import CustomerWrite, WriteResult
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER
 from jde_mc_pipeline.mapping.outcomes import CREATED, FAILED, REJECTED, RENAMED, UPDATED
 
-PAGE = 1000
 EMAIL_EXISTS = "already exists"
 """In the detail of a refusal: another customer of the store holds the e-mail."""
-_ABSENT = ""  # "looked, and there is no such customer"
 SMALL_FAILED_BATCH = 100
 """A batch that failed as a whole is sent again one by one when it is no larger than this."""
 
@@ -116,8 +121,12 @@ def upsert_customers(
     batch_threshold: int = 100,
     batch_size: int = 5000,
     poll: PollPolicy | None = None,
+    known: Set[str] = frozenset(),
 ) -> list[WriteResult]:
-    """Write every record; one `WriteResult` per record, in the order given."""
+    """Write every record; one `WriteResult` per record, in the order given.
+
+    `known`: customer ids the synced state holds (written by the connector and not deleted since): they
+    are not read to tell created from updated (module doc)."""
     results: dict[int, WriteResult] = {}
     valid: list[int] = []
     for index, record in enumerate(records):
@@ -129,12 +138,12 @@ def upsert_customers(
     with ThreadPoolExecutor(max_workers=client.max_connections, thread_name_prefix="mc-customers") as pool:
         if len(valid) <= batch_threshold:
             for index, result in zip(
-                valid, pool.map(lambda i: _direct(client, store_id, records[i]), valid), strict=True
+                valid, pool.map(lambda i: _direct(client, store_id, records[i], known), valid), strict=True
             ):
                 results[index] = result
         else:
             calls = _Calls(client, pool, batch_size, poll)
-            results.update(_through_batches(calls, store_id, records, valid))
+            results.update(_through_batches(calls, store_id, records, valid, known))
     return [results[i] for i in range(len(records))]
 
 
@@ -146,17 +155,20 @@ def delete_customer(client: MailchimpClient, store_id: str, customer_id: str, ke
 # -- one by one ------------------------------------------------------------------------------------
 
 
-def _direct(client: MailchimpClient, store_id: str, record: CustomerWrite) -> WriteResult:
-    """Look, PUT, then delete what the record retires (module doc)."""
+def _direct(client: MailchimpClient, store_id: str, record: CustomerWrite, known: Set[str]) -> WriteResult:
+    """Look (unless the state holds the id, or the outcome is `renamed` anyway), PUT, then delete what the
+    record retires (module doc)."""
     path = _path(store_id, record.customer_id)
-    look = _call(client, "GET", path, record.customer_id, record.key, params={"fields": "id,email_address"})
-    attempts = look.attempts
-    if look.status == 404:
-        stored = _ABSENT
-    elif look.ok and isinstance(look.body, dict):
-        stored = str(look.body.get("email_address") or "")
-    else:
-        return _from_answer(record, _answer(look), attempts, "reading the customer failed")
+    attempts, stored = 0, record.email_address if record.customer_id in known else ABSENT
+    if not stored and not _renames(record):
+        look = _call(
+            client, "GET", path, record.customer_id, record.key, params={"fields": "id,email_address"}
+        )
+        attempts = look.attempts
+        if look.ok and isinstance(look.body, dict):
+            stored = str(look.body.get("email_address") or "")
+        elif look.status != 404:
+            return _from_answer(record, _answer(look), attempts, "reading the customer failed")
     put = _answer(_call(client, "PUT", path, record.customer_id, record.key, body=_body(record)))
     attempts += put.attempts
     retired: list[str] = []
@@ -262,41 +274,46 @@ class _Calls:
 
 
 def _through_batches(
-    calls: _Calls, store_id: str, records: Sequence[CustomerWrite], valid: list[int]
+    calls: _Calls, store_id: str, records: Sequence[CustomerWrite], valid: list[int], known: Set[str]
 ) -> dict[int, WriteResult]:
     """PUT every record through batches, then delete what they retire (module doc).
 
-    Three rounds at most: the PUTs; the DELETEs of the retired ids (of the records written, and the
-    legacy ids that hold a record's own e-mail); the PUTs of the records those legacy ids blocked.
+    First, only the ids whose outcome depends on it and that the synced state does not hold (`known`)
+    are read, to tell created from updated. Then four rounds at most: the PUTs; the DELETEs of the
+    retired ids (of the records written, and of the legacy ids that a refusal's read showed to hold a
+    record's own e-mail); the PUTs of the records those legacy ids blocked; the DELETEs of what else
+    those retire (none in practice).
     """
+    reader = CustomerReader(calls.client, store_id, calls.pool)
+    asked = [records[i].customer_id for i in valid if not _renames(records[i])]
     try:
-        known = existing_customers(calls.client, store_id, calls.pool)
+        held = reader.emails([cid for cid in asked if cid not in known])
     except MailchimpApiError as exc:
         return {i: _result(records[i], FAILED, exc.status, exc.title, str(exc), 0) for i in valid}
     prefix = _path(store_id, "")  # quoted once, not once per record
-    blocking = {
-        i: [k for k in records[i].retires if _same(known.get(k), records[i])]
-        for i in valid
-        if records[i].retires
-    }
-    first = [i for i in valid if not blocking.get(i)]
-    puts = dict(
-        zip(first, calls.run(_put_ops(prefix, records, first), [records[i].key for i in first]), strict=True)
-    )
+    puts = _put_round(calls, prefix, records, valid)
+    refused = [i for i in valid if _blocked(puts[i], records[i])]
+    try:
+        holding = reader.emails({k for i in refused for k in records[i].retires})
+    except MailchimpApiError as exc:
+        holding, why = {}, f"reading the customers this record replaces failed: {exc}"
+        puts.update({i: puts[i]._replace(detail=why, transient=True) for i in refused})
+        refused = []
+    blocking = {i: [k for k in records[i].retires if _same(holding.get(k), records[i])] for i in refused}
     doomed = {k: records[i].key for i, keys in blocking.items() for k in keys}
-    doomed.update(
-        {k: records[i].key for i in first if records[i].retires and puts[i].ok for k in records[i].retires}
-    )
-    deletes = [Operation("DELETE", prefix + quote(k, safe=""), str(n)) for n, k in enumerate(doomed)]
-    gone = dict(zip(doomed, calls.run(deletes, list(doomed.values())), strict=True))
+    doomed.update({k: records[i].key for i in valid if puts[i].ok for k in records[i].retires})
+    gone = _delete_round(calls, prefix, doomed)
     freed = [i for i, keys in blocking.items() if keys and all(gone[k].gone for k in keys)]
-    puts.update(
-        zip(freed, calls.run(_put_ops(prefix, records, freed), [records[i].key for i in freed]), strict=True)
-    )
+    puts.update(_put_round(calls, prefix, records, freed))
+    rest = {k: records[i].key for i in freed if puts[i].ok for k in records[i].retires if k not in gone}
+    gone.update(_delete_round(calls, prefix, rest))
     results: dict[int, WriteResult] = {}
     for i in valid:
-        record, moved, put = records[i], blocking.get(i, ()), puts.get(i)
-        if put is None:  # a legacy customer holding the e-mail could not be deleted: nothing written
+        record, put, moved = records[i], puts[i], blocking.get(i)
+        if moved is not None and not moved:
+            why = "the e-mail belongs to a customer this record does not replace"
+            results[i] = _from_answer(record, put, put.attempts, why)
+        elif moved and i not in freed:  # a legacy customer holding the e-mail could not be deleted
             bad = next(gone[k] for k in moved if not gone[k].gone)
             what = "deleting the legacy customer that holds this e-mail failed"
             results[i] = _from_answer(record, bad, bad.attempts, what)
@@ -304,12 +321,10 @@ def _through_batches(
             what = (f"customer {', '.join(moved)} (same e-mail, legacy id) was deleted to free the e-mail; "
                     f"writing {record.customer_id} failed") if moved else None  # fmt: skip
             results[i] = _from_answer(record, put, put.attempts, what)
-        elif not record.retires:
-            results[i] = _written(record, bool(known.get(record.customer_id)), put.status, put.attempts, [])
         else:
             bad_key = next((k for k in record.retires if not gone[k].gone), None)
             if bad_key is None:
-                existed = bool(known.get(record.customer_id)) or bool(moved)
+                existed = bool(moved) or record.customer_id in known or bool(held.get(record.customer_id))
                 results[i] = _written(record, existed, put.status, put.attempts, list(record.retires))
             else:
                 what = f"customer written; deleting the old customer {bad_key} failed"
@@ -317,31 +332,28 @@ def _through_batches(
     return results
 
 
-def existing_customers(client: MailchimpClient, store_id: str, pool: ThreadPoolExecutor) -> dict[str, str]:
-    """Customer id → e-mail for the whole store, read in pages of 1000 (pages after the first in parallel)."""
-    rows, total = _customer_page(client, store_id, 0)
-    for more, _ in pool.map(
-        lambda offset: _customer_page(client, store_id, offset), range(PAGE, total, PAGE)
-    ):
-        rows.extend(more)
-    return {str(c.get("id")): str(c.get("email_address") or "") for c in rows}
+def _put_round(
+    calls: _Calls, prefix: str, records: Sequence[CustomerWrite], indexes: list[int]
+) -> dict[int, _Answer]:
+    answers = calls.run(_put_ops(prefix, records, indexes), [records[i].key for i in indexes])
+    return dict(zip(indexes, answers, strict=True))
 
 
-def _customer_page(client: MailchimpClient, store_id: str, offset: int) -> tuple[list[dict[str, Any]], int]:
-    answer = client.call(
-        "GET",
-        f"/ecommerce/stores/{quote(store_id, safe='')}/customers",
-        params={
-            "count": PAGE,
-            "offset": offset,
-            "fields": "customers.id,customers.email_address,total_items",
-        },
-    )
-    if not answer.ok or not isinstance(answer.body, dict):
-        raise MailchimpApiError(
-            f"Reading the customers of store {store_id!r} failed", answer.status, answer.title, answer.detail
-        )
-    return list(answer.body.get("customers") or []), int(answer.body.get("total_items") or 0)
+def _delete_round(calls: _Calls, prefix: str, doomed: dict[str, str]) -> dict[str, _Answer]:
+    """DELETE each customer id (→ the AN8 it is deleted for); the answer per id."""
+    deletes = [Operation("DELETE", prefix + quote(k, safe=""), str(n)) for n, k in enumerate(doomed)]
+    return dict(zip(doomed, calls.run(deletes, list(doomed.values())), strict=True))
+
+
+def _blocked(put: _Answer, record: CustomerWrite) -> bool:
+    """Refused because another customer holds the e-mail, while the record replaces some customer."""
+    return not put.ok and EMAIL_EXISTS in (put.detail or "") and bool(record.retires)
+
+
+def _renames(record: CustomerWrite) -> bool:
+    """The record replaces the customer of another e-mail: `renamed` whether its own id existed or not."""
+    previous = record.previous_email
+    return bool(previous) and previous.strip().lower() != record.email_address.strip().lower()
 
 
 def _put_ops(prefix: str, records: Sequence[CustomerWrite], indexes: list[int]) -> list[Operation]:
@@ -378,10 +390,7 @@ def _written(
 ) -> WriteResult:
     """The result of a customer written, with what it replaced."""
     gone = f"old customer {', '.join(retired)} deleted" if retired else None
-    if (
-        record.previous_email
-        and record.previous_email.strip().lower() != record.email_address.strip().lower()
-    ):
+    if _renames(record):
         detail = f"customer of {record.previous_email} replaced" + (f"; {gone}" if gone else "")
         return _result(record, RENAMED, status, None, detail, attempts)
     return _result(record, UPDATED if existed else CREATED, status, None, gone, attempts)

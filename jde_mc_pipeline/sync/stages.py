@@ -28,7 +28,7 @@ from jde_mc_pipeline.jde.extract import Extraction, Window, extract_window
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
 from jde_mc_pipeline.mapping.batch import MappingResult
-from jde_mc_pipeline.mapping.options import LIST_MEMBER, TARGETS
+from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS
 from jde_mc_pipeline.sync.companions import with_companions
 from jde_mc_pipeline.sync.writes import (
     Reconciliation,
@@ -114,9 +114,13 @@ def write_target(
 ) -> pd.DataFrame:
     """Send one target's batch (or record it all `failed` when Mailchimp was unreachable: `trouble`);
     record one outcome per party in `sync_outcomes` and advance the synced state. Returns the outcomes
-    with their `partition_key`."""
+    with their `partition_key`. The customers the state holds are not read from Mailchimp before their
+    write (mailchimp/ecommerce.py)."""
+    state = DuckDBSyncedState(store)
+    customers = batch.target == ECOMMERCE_CUSTOMER
     if trouble is None:
-        pushed = push_target(client, batch, settings, waiting_for_member)
+        known = state.held_keys(batch.target, batch.payloads["target_key"]) if customers else set()
+        pushed = push_target(client, batch, settings, waiting_for_member, known)
     else:
         pushed = failed_outcomes(batch, trouble)
     outcomes = combine_outcomes(batch.decided, pushed)
@@ -125,7 +129,7 @@ def write_target(
         store.record_outcomes(
             run_id, key if isinstance(key, str) else None, rows.drop(columns=PARTITION_COLUMN)
         )
-    DuckDBSyncedState(store).record_outcomes(outcomes, run_id=run_id)
+    state.record_outcomes(outcomes, run_id=run_id)
     return outcomes
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,16 +160,18 @@ def push_target(
     batch: TargetBatch,
     settings: SyncSettings,
     waiting_for_member: Collection[int] = (),
+    known_customers: Set[str] = frozenset(),
 ) -> pd.DataFrame:
     """Write one target's payloads and apply its departures; one outcome row (PUSHED_COLUMNS) per
     payload row and per leaving AN8. `waiting_for_member`: AN8s whose member write failed in this run
-    (their customers are `failed` without being sent)."""
+    (their customers are `failed` without being sent); `known_customers`: the customer ids the synced
+    state holds (not read before their write)."""
     if batch.target == LIST_MEMBER:
         records = member_records(batch.payloads)
         results = upsert_members(client, settings.list_id, records, chunk_size=settings.member_chunk_size)
     else:
         records = customer_records(batch.payloads)
-        results = write_customers(client, settings, records, waiting_for_member)
+        results = write_customers(client, settings, records, waiting_for_member, known_customers)
     written = outcome_rows(records, results, batch.payloads["payload_hash"])
     return pd.concat([written, apply_leave_rows(client, settings, batch.leaves)], ignore_index=True)
 
@@ -179,14 +181,15 @@ def write_customers(
     settings: SyncSettings,
     records: Sequence[CustomerWrite],
     waiting_for_member: Collection[int] = (),
+    known: Set[str] = frozenset(),
 ) -> list[WriteResult]:
-    """Upsert the customers, except those of a party whose member write failed (`failed`, waiting)."""
+    """Upsert the customers, except those of a party whose member write failed (`failed`, waiting);
+    `known`: the customer ids the synced state holds."""
     waiting = set(waiting_for_member)
     held = [bool(waiting.intersection(record.an8s or (int(record.key),))) for record in records]
     sent = [record for record, hold in zip(records, held, strict=True) if not hold]
-    results = iter(
-        upsert_customers(client, settings.store_id, sent, batch_threshold=settings.customer_batch_threshold)
-    )
+    threshold = settings.customer_batch_threshold
+    results = iter(upsert_customers(client, settings.store_id, sent, batch_threshold=threshold, known=known))
     return [_waiting(record) if hold else next(results) for record, hold in zip(records, held, strict=True)]
 
 

@@ -247,3 +247,51 @@ def test_bad_records_are_rejected_without_a_call(server: Any) -> None:
     results = upsert_customers(client, STORE_ID, [replace(customer(1), email_address=" "), customer(2)])
     assert [(r.outcome, r.attempts) for r in results] == [("rejected", 0), ("created", results[1].attempts)]
     assert results[0].title == "Invalid Record"
+
+
+CUSTOMER_PAGE = "GET /ecommerce/stores/{store_id}/customers"
+ONE_CUSTOMER = "GET /ecommerce/stores/{store_id}/customers/{customer_id}"
+
+
+def reads(server: Any) -> tuple[int, int]:
+    """(customer pages, single customers) read so far."""
+    seen = stats(server)["requests"]
+    return sum(seen.get(CUSTOMER_PAGE, {}).values()), sum(seen.get(ONE_CUSTOMER, {}).values())
+
+
+@pytest.mark.parametrize(("stored", "sent"), [(2, 3), (200, 300)], ids=["direct", "batches"])
+def test_ids_the_state_holds_are_not_read_and_the_others_are_decided_by_mailchimp(
+    server: Any, stored: int, sent: int
+) -> None:
+    """The last third sent is new; of the ids Mailchimp holds, the state lost the last tenth (it is read:
+    `updated`, not a duplicate); the others are not read."""
+    client = client_for(server)
+    ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
+    upsert_customers(client, STORE_ID, [customer(n) for n in range(stored)], poll=QUICK_POLL)
+    known = {customer(n).customer_id for n in range(stored - max(1, stored // 10))}
+    before = reads(server)
+    results = upsert_customers(
+        client, STORE_ID, [customer(n) for n in range(sent)], poll=QUICK_POLL, known=known
+    )
+    assert [r.outcome for r in results] == ["updated"] * stored + ["created"] * (sent - stored)
+    pages, singles = (now - then for now, then in zip(reads(server), before, strict=True))
+    unknown = sent - len(known)
+    assert (pages, singles) == ((0, unknown) if sent <= 100 else (1, 0))  # the first page holds them all
+    assert len(all_customers(server)) == sent
+
+
+def test_the_ids_to_read_take_the_cheaper_way(server: Any) -> None:
+    """A store of 2,100 customers (3 pages): 150 new ids are read by the 3 pages, 2 lost ids one by one."""
+    client = client_for(server)
+    ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
+    upsert_customers(client, STORE_ID, [customer(n) for n in range(2100)], batch_size=1000, poll=QUICK_POLL)
+    before = reads(server)
+    new = [customer(n) for n in range(2100, 2250)]
+    assert {r.outcome for r in upsert_customers(client, STORE_ID, new, poll=QUICK_POLL)} == {"created"}
+    middle = reads(server)
+    assert (middle[0] - before[0], middle[1] - before[1]) == (3, 0)
+    known = {record.customer_id for record in new[:-2]}
+    again = upsert_customers(client, STORE_ID, new, poll=QUICK_POLL, known=known)
+    assert {r.outcome for r in again} == {"updated"}
+    after = reads(server)
+    assert (after[0] - middle[0], after[1] - middle[1]) == (1, 2)
