@@ -17,6 +17,8 @@ e-mail or hash in Mailchimp, and a `synced_state` row for them would claim a rec
 `synced_departures` keeps the AN8s whose leaving scope was applied (docs/mapping.md), so that a party
 pulled again while still out of scope is not sent anything twice. `mapping_events` keeps the facts the
 mapping found per party (an incomplete address, a shared e-mail, a taken e-mail, …) next to the outcomes.
+`sync_milestones` records the one-time moves of the store, by name, with the run that completed each
+(audit/legacy.py: the first release's customer ids), so that no later run looks for them again.
 `CREATE TABLE IF NOT EXISTS` adds the later relations to older files.
 
 The file must not be called `audit.duckdb` while it has a schema called `audit` (DuckDB:
@@ -127,6 +129,13 @@ STATEMENTS: tuple[str, ...] = (
         run_id      VARCHAR,
         left_at     TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (target, an8)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS sync_milestones (
+        name       VARCHAR PRIMARY KEY,
+        run_id     VARCHAR,
+        reached_at TIMESTAMPTZ NOT NULL
     )
     """,
     """

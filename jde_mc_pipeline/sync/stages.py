@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from jde_mc_pipeline.audit.legacy import legacy_an8s, record_if_moved
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.audit.store import AuditStore
 from jde_mc_pipeline.jde.client import AisClient
@@ -61,9 +62,10 @@ class Pulled:
 
 def pull_window(ais: AisClient, state: DuckDBSyncedState, window: Window) -> Pulled:
     """The parties changed in `window`, with every party that shares a record with them and the parties
-    of customers still under a legacy id (sync/companions.py)."""
+    of customers still under a legacy id until their move is recorded (sync/companions.py,
+    audit/legacy.py)."""
     extraction = extract_window(ais, window)
-    legacy = state.legacy_customers()["an8"].to_numpy(dtype=np.int64)
+    legacy = legacy_an8s(state)
     frames, companions = with_companions(ais, state, extraction.frames, legacy)
     return Pulled(extraction, frames, companions)
 
@@ -115,7 +117,7 @@ def write_target(
     """Send one target's batch (or record it all `failed` when Mailchimp was unreachable: `trouble`);
     record one outcome per party in `sync_outcomes` and advance the synced state. Returns the outcomes
     with their `partition_key`. The customers the state holds are not read from Mailchimp before their
-    write (mailchimp/ecommerce.py)."""
+    write (mailchimp/ecommerce.py); after it, the move of legacy customer ids is recorded once done."""
     state = DuckDBSyncedState(store)
     customers = batch.target == ECOMMERCE_CUSTOMER
     if trouble is None:
@@ -130,6 +132,8 @@ def write_target(
             run_id, key if isinstance(key, str) else None, rows.drop(columns=PARTITION_COLUMN)
         )
     state.record_outcomes(outcomes, run_id=run_id)
+    if customers:
+        record_if_moved(state, run_id)
     return outcomes
 
 

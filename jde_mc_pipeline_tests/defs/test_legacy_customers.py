@@ -3,18 +3,25 @@ next sync (mapping.md §4), through the Dagster job, over real HTTP and a real D
 
 The first release's state is made from a run of today's code: every customer is re-written under its
 AN8 (read back from Mailchimp, deleted, put again with the AN8 as id) and `synced_state` says so, as an
-audit file of that release would. The next run of a day without any JDE change pulls the parties of
-those customers, writes each under its e-mail's hash and deletes the AN8 id: nothing is lost, and the
-run after that writes nothing.
+audit file of that release would (which has no `sync_milestones` either). The next run of a day without
+any JDE change pulls the parties of those customers, writes each under its e-mail's hash and deletes
+the AN8 id: nothing is lost, and the run after that writes nothing. The move is recorded once done, and
+no later run looks for legacy ids again (audit/legacy.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from jde_mc_pipeline.audit.legacy import LEGACY_IDS_MOVED
+from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline_tests.defs.sync_world import SYNC_DAY, SyncWorld
 from jde_mc_pipeline_tests.deployment import START_DATE
 from jde_mc_pipeline_tests.sync import expected, support
+
+CUSTOMER_PAGES = "GET /ecommerce/stores/{store_id}/customers"
 
 
 def to_first_release(world: SyncWorld) -> dict[str, dict]:
@@ -39,6 +46,7 @@ def to_first_release(world: SyncWorld) -> dict[str, dict]:
             "UPDATE synced_state SET target_key = an8::VARCHAR, an8s = [an8] "
             "WHERE target = 'ecommerce_customer'"
         )
+        conn.execute("DROP TABLE sync_milestones")
     return {c["email_address"]: c for c in customers.values()}
 
 
@@ -75,3 +83,34 @@ def test_legacy_customer_ids_are_moved_on_the_next_sync(sync_world: SyncWorld) -
     again = sync_world.run(quiet, quiet)
 
     assert again.success and support.write_requests(sync_world.mailchimp) == writes
+
+
+def test_the_move_is_recorded_once_and_never_looked_for_again(
+    sync_world: SyncWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert sync_world.run(START_DATE, SYNC_DAY).success
+    before = to_first_release(sync_world)
+    quiet = SYNC_DAY + dt.timedelta(days=1)
+    reads = support.control(sync_world.mailchimp, "GET", "stats")["requests"].get(CUSTOMER_PAGES, {})
+
+    moved = sync_world.run(quiet, quiet)
+
+    assert moved.success
+    assert support.rows(sync_world.store, "SELECT name, run_id FROM sync_milestones") == [
+        (LEGACY_IDS_MOVED, moved.run_id)
+    ]
+    pages = support.control(sync_world.mailchimp, "GET", "stats")["requests"][CUSTOMER_PAGES]
+    assert sum(pages.values()) - sum(reads.values()) == 1  # one page holds the test's whole store
+    monkeypatch.setattr(DuckDBSyncedState, "legacy_customers", no_scan)
+    writes = support.write_requests(sync_world.mailchimp)
+
+    again = sync_world.run(quiet, quiet)
+
+    assert again.success and support.write_requests(sync_world.mailchimp) == writes
+    assert support.control(sync_world.mailchimp, "GET", "stats")["requests"][CUSTOMER_PAGES] == pages
+    _, customers = expected.mailchimp_state(sync_world.mailchimp)
+    assert {c["email_address"] for c in customers.values()} == set(before)
+
+
+def no_scan(self: DuckDBSyncedState) -> None:
+    raise AssertionError("legacy customer ids looked for after their move was recorded")
