@@ -1,4 +1,4 @@
-"""The audit store's relations (README, The audit store), created idempotently.
+"""The audit store's relations (docs/audit.md), created idempotently.
 
 Why these indexes: the two questions operators ask are "the history of AN8 X" and "everything that
 failed in run R". DuckDB's zone maps already make range scans cheap, but point lookups on a column that
@@ -15,8 +15,11 @@ not retried). It is its own relation rather than nullable columns of `synced_sta
 refused parties were never written at all (a fake e-mail on the first sync): they have no target key,
 e-mail or hash in Mailchimp, and a `synced_state` row for them would claim a record that does not exist.
 `synced_departures` keeps the AN8s whose leaving scope was applied (docs/mapping.md), so that a party
-pulled again while still out of scope is not sent anything twice. `mapping_events` keeps the facts the
-mapping found per party (an incomplete address, a shared e-mail, a taken e-mail, …) next to the outcomes.
+pulled again while still out of scope is not sent anything twice. `jde_deleted` keeps the parties a run
+found gone from JDE (asked for with their group and no row came back, or named by the scope
+reconciliation): they have no row in `jde_pulls`, yet the run pulled them and gives them their outcomes.
+`mapping_events` keeps the facts the mapping found per party (an incomplete address, a shared e-mail, a
+taken e-mail, …) next to the outcomes.
 `sync_milestones` records the one-time moves of the store, by name, with the run that completed each
 (audit/legacy.py: the first release's customer ids), so that no later run looks for them again.
 `CREATE TABLE IF NOT EXISTS` adds the later relations to older files.
@@ -49,6 +52,13 @@ STATEMENTS: tuple[str, ...] = (
         an8        BIGINT NOT NULL,
         row_json   JSON NOT NULL,
         pulled_at  TIMESTAMPTZ NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS jde_deleted (
+        run_id   VARCHAR NOT NULL,
+        an8      BIGINT NOT NULL,
+        found_at TIMESTAMPTZ NOT NULL
     )
     """,
     """

@@ -47,7 +47,7 @@ def _is_lock_conflict(error: BaseException) -> bool:
 
 
 class AuditStore:
-    """Reads and writes the audit relations of README, The audit store in one DuckDB file."""
+    """Reads and writes the audit relations of docs/audit.md in one DuckDB file."""
 
     def __init__(
         self, path: str | Path, lock_wait_seconds: float = 120.0, *, read_only: bool = False
@@ -176,6 +176,25 @@ class AuditStore:
                 conn.unregister("pulled")
                 written += len(frame)
         return written
+
+    def record_deleted(self, run_id: str, an8s: Sequence[int]) -> int:
+        """Keep the parties the run found gone from JDE (schema.py `jde_deleted`); returns the rows kept."""
+        wanted = sorted({int(a) for a in an8s})
+        if not wanted:
+            return 0
+        with self.connect() as conn:
+            conn.executemany(
+                "INSERT INTO jde_deleted VALUES (?, ?, ?)", [(run_id, an8, _now()) for an8 in wanted]
+            )
+        return len(wanted)
+
+    def deleted(self, run_id: str) -> list[int]:
+        """The parties run `run_id` found gone from JDE (`record_deleted`), sorted."""
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT an8 FROM jde_deleted WHERE run_id = ? ORDER BY an8", [run_id]
+            ).fetchall()
+        return [int(an8) for (an8,) in rows]
 
     def record_mapped_values(self, run_id: str, trail: pd.DataFrame) -> int:
         """Keep the field-level trail: an8, target, field, source_value, mapped_value.

@@ -31,9 +31,9 @@ from jde_mc_pipeline.settings.connector import Connector
 from jde_mc_pipeline.settings.environment import SettingsError
 from jde_mc_pipeline.sync.dry_run import likely_refusals, predict_sync
 from jde_mc_pipeline.sync.inspection import MergeFieldFindings
-from jde_mc_pipeline.sync.writes import map_frames
 from jde_mc_pipeline.sync.progress import Progress
 from jde_mc_pipeline.sync.stages import pull_window
+from jde_mc_pipeline.sync.writes import map_frames
 
 
 def main(options: dict[str, Any]) -> int:
@@ -76,7 +76,7 @@ def run_dry_run(
         return 1
     finally:
         ais.close()
-    result = map_frames(pulled.frames, settings, state, today)
+    result = map_frames(pulled.frames, settings, state, today, deleted=pulled.deleted)
     emails = pd.Series(result.parties["email"].to_numpy(), index=result.parties["an8"].to_numpy())
     with mailchimp:
         try:

@@ -11,11 +11,17 @@ own e-mails may reach further records, so it repeats until nothing new comes (a 
 
 The same pull moves customers kept under a legacy id (the AN8, before ids were the e-mail's hash):
 their parties join the next run, which writes them under the new id (ecommerce.py).
+
+A companion read back without any row is gone from JDE (a purge leaves no trace): the synced state
+still folds it into the record the run rewrites, so it is returned as `deleted`, for the mapping to end
+it `left_scope:deleted_in_jde` in this run (docs/mapping.md, "Leaving scope"). Left out, the record
+would be rewritten without it and no later run, the scope reconciliation included, would know it.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -44,13 +50,24 @@ def companion_an8s(
     return np.setdiff1d(np.fromiter(found, np.int64, len(found)), np.asarray(an8s, dtype=np.int64))
 
 
+class Companions(NamedTuple):
+    """The frames with their companions' rows, and which companions were asked for."""
+
+    frames: dict[str, pd.DataFrame]
+    added: np.ndarray
+    """The AN8s read besides the frames' own (companions and `extra`), deleted ones included."""
+    deleted: np.ndarray
+    """The AN8s of `added` of which JDE returned no row at all (module doc)."""
+
+
 def with_companions(
     client: AisClient, state: SyncedState, frames: dict[str, pd.DataFrame], extra: np.ndarray | None = None
-) -> tuple[dict[str, pd.DataFrame], np.ndarray]:
-    """`frames` plus the full rows of their companions (and of `extra` AN8s); the AN8s added."""
+) -> Companions:
+    """`frames` plus the full rows of their companions (and of `extra` AN8s)."""
     pulled = _an8s(frames)
     wanted = np.setdiff1d(np.asarray(extra if extra is not None else [], dtype=np.int64), pulled)
     added: list[np.ndarray] = []
+    deleted: list[np.ndarray] = []
     for _ in range(MAX_ROUNDS):
         new = np.union1d(wanted, companion_an8s(state, pulled, frames))
         new = np.setdiff1d(new, pulled)
@@ -60,12 +77,13 @@ def with_companions(
         frames = {name: _concat(frame, more[name]) for name, frame in frames.items()}
         pulled = np.union1d(pulled, new)
         added.append(new)
+        deleted.append(np.setdiff1d(new, _an8s(more)))
         wanted = np.array([], dtype=np.int64)
     else:
         log.warning(
             "shared e-mails chain past %d rounds: the rest is pulled by their next change", MAX_ROUNDS
         )
-    return frames, np.concatenate(added) if added else np.array([], dtype=np.int64)
+    return Companions(frames, _joined(added), _joined(deleted))
 
 
 def _current_emails(frame: pd.DataFrame | None) -> np.ndarray:
@@ -80,6 +98,10 @@ def _current_emails(frame: pd.DataFrame | None) -> np.ndarray:
 def _an8s(frames: dict[str, pd.DataFrame]) -> np.ndarray:
     parts = [frame["AN8"].dropna().astype(np.int64).to_numpy() for frame in frames.values() if len(frame)]
     return np.unique(np.concatenate(parts)) if parts else np.array([], dtype=np.int64)
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.array([], dtype=np.int64)
 
 
 def _concat(frame: pd.DataFrame, more: pd.DataFrame) -> pd.DataFrame:

@@ -11,10 +11,12 @@ into their records).
   makes it `left_scope:deleted_in_jde` and gives its record the `on_leave` action (or leaves the
   record to the parties still sharing it).
 - A record whose group's roles in JDE no longer earn the owned tags it holds (a role gone, or every
-  role gone), or one of whose parties no longer has the record's e-mail (an F01151 row deleted: the
-  e-mail is the record's key), has *drifted*: its parties are pulled whole and synced as usual, so a
-  lost role sets its tag inactive, a party without role leaves scope and a party without the e-mail
-  leaves the group, exactly as if JDE had stamped the change.
+  role gone), one of whose parties holds no role routed to the target any more (its tags may still be
+  earned by the others: it must leave the group all the same, `left_scope:no_role`, the record kept by
+  them), or one of whose parties no longer has the record's e-mail (an F01151 row deleted: the e-mail
+  is the record's key), has *drifted*: its parties are pulled whole and synced as usual, so a lost role
+  sets its tag inactive, a party without role leaves scope and a party without the e-mail leaves the
+  group, exactly as if JDE had stamped the change.
 Other rows deleted without a trace (a phone, an address, a who's-who name) are not looked for: they
 reach Mailchimp with the party's next change.
 The parties sharing a record with those are pulled too (sync/companions.py), so nothing is decided
@@ -86,15 +88,11 @@ def scope_changes(client: AisClient, state: DuckDBSyncedState, options: MappingO
             earned = {options.tag_for(role) for a in present for role in routed if held[a][role]}
             owned = set(tags) & set(options.owned_tags)
             moved = any(email_of.get(a, "") != email for a in present)
-            if (
-                len(present) < len(group)
-                or not earned
-                or moved
-                or (target == LIST_MEMBER and owned != earned)
-            ):
+            roleless = any(not any(held[a][role] for role in routed) for a in present)
+            if len(present) < len(group) or roleless or moved or (target == LIST_MEMBER and owned != earned):
                 drifted.update(present)
     wanted = np.array(sorted(drifted), dtype=np.int64)
     extra = np.union1d(wanted, companion_an8s(state, np.union1d(wanted, deleted), {}))
     extra = extra[np.isin(extra, roles["an8"].to_numpy())]
-    frames, _ = with_companions(client, state, read_parties(client, []), extra)
-    return ScopeChanges(deleted, wanted, frames, len(known), len(roles))
+    found = with_companions(client, state, read_parties(client, []), extra)
+    return ScopeChanges(np.union1d(deleted, found.deleted), wanted, found.frames, len(known), len(roles))

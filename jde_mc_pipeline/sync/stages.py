@@ -31,6 +31,8 @@ from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
 from jde_mc_pipeline.mapping.batch import MappingResult
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS
 from jde_mc_pipeline.sync.companions import with_companions
+from jde_mc_pipeline.sync.recording import AuditRecorder
+from jde_mc_pipeline.sync.settings import SyncSettings
 from jde_mc_pipeline.sync.writes import (
     Reconciliation,
     TargetBatch,
@@ -43,8 +45,6 @@ from jde_mc_pipeline.sync.writes import (
     reconcile,
     unavailable,
 )
-from jde_mc_pipeline.sync.recording import AuditRecorder
-from jde_mc_pipeline.sync.settings import SyncSettings
 
 PARTITION_COLUMN = "partition_key"
 PartitionOf = Callable[[pd.Series], pd.Series]
@@ -58,6 +58,8 @@ class Pulled:
     extraction: Extraction
     frames: dict[str, pd.DataFrame]
     companions: np.ndarray
+    deleted: np.ndarray
+    """Companions JDE holds no row of any more: the mapping's `deleted` (sync/companions.py)."""
 
 
 def pull_window(ais: AisClient, state: DuckDBSyncedState, window: Window) -> Pulled:
@@ -66,8 +68,8 @@ def pull_window(ais: AisClient, state: DuckDBSyncedState, window: Window) -> Pul
     audit/legacy.py)."""
     extraction = extract_window(ais, window)
     legacy = legacy_an8s(state)
-    frames, companions = with_companions(ais, state, extraction.frames, legacy)
-    return Pulled(extraction, frames, companions)
+    found = with_companions(ais, state, extraction.frames, legacy)
+    return Pulled(extraction, found.frames, found.added, found.deleted)
 
 
 def map_and_record(
@@ -172,9 +174,9 @@ def sync_batch(
 ) -> BatchReport:
     """Every stage over one batch of frames (module doc), recorded under `run_id` in `sync_runs` as `job`.
 
-    `deleted`: AN8s known to be gone from JDE. The client's recorder is replaced by an `AuditRecorder`
-    for the duration. The run is `failed` in `sync_runs` when a party lacks exactly one outcome per
-    target; a configuration problem raises (after closing the run as failed).
+    `deleted`: AN8s known to be gone from JDE (kept in `jde_deleted`). The client's recorder is replaced
+    by an `AuditRecorder` for the duration. The run is `failed` in `sync_runs` when a party lacks exactly
+    one outcome per target; a configuration problem raises (after closing the run as failed).
     """
     store.start_run(run_id, job)
     status = "failed"
@@ -182,6 +184,7 @@ def sync_batch(
     client.recorder = recorder
     try:
         store.record_pulls(run_id, frames)
+        store.record_deleted(run_id, list(deleted))
         trouble = prepare(client, settings)
         result = map_and_record(frames, settings, store, run_id, today=today, deleted=deleted)
         parts, waiting = [], set()

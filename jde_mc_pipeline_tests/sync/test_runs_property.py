@@ -114,8 +114,9 @@ def sync_day(ais: AisClient, client: MailchimpClient, store: AuditStore, run: st
     state = DuckDBSyncedState(store)
     with ais:
         extraction = extract_through(ais, day) if first else extract_days(ais, day)
-        frames, _ = with_companions(ais, state, extraction.frames, state.legacy_customers()["an8"])
-    report = sync_batch(frames, client, store, SETTINGS, run_id=run, job=JOB, today=day)
+        pulled = with_companions(ais, state, extraction.frames, state.legacy_customers()["an8"])
+    report = sync_batch(pulled.frames, client, store, SETTINGS, run_id=run, job=JOB, today=day,
+                        deleted=pulled.deleted.tolist())  # fmt: skip
     assert report.reconciliation.ok, report.reconciliation.describe()
 
 
