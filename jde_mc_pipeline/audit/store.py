@@ -32,6 +32,9 @@ MEMORY = ":memory:"
 PULLS_MEMORY_LIMIT = "256MB"
 """DuckDB's memory for keeping the pulls (its default is 80% of RAM): the initial load writes 660,000 rows
 while jde_extract stages its frames, and with the default the two peaks added up to over 1 GiB."""
+RUN_SUCCEEDED = "succeeded"
+RUN_FAILED = "failed"
+"""How a run's `sync_runs` row ends (`finish_run`); the store itself sets `started` and `interrupted`."""
 
 
 def _log_lock_wait(state: RetryCallState) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import dagster as dg
 
-from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.audit.store import RUN_FAILED, AuditStore
 from jde_mc_pipeline.defs.staging import StagedFrameIOManager
 from jde_mc_pipeline.settings.environment import SECRETS, from_env
 from jde_mc_pipeline.settings.mapping import MappingSettings
@@ -74,7 +74,7 @@ class AuditStoreResource(dg.ConfigurableResource, AuditSettings):
         try:
             yield store
         except BaseException:
-            close_run(store, run_id, "failed")
+            close_run(store, run_id, RUN_FAILED)
             raise
 
 

@@ -26,7 +26,6 @@ from jde_mc_pipeline.mapping.assemble import (
 )
 from jde_mc_pipeline.mapping.changes import EmptySyncedState, SyncedState
 from jde_mc_pipeline.mapping.fold import fold_by_email
-from jde_mc_pipeline.mapping.peak_memory import release_free_heap
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS, MappingOptions
 from jde_mc_pipeline.mapping.outcomes import (
     EVENT_EMAIL_COLLISION,
@@ -47,6 +46,7 @@ from jde_mc_pipeline.mapping.payloads import (
     customer_payloads,
     member_payloads,
 )
+from jde_mc_pipeline.mapping.peak_memory import release_free_heap
 from jde_mc_pipeline.mapping.schemas import (
     EXTRACT_MODELS,
     CustomerPayloadFrame,

@@ -330,8 +330,8 @@ def _leaving(
         key, email, holder = found.at[i, "target_key"], found.at[i, "email"], int(found.at[i, "an8"])
         if records.owner[i] >= 0 or not records.free[i]:
             decided.append(
-                (int(a), LEFT_SCOPE_PREFIX + why, f"{RECORD_KEPT}: the record {key} stays with the parties still "
-                 "using it; this party's role tags go with their update", key)
+                (int(a), LEFT_SCOPE_PREFIX + why, f"{RECORD_KEPT}: the record {key} stays with the parties "
+                 "still using it; this party's role tags go with their update", key)
             )  # fmt: skip
             continue
         tags = tuple(found.at[i, "tags"]) if member and action == "untag" else ()

@@ -111,9 +111,7 @@ def predict_customers(customers: pd.DataFrame, state: SyncedState) -> pd.DataFra
     for row in customers.itertuples(index=False):
         an8 = int(row.key)
         previous = row.previous_email if isinstance(row.previous_email, str) and row.previous_email else None
-        outcome = (
-            RENAMED if previous else UPDATED if row.email_address in known or row.retires else CREATED
-        )
+        outcome = RENAMED if previous else UPDATED if row.email_address in known or row.retires else CREATED
         detail = f"replaces the customer of {previous}, deleted once this one is written" if previous else ""
         if row.retires and not previous:
             detail = f"moves from customer id {', '.join(row.retires)}"

@@ -27,11 +27,13 @@ import numpy as np
 import pandas as pd
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
-from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.audit.store import RUN_SUCCEEDED, AuditStore
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.members import upsert_members
 from jde_mc_pipeline.mapping.options import LIST_MEMBER, TARGETS
 from jde_mc_pipeline.mapping.outcomes import FAILED, SUPERSEDED
+from jde_mc_pipeline.sync.recording import AuditRecorder
+from jde_mc_pipeline.sync.settings import SyncSettings
 from jde_mc_pipeline.sync.writes import (
     PUSHED_COLUMNS,
     apply_leave_rows,
@@ -41,8 +43,6 @@ from jde_mc_pipeline.sync.writes import (
     record_from_payload,
     write_customers,
 )
-from jde_mc_pipeline.sync.recording import AuditRecorder
-from jde_mc_pipeline.sync.settings import SyncSettings
 
 REPLAY_JOB = "mailchimp_replay"
 REPLAY_COLUMNS: tuple[str, ...] = (*PUSHED_COLUMNS, "replayed_run_id", "resolved")
@@ -119,7 +119,7 @@ def replay_failures(
     returned = pd.concat([new.drop(columns=["partition_key"]), old], ignore_index=True)
     returned = returned.loc[:, list(REPLAY_COLUMNS)]
     if record_run:
-        store.finish_run(replay_run_id, "succeeded", store.run_counts(replay_run_id))
+        store.finish_run(replay_run_id, RUN_SUCCEEDED, store.run_counts(replay_run_id))
     return returned
 
 

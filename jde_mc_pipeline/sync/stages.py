@@ -23,7 +23,7 @@ import pandas as pd
 
 from jde_mc_pipeline.audit.legacy import legacy_an8s, record_if_moved
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
-from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.audit.store import RUN_FAILED, RUN_SUCCEEDED, AuditStore
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.extract import Extraction, Window, extract_window
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
@@ -179,7 +179,7 @@ def sync_batch(
     one outcome per target; a configuration problem raises (after closing the run as failed).
     """
     store.start_run(run_id, job)
-    status = "failed"
+    status = RUN_FAILED
     previous, recorder = client.recorder, AuditRecorder(store, run_id)
     client.recorder = recorder
     try:
@@ -197,7 +197,7 @@ def sync_batch(
             parts.append(rows)
         outcomes = pd.concat(parts, ignore_index=True)
         reconciliation = reconcile(result.pulled, outcomes)
-        status = "succeeded" if reconciliation.ok else "failed"
+        status = RUN_SUCCEEDED if reconciliation.ok else RUN_FAILED
     finally:
         client.recorder = previous
         recorder.close()

@@ -29,7 +29,6 @@ import pytest
 
 from jde_mc_pipeline.defs.mailchimp.checks import RECONCILIATION
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
-from jde_mc_pipeline_tests.defs.sync_world import check_results
 from jde_mc_pipeline_tests.defs.soak import (
     Soak,
     SoakPlan,
@@ -37,6 +36,7 @@ from jde_mc_pipeline_tests.defs.soak import (
     run_soak,
     summary,
 )
+from jde_mc_pipeline_tests.defs.sync_world import check_results
 
 PLAN = SoakPlan(
     parties=1500,

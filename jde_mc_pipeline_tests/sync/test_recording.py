@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jde_mc_pipeline.sync.writes import prepare_mailchimp
 from jde_mc_pipeline.sync.recording import AuditRecorder
+from jde_mc_pipeline.sync.writes import prepare_mailchimp
 from jde_mc_pipeline_tests.sync.support import rows, write_requests
 
 RELATIONS = (

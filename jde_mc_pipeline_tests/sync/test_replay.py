@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
-from jde_mc_pipeline.sync.writes import TargetBatch, map_frames, prepare_mailchimp, push_target
 from jde_mc_pipeline.sync.replay import replay_failures
+from jde_mc_pipeline.sync.writes import TargetBatch, map_frames, prepare_mailchimp, push_target
 from jde_mc_pipeline_tests.sync.support import all_members, control, customer, rows, write_requests
 
 FAULTS_ON = {"fault_rate": 1.0, "kinds": ["500", "503", "reset"]}

@@ -21,7 +21,6 @@ import dagster as dg
 import pandas as pd
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
-from jde_mc_pipeline.defs.step_speed import fewer_collections
 from jde_mc_pipeline.defs.deployment import Deployment
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, numbers, sample
@@ -34,6 +33,7 @@ from jde_mc_pipeline.defs.partitions import (
 )
 from jde_mc_pipeline.defs.resources import AuditStoreResource, JdeAisResource
 from jde_mc_pipeline.defs.run_tags import HOST_TAG, RANGE_TAG, this_host
+from jde_mc_pipeline.defs.step_speed import fewer_collections
 from jde_mc_pipeline.jde.dates import hhmmss_to_time
 from jde_mc_pipeline.jde.extract import Watermark, Window
 from jde_mc_pipeline.jde.session import ClientStats

@@ -31,9 +31,8 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
-from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.audit.store import RUN_SUCCEEDED, AuditStore
 from jde_mc_pipeline.defs import MAILCHIMP_POOL
-from jde_mc_pipeline.defs.step_speed import fewer_collections
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.mailchimp.checks import build_reconciliation_check, rejection_result, rejection_spec
 from jde_mc_pipeline.defs.mapping.assets import (
@@ -50,12 +49,13 @@ from jde_mc_pipeline.defs.resources import (
     MailchimpResource,
     SyncSettingsResource,
 )
+from jde_mc_pipeline.defs.step_speed import fewer_collections
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
 from jde_mc_pipeline.mapping.outcomes import FAILED, REJECTED_PREFIX
 from jde_mc_pipeline.settings.connector import settings_for
-from jde_mc_pipeline.sync.writes import TargetBatch, members_failed
 from jde_mc_pipeline.sync.recording import AuditRecorder
 from jde_mc_pipeline.sync.stages import PARTITION_COLUMN, close_run, prepare, write_target
+from jde_mc_pipeline.sync.writes import TargetBatch, members_failed
 
 MAILCHIMP_GROUP = "mailchimp"
 MEMBER_SYNC_KEY = dg.AssetKey("mailchimp_list_member_sync")
@@ -212,7 +212,7 @@ def _close_if_last(
     if followed:
         return
     run_id = context.run.run_id
-    pruned = close_run(store, run_id, "succeeded", keep_raw_days)
+    pruned = close_run(store, run_id, RUN_SUCCEEDED, keep_raw_days)
     if pruned:
         context.log.info(f"audit retention ({keep_raw_days} days of raw rows): pruned {pruned}")
     counts = ", ".join(f"{name} {n:,}" for name, n in store.run_counts(run_id).items()) or "no party pulled"

@@ -12,12 +12,12 @@ person re-checks an old run from the Launchpad.
 import dagster as dg
 import pandas as pd
 
-from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.audit.store import RUN_FAILED, AuditStore
 from jde_mc_pipeline.defs.metadata import counts_of, numbers, sample
 from jde_mc_pipeline.defs.resources import AuditStoreResource
 from jde_mc_pipeline.mapping.outcomes import FAILED, REJECTED_PREFIX
-from jde_mc_pipeline.sync.writes import reconcile
 from jde_mc_pipeline.sync.stages import close_run
+from jde_mc_pipeline.sync.writes import reconcile
 
 REJECTION_RATE = "rejection_rate"
 RECONCILIATION = "reconciliation"
@@ -107,7 +107,7 @@ def build_reconciliation_check(target: str, asset: dg.AssetKey) -> dg.AssetCheck
     ) -> dg.AssetCheckResult:
         result = reconciliation_result(audit.store(), config.run_id or context.run.run_id, target, asset)
         if not result.passed and config.run_id is None:
-            close_run(audit.store(), context.run.run_id, "failed")  # the run fails: the audit says so
+            close_run(audit.store(), context.run.run_id, RUN_FAILED)  # the run fails: the audit says so
         return result
 
     return check

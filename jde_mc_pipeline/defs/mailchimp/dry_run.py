@@ -21,6 +21,7 @@ import dagster as dg
 import pandas as pd
 
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
+from jde_mc_pipeline.audit.store import RUN_SUCCEEDED
 from jde_mc_pipeline.defs import MAILCHIMP_POOL
 from jde_mc_pipeline.defs.mailchimp.assets import MAILCHIMP_GROUP, SYNC_KEYS
 from jde_mc_pipeline.defs.mapping.assets import (
@@ -99,7 +100,7 @@ def build_dry_run(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
                 reads = int(client.stats["requests"])
             table = prediction.table
             table[PARTITION_COLUMN] = partition_keys(table["an8"], known, last).to_numpy()
-            close_run(store, context.run.run_id, "succeeded", audit.keep_raw_days)
+            close_run(store, context.run.run_id, RUN_SUCCEEDED, audit.keep_raw_days)
         seconds = time.perf_counter() - began
         context.log.info(
             f"predicted {len(table):,} outcomes for {len(parties):,} parties in {seconds:.1f} s "

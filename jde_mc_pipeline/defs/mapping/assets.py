@@ -20,7 +20,6 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 
-from jde_mc_pipeline.defs.step_speed import fewer_collections
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.jde.assets import jde_asset_key
 from jde_mc_pipeline.defs.mapping.checks import quarantine_result, quarantine_spec, schema_result, schema_spec
@@ -32,6 +31,7 @@ from jde_mc_pipeline.defs.resources import (
     MailchimpResource,
     SyncSettingsResource,
 )
+from jde_mc_pipeline.defs.step_speed import fewer_collections
 from jde_mc_pipeline.jde.tables import TABLES
 from jde_mc_pipeline.mapping.batch import MappingResult
 from jde_mc_pipeline.mapping.schemas import (
