@@ -9,8 +9,8 @@ call; `--runs` runs of the sync job (today's partition and the days before) are 
 the sensor and schedule would during an outage. Every 2 s it samples how many runs are QUEUED and STARTED
 and the CPU time of every run's processes (the run worker named by the run's engine event, and its
 children). After `--outage-seconds` Mailchimp heals; it waits for every run to end, then launches
-`mailchimp_replay` once (what an operator, or the walkthrough of docs/operations.md, does) and checks Mailchimp
-against the contract (jde_mc_pipeline_tests/sync/expected.py: the same oracle as the tests).
+`mailchimp_replay` once (what an operator, or the walkthrough of docs/operations.md, does) and checks
+Mailchimp against the contract (jde_mc_pipeline_tests/sync/expected.py: the same oracle as the tests).
 
 Printed: the most runs in progress at once, the CPU each run used while it waited for the pool (a run
 that is QUEUED has no process: 0), the drain time after the heal, the runs' end states, the replay's, and

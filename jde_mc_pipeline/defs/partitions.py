@@ -1,8 +1,8 @@
 """Daily UPMJ partitions, what a run over a range of them reads from JDE, and which partition a party is in.
 
 Why the first partition holds all history: Dagster's bookkeeping grows with partitions × assets (measured:
-docs/operations.md, Partitions), so a partition per historical day is not an option. `JDE_START_DATE` is a recent
-date; the partition of that date also holds every party whose changes are all on or before it, so the
+docs/operations.md, Partitions), so a partition per historical day is not an option. `JDE_START_DATE` is a
+recent date; the partition of that date also holds every party whose changes are all on or before it, so the
 initial load is that one partition. `end_offset=1` makes today's partition exist (the schedule and the
 sensor request it).
 
