@@ -1,13 +1,14 @@
 """`jde-mc demo` as a user runs it: a subprocess that starts both emulators and `dagster dev`. One demo
-serves the module, in order: what it starts, the README's command-line examples run against it (its own
-dates, its own control URLs), the UI in a real browser, and last SIGINT (Ctrl-C), which must stop
-everything it started.
+serves the module, in order: what it starts, the documentation's command-line examples run against it (its
+own dates, its own control URLs) in a shell that has only what the README says to do, the audit queries of
+docs/audit.md, the UI in a real browser, and last SIGINT (Ctrl-C) while a run executes, which must stop
+everything it started without a stack trace.
 
-The demo runs without churn (`--churn 0/30`) so that the README's walkthrough, which renames one customer,
+The demo runs without churn (`--churn 0/30`) so that the replay walkthrough, which renames one customer,
 is the only change a run can meet. The sensor ticks once (the initial load) and the schedule not at all
 while the module runs: a run of theirs taking the Mailchimp pool during the walkthrough's outage would
-make the walkthrough's own run wait for the heal, and its failures, which the README promises, would not
-happen.
+make the walkthrough's own run wait for the heal, and its failures, which the walkthrough promises, would
+not happen.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 import requests
 from playwright import sync_api
 
-from jde_mc_pipeline_tests.automation.readme import readme_example
+from jde_mc_pipeline_tests.automation.readme import audit_queries, readme_example
+
+pytestmark = pytest.mark.real_clock  # the demo runs on the real day by design, under `dagster dev`
 
 READY = "jde-mc demo is running"
 STARTUP_LIMIT_SECONDS = 240
@@ -40,6 +44,8 @@ SCHEDULES = f"""{{ schedulesOrError(repositorySelector: {LOCATION}) {{ __typenam
   ... on Schedules {{ results {{ name scheduleState {{ status }} }} }} }} }}"""
 RUNS = """{ runsOrError(limit: 100) { ... on Runs { results { runId jobName status
   tags { key value } } } } }"""
+LAUNCH = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) { __typename
+  ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
 UNFINISHED = {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING", "MANAGED"}
 CHROMIUM = "/usr/bin/chromium"
 QUIET_AUTOMATION = {"JDE_MC_SENSOR_INTERVAL_SECONDS": "3600", "JDE_MC_SCHEDULE_CRON": "0 0 1 1 *"}
@@ -178,10 +184,21 @@ def test_demo_starts_both_emulators_and_dagster_with_automation_running(demo: De
     assert (demo.folder / ".dagster_home" / "dagster.yaml").is_file()
 
 
+def jde_today(demo: Demo) -> str:
+    """Today in the demo's JDE time zone, as the README's examples compute it (`date`)."""
+    zone = {"TZ": demo.settings()["JDE_TIMEZONE"]}
+    done = subprocess.run(["date", "+%F"], env=zone, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
 def run_example(demo: Demo, name: str) -> str:
-    """One of the README's `sh` blocks, in bash, from the demo's folder, with the venv's commands first."""
+    """One of the README's `sh` blocks, in bash, from the demo's folder, in a shell that has only what the
+    README says to do: no setting of the demo and no virtual environment on the PATH (the block's
+    `. data/demo/demo.env` brings both, as it must for a user's second shell)."""
+    venv = str(Path(sys.executable).parent)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JDE_", "MAILCHIMP_", "DAGSTER_"))}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("VIRTUAL_ENV", None)
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != venv)
     script = "set -euo pipefail\n" + readme_example(name)
     done = subprocess.run(
         ["bash", "-c", script], cwd=demo.folder, env=env, capture_output=True, text=True, timeout=600
@@ -192,11 +209,10 @@ def run_example(demo: Demo, name: str) -> str:
 
 
 def test_the_readme_examples_run_against_the_demo(demo: Demo) -> None:
+    """The README's two runs, docs/operations.md's replay walkthrough, then docs/audit.md's queries on what
+    they recorded."""
     settings = demo.settings()
-    start = settings["JDE_START_DATE"]
-    today = subprocess.run(
-        ["date", "+%F"], env={"TZ": settings["JDE_TIMEZONE"]}, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    start, today = settings["JDE_START_DATE"], jde_today(demo)
 
     backfill = run_example(demo, "range")
     assert re.search(rf"run \S+ over {start}\.\.\.{today} recorded in sync_runs as succeeded", backfill)
@@ -209,6 +225,13 @@ def test_the_readme_examples_run_against_the_demo(demo: Demo) -> None:
     assert "Consolidated Logistics Group" in walkthrough  # the last command reads the member back
 
     wait_for_runs(demo.ui)  # a sensor run may still be writing the same change
+    failing_run = re.search(r"run (\S+) over \S+ recorded in sync_runs as succeeded: .*failed", walkthrough)
+    assert failing_run, walkthrough[-3000:]
+    audit_file = demo.folder / "data" / "demo" / "audit_trail.duckdb"
+    with duckdb.connect(str(audit_file), read_only=True) as audit:
+        answers = [audit.execute(q.replace("'R'", f"'{failing_run[1]}'")).fetchall() for q in audit_queries()]
+    assert answers[0] and answers[1], "docs/audit.md, query 1: the history of AN8 1001"
+    assert answers[2], "docs/audit.md, query 2: what failed in the walkthrough's run"
     api = settings["MAILCHIMP_API_URL"].replace("{dc}", settings["MAILCHIMP_API_KEY"].rsplit("-", 1)[1])
     auth = ("anystring", settings["MAILCHIMP_API_KEY"])
     listed = requests.get(
@@ -280,13 +303,44 @@ def test_the_ui_shows_the_graph_launches_a_dry_run_and_plots_outcomes(demo: Demo
             browser.close()
 
 
+def launch_executing_run(demo: Demo) -> str:
+    """A sync of today launched from the UI's API and slowed by JDE's latency; its id once its first step
+    executes (its first log line is in the demo's output)."""
+    today = jde_today(demo)
+    requests.post(f"{demo.jde_control}/faults", json={"latency_ms": 2000}, timeout=10).raise_for_status()
+    params = {
+        "selector": {"repositoryLocationName": "jde_mc_pipeline", "repositoryName": "__repository__",
+                     "jobName": "jde_to_mailchimp_sync"},
+        "runConfigData": {},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": today}]},
+    }  # fmt: skip
+    reply = requests.post(
+        f"{demo.ui}/graphql", json={"query": LAUNCH, "variables": {"params": params}}, timeout=30
+    )
+    launched = reply.json()["data"]["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    deadline = time.monotonic() + RUN_LIMIT_SECONDS
+    while not re.search(rf"{run_id} - jde_extract - reading JDE", demo.log.read_text()):
+        assert time.monotonic() < deadline, f"run {run_id} did not start executing"
+        time.sleep(0.5)
+    return run_id
+
+
 def test_ctrl_c_stops_everything_the_demo_started(demo: Demo) -> None:
+    """Ctrl-C while a run executes: the demo says in one line that it interrupted the run, and prints no
+    stack trace and no error (the run is not a failure: the demo was stopped)."""
+    run_id = launch_executing_run(demo)
     started = descendants(demo.process.pid)
     assert len(started) >= 3  # dagster dev, its webserver, daemon and code server
+    before = len(demo.log.read_text())
 
     demo.process.send_signal(signal.SIGINT)
     assert demo.process.wait(timeout=90) == 0
-    assert "jde-mc demo stopped." in demo.log.read_text()
+    stopping = demo.log.read_text()[before:]
+    assert "jde-mc demo stopped." in stopping
+    assert f"jde-mc demo: interrupted run {run_id} (jde_to_mailchimp_sync) while it executed" in stopping
+    assert "Traceback" not in stopping and not re.search(r"\bERROR\b", stopping), stopping[-4000:]
     assert [pid for pid in started if alive(pid)] == []
     mailchimp = demo.mailchimp_control.removesuffix("/_emulator")
     for url in (demo.ui, demo.jde_control.removesuffix("/_emulator"), mailchimp):
