@@ -1,2 +1,2 @@
-"""The sync layer outside Dagster: settings, prepare/map/push/combine/reconcile, audit recording, replay,
-and the `jde-mc ping` / `jde-mc dry-run` commands."""
+"""The sync layer outside Dagster: the stages (pull, map, write, record, close), the writes to Mailchimp
+and their outcome rows, audit recording, replay, scope reconciliation and the dry run's prediction."""
