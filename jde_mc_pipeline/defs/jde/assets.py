@@ -90,11 +90,11 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
                 calls = ais.stats.as_dict()
             frames = pulled.frames
             seconds = time.perf_counter() - began
+            store.record_deleted(run_id, pulled.deleted.tolist())  # not beside the thread writing the pulls
             # DuckDB writes the pulls without holding the GIL: they are kept while the frames are staged
             # (the step ends only once they are, so nothing is mapped before the audit has them)
             with ThreadPoolExecutor(1, thread_name_prefix="jde-pulls") as keeper:
                 kept = keeper.submit(store.record_pulls, run_id, frames)
-                store.record_deleted(run_id, pulled.deleted.tolist())
                 parties = partition_of_parties(frames, first, last, start)
                 pulled_rows = sum(len(frame) for frame in frames.values())
                 rate = pulled_rows / max(seconds, 1e-3)
