@@ -25,7 +25,9 @@ import time_machine
 TODAY = dt.date(2026, 6, 15)
 """The tests' today (a Monday in mid-month; tests/sync/test_lifecycle_dates.py covers other days)."""
 NOW = dt.datetime.combine(TODAY, dt.time(12), tzinfo=dt.UTC)
-OFFSET_VARIABLE = "JDE_MC_TEST_CLOCK_OFFSET"
+OFFSET_VARIABLE = "TESTS_CLOCK_OFFSET_SECONDS"
+"""Not a JDE_/MAILCHIMP_ name: tests that clear the connector's settings from a child's environment
+keep it."""
 SHIM = Path(__file__).parent / "clock_shim"
 
 

@@ -7,7 +7,7 @@ PYTHONPATH of the subprocesses they start, with the offset of their clock from t
 import os
 import time
 
-if os.environ.get("JDE_MC_TEST_CLOCK_OFFSET"):
+if os.environ.get("TESTS_CLOCK_OFFSET_SECONDS"):
     import time_machine
 
-    time_machine.travel(time.time() + float(os.environ["JDE_MC_TEST_CLOCK_OFFSET"]), tick=True).start()
+    time_machine.travel(time.time() + float(os.environ["TESTS_CLOCK_OFFSET_SECONDS"]), tick=True).start()
