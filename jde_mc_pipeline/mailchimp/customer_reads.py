@@ -36,6 +36,11 @@ class CustomerReader:
         self._held: dict[str, str] = {}
         self._whole = False
 
+    @property
+    def complete(self) -> bool:
+        """Every page of the store was read: any id is answered without a request."""
+        return self._whole
+
     def emails(self, ids: Collection[str]) -> dict[str, str]:
         """id → the e-mail Mailchimp holds under it (`ABSENT` when none), for every id asked.
 

@@ -282,7 +282,9 @@ def _through_batches(
     are read, to tell created from updated. Then four rounds at most: the PUTs; the DELETEs of the
     retired ids (of the records written, and of the legacy ids that a refusal's read showed to hold a
     record's own e-mail); the PUTs of the records those legacy ids blocked; the DELETEs of what else
-    those retire (none in practice).
+    those retire (none in practice). When that first read took the whole store (a first load, the move
+    of the first release's ids), the legacy ids holding a record's e-mail are known from it: those
+    records skip the first PUT, refused for sure.
     """
     reader = CustomerReader(calls.client, store_id, calls.pool)
     asked = [records[i].customer_id for i in valid if not _renames(records[i])]
@@ -291,17 +293,27 @@ def _through_batches(
     except MailchimpApiError as exc:
         return {i: _result(records[i], FAILED, exc.status, exc.title, str(exc), 0) for i in valid}
     prefix = _path(store_id, "")  # quoted once, not once per record
-    puts = _put_round(calls, prefix, records, valid)
-    refused = [i for i in valid if _blocked(puts[i], records[i])]
+    early: dict[int, list[str]] = {}
+    if reader.complete:  # answered from what was read: no request
+        retired = reader.emails({k for i in valid for k in records[i].retires})
+        early = {
+            i: keys
+            for i in valid
+            if (keys := [k for k in records[i].retires if _same(retired[k], records[i])])
+        }
+    puts = _put_round(calls, prefix, records, [i for i in valid if i not in early])
+    refused = [i for i, put in puts.items() if _blocked(put, records[i])]
     try:
         holding = reader.emails({k for i in refused for k in records[i].retires})
     except MailchimpApiError as exc:
         holding, why = {}, f"reading the customers this record replaces failed: {exc}"
         puts.update({i: puts[i]._replace(detail=why, transient=True) for i in refused})
         refused = []
-    blocking = {i: [k for k in records[i].retires if _same(holding.get(k), records[i])] for i in refused}
+    blocking = early | {
+        i: [k for k in records[i].retires if _same(holding.get(k), records[i])] for i in refused
+    }
     doomed = {k: records[i].key for i, keys in blocking.items() for k in keys}
-    doomed.update({k: records[i].key for i in valid if puts[i].ok for k in records[i].retires})
+    doomed.update({k: records[i].key for i, put in puts.items() if put.ok for k in records[i].retires})
     gone = _delete_round(calls, prefix, doomed)
     freed = [i for i, keys in blocking.items() if keys and all(gone[k].gone for k in keys)]
     puts.update(_put_round(calls, prefix, records, freed))
@@ -309,7 +321,7 @@ def _through_batches(
     gone.update(_delete_round(calls, prefix, rest))
     results: dict[int, WriteResult] = {}
     for i in valid:
-        record, put, moved = records[i], puts[i], blocking.get(i)
+        record, put, moved = records[i], puts.get(i), blocking.get(i)
         if moved is not None and not moved:
             why = "the e-mail belongs to a customer this record does not replace"
             results[i] = _from_answer(record, put, put.attempts, why)

@@ -295,3 +295,24 @@ def test_the_ids_to_read_take_the_cheaper_way(server: Any) -> None:
     assert {r.outcome for r in again} == {"updated"}
     after = reads(server)
     assert (after[0] - middle[0], after[1] - middle[1]) == (1, 2)
+
+
+def test_past_one_page_a_legacy_id_holding_the_email_is_found_from_the_refusal(server: Any) -> None:
+    """The first read does not take the whole store (1,001 customers), so the new id's PUT is refused
+    first; only then is the legacy id read, found to hold exactly this e-mail, deleted, and the new id
+    written."""
+    client = client_for(server)
+    ensure_store(client, STORE_ID, LIST_ID, "JDE E1")
+    others = [customer(n) for n in range(100, 1100)]
+    upsert_customers(client, STORE_ID, others, batch_size=1000, poll=QUICK_POLL)
+    legacy(server, "7", "buyer7@jde-test.org")
+    before = reads(server)
+    records = [customer(7, retires=("7",)), *others[:100]]  # more than 100: through batches
+    known = {record.customer_id for record in others}
+    results = upsert_customers(client, STORE_ID, records, poll=QUICK_POLL, known=known)
+    assert [r.outcome for r in results] == ["updated"] * 101
+    assert "old customer 7 deleted" in results[0].detail
+    after = reads(server)
+    assert (after[0] - before[0], after[1] - before[1]) == (2, 2)  # first page, then the id: new, legacy
+    stored = {c["id"] for c in all_customers(server)}
+    assert "7" not in stored and customer(7).customer_id in stored and len(stored) == 1001
