@@ -19,9 +19,10 @@ under a legacy AN8 id) never destroys first: the new customer is written, and on
 succeeded are the retired ids deleted (a 404 means already gone). A failure in between leaves both
 records and the outcome is `failed`: a replay or the next run finishes the move. One exception is forced
 by Mailchimp's rule of one customer per e-mail: a legacy id holding the *same* e-mail blocks the new
-id ("This customer email already exists"). Only when the PUT is refused so, and only after reading that
-a customer the record retires holds exactly this e-mail, that one is deleted and the new one written
-again; if that write fails the outcome is `failed` with the record, and the replay writes it again.
+id ("This customer email already exists"). Only after reading that a customer the record retires holds
+exactly this e-mail (in the store's pages when they were read anyway, otherwise once the PUT is refused
+so), that one is deleted and the new one written; if that write fails the outcome is `failed` with the
+record, and the replay writes it again.
 
 Operations that a batch answers with 429/5xx, or does not answer at all, are sent again one by one,
 where the client's retries apply; a batch that failed as a whole is sent one by one too only if it is
