@@ -9,6 +9,8 @@ hands the same clock to the Python subprocesses the test starts (the `jde-mc` CL
 `clock_shim/sitecustomize.py` is put first on their PYTHONPATH and travels by the same offset. Modules
 marked `real_clock` keep the machine's clock: they run the Dagster daemon or `dagster dev`, whose run
 workers and code servers are compared with /proc (start times of processes), which no shim can move.
+A `dagster-webserver` on the moved clock lost its gRPC code server while starting (the server exited
+after its heartbeat timeout): a test that starts one and needs no date gives it `on_machine_clock(env)`.
 """
 
 from __future__ import annotations
@@ -47,3 +49,10 @@ def on_fixed_clock(moment: dt.datetime = NOW) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def on_machine_clock(env: dict[str, str]) -> dict[str, str]:
+    """A subprocess environment without the tests' clock (module doc: Dagster's gRPC code servers)."""
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(SHIM)]
+    kept = {k: v for k, v in env.items() if k not in (OFFSET_VARIABLE, "PYTHONPATH")}
+    return {**kept, "PYTHONPATH": os.pathsep.join(paths)} if paths else kept

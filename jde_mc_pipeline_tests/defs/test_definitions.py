@@ -19,6 +19,7 @@ import requests
 from jde_mc_pipeline.definitions import build_definitions, defs
 from jde_mc_pipeline.defs.deployment import Deployment
 from jde_mc_pipeline.defs.resources import resources_from_env
+from jde_mc_pipeline_tests.clock import on_machine_clock
 from jde_mc_pipeline_tests.deployment import DEPLOYMENT, START_DATE
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -205,7 +206,7 @@ def test_the_ui_shows_a_missing_start_date_as_the_code_location_error(tmp_path: 
     server = subprocess.Popen(
         [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
         cwd=PROJECT,
-        env=_cli_env(DAGSTER_HOME=str(tmp_path)),
+        env=on_machine_clock(_cli_env(DAGSTER_HOME=str(tmp_path))),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
