@@ -25,7 +25,7 @@ from pathlib import Path
 import time_machine
 
 TODAY = dt.date(2026, 6, 15)
-"""The tests' today (a Monday in mid-month; tests/sync/test_lifecycle_dates.py covers other days)."""
+"""The tests' today, a Monday in mid-month (sync/test_lifecycle_dates.py runs the story on other days)."""
 NOW = dt.datetime.combine(TODAY, dt.time(12), tzinfo=dt.UTC)
 OFFSET_VARIABLE = "TESTS_CLOCK_OFFSET_SECONDS"
 """Not a JDE_/MAILCHIMP_ name: tests that clear the connector's settings from a child's environment
