@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v p
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test lint check-defs chromium run bench soak clean
+.PHONY: setup test lint check-defs chromium postgres run bench soak clean
 
 setup: $(VENV)/.installed
 
@@ -23,6 +23,10 @@ lint: setup
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# The PostgreSQL tests start a real server from Debian's postgresql-15 (jde_mc_pipeline_tests/postgres.py).
+postgres:
+	@test -x /usr/lib/postgresql/15/bin/initdb || (apt-get update -qq && apt-get install -y -qq postgresql-15)
+
 # Both loaders of the code location must accept it: dg (the dg project) and dagster (workspace.yaml).
 # A start date is all they need; the other settings are read when a run launches.
 check-defs: setup
@@ -30,7 +34,7 @@ check-defs: setup
 		$(BIN)/dg check defs
 	JDE_START_DATE=2026-01-01 DAGSTER_HOME= $(BIN)/dagster definitions validate -w workspace.yaml
 
-test: lint check-defs chromium
+test: lint check-defs chromium postgres
 	$(BIN)/pytest
 
 run: setup

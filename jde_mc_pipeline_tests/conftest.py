@@ -1,6 +1,7 @@
 """Fixtures shared across test folders: the tests' fixed clock, and the emulator fixtures, imported (not
 redefined) from their folders."""
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +18,9 @@ from jde_mc_pipeline_tests.mailchimp.conftest import (  # noqa: F401
     mailchimp_emulator,
     mailchimp_emulator_factory,
 )
+from jde_mc_pipeline_tests.postgres import PostgresServer
+
+_databases = itertools.count(1)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -28,3 +32,19 @@ def fixed_clock(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     with on_fixed_clock():
         yield
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole session (jde_mc_pipeline_tests/postgres.py)."""
+    server = PostgresServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A fresh database of its own for each test: its URL (with the password, as a user's would be)."""
+    return postgres_server.create_database(f"t{next(_databases)}")
