@@ -12,19 +12,15 @@ unfinished (a write failed) is looked for again by the next run, which finishes 
 
 from __future__ import annotations
 
-import datetime as dt
-
-import duckdb
 import numpy as np
 
-from jde_mc_pipeline.audit.state import DuckDBSyncedState
-from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.audit.backends import AnyAuditStore, AnySyncedState
 
 LEGACY_IDS_MOVED = "legacy_customer_ids_moved"
 """The milestone's name in `sync_milestones`."""
 
 
-def legacy_an8s(state: DuckDBSyncedState) -> np.ndarray:
+def legacy_an8s(state: AnySyncedState) -> np.ndarray:
     """The AN8s of the customers still under a legacy id; none, without looking, once the move is
     recorded."""
     if moved(state.store):
@@ -32,7 +28,7 @@ def legacy_an8s(state: DuckDBSyncedState) -> np.ndarray:
     return state.legacy_customers()["an8"].to_numpy(dtype=np.int64)
 
 
-def record_if_moved(state: DuckDBSyncedState, run_id: str) -> bool:
+def record_if_moved(state: AnySyncedState, run_id: str) -> bool:
     """Record the move as done by `run_id` when the state holds no legacy id any more; whether it is done.
 
     Called after a run advanced the customers' state; a read-only store records nothing."""
@@ -40,23 +36,10 @@ def record_if_moved(state: DuckDBSyncedState, run_id: str) -> bool:
         return True
     if state.store.read_only or not state.legacy_customers().empty:
         return False
-    with state.store.connect() as conn:
-        conn.execute(
-            "INSERT OR IGNORE INTO sync_milestones VALUES (?, ?, ?)",
-            [LEGACY_IDS_MOVED, run_id, dt.datetime.now(dt.UTC)],
-        )
+    state.store.record_milestone(LEGACY_IDS_MOVED, run_id)
     return True
 
 
-def moved(store: AuditStore) -> bool:
+def moved(store: AnyAuditStore) -> bool:
     """Whether the move is recorded (a read-only file made before `sync_milestones` says no)."""
-    with store.connect() as conn:
-        try:
-            found = conn.execute(
-                "SELECT count(*) FROM sync_milestones WHERE name = ?", [LEGACY_IDS_MOVED]
-            ).fetchone()
-        except duckdb.CatalogException:
-            if not store.read_only:
-                raise
-            return False
-    return bool(found and found[0])
+    return store.reached(LEGACY_IDS_MOVED)

@@ -24,11 +24,40 @@ taken e-mail, …) next to the outcomes.
 (audit/legacy.py: the first release's customer ids), so that no later run looks for them again.
 `CREATE TABLE IF NOT EXISTS` adds the later relations to older files.
 
+Why numbered migrations (`MIGRATIONS`, recorded in `audit_schema_migrations`): a schema that changes
+silently on open cannot be audited. The DuckDB file is still created and brought up to date when a store
+opens it (the embedded default a newcomer runs must just work), but each migration applied is logged and
+recorded with its number, name and time; PostgreSQL's twin (audit/postgres/schema.py) is only ever changed
+by `jde-mc audit upgrade`. Migration 1 is every statement above, each idempotent, so that a file of an
+older release (no migration table) is brought along by it; migration 2 adds `sync_runs.parent_run_id`, the
+run whose pulls a re-execution reuses (Dagster's retry "from failure" runs only the Mailchimp steps).
+
 The file must not be called `audit.duckdb` while it has a schema called `audit` (DuckDB:
 ambiguous reference to catalog or schema), so every relation lives in the default `main` schema.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIGRATION_TABLE = "audit_schema_migrations"
+CREATE_MIGRATION_TABLE = f"""
+    CREATE TABLE IF NOT EXISTS {MIGRATION_TABLE} (
+        version    BIGINT PRIMARY KEY,
+        name       VARCHAR NOT NULL,
+        applied_at TIMESTAMPTZ NOT NULL
+    )
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered step of the schema: its statements run in order, in one transaction."""
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
 
 STATEMENTS: tuple[str, ...] = (
     """
@@ -167,3 +196,13 @@ STATEMENTS: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS sync_outcomes_an8 ON sync_outcomes (an8)",
     "CREATE INDEX IF NOT EXISTS sync_outcomes_run ON sync_outcomes (run_id)",
 )
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "audit relations", STATEMENTS),
+    Migration(
+        2,
+        "sync_runs.parent_run_id",
+        ("ALTER TABLE sync_runs ADD COLUMN IF NOT EXISTS parent_run_id VARCHAR",),
+    ),
+)
+LATEST_VERSION = MIGRATIONS[-1].version

@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import astuple
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import duckdb
 import pandas as pd
 from tenacity import RetryCallState, retry, retry_if_exception, stop_after_delay, wait_random_exponential
 
-from jde_mc_pipeline.audit.schema import STATEMENTS
+from jde_mc_pipeline.audit.schema import CREATE_MIGRATION_TABLE, MIGRATION_TABLE, MIGRATIONS, Migration
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
 from jde_mc_pipeline.mapping.outcomes import FAILED
 
@@ -32,6 +33,10 @@ MEMORY = ":memory:"
 PULLS_MEMORY_LIMIT = "256MB"
 """DuckDB's memory for keeping the pulls (its default is 80% of RAM): the initial load writes 660,000 rows
 while jde_extract stages its frames, and with the default the two peaks added up to over 1 GiB."""
+RUN_COLUMNS = (
+    "run_id, job, partition_start, partition_end, window_start, window_end, started_at, finished_at, status, "
+    "counts, parent_run_id"
+)
 RUN_SUCCEEDED = "succeeded"
 RUN_FAILED = "failed"
 """How a run's `sync_runs` row ends (`finish_run`); the store itself sets `started` and `interrupted`."""
@@ -66,8 +71,7 @@ class AuditStore:
         self._lock_wait_seconds = lock_wait_seconds
         self._memory = duckdb.connect(":memory:") if str(path) == MEMORY else None
         if self._memory is not None:
-            for statement in STATEMENTS:
-                self._memory.execute(statement)
+            upgrade(self._memory)
             return
         if read_only:
             if not self.path.exists():
@@ -75,8 +79,23 @@ class AuditStore:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.connect() as conn:
-            for statement in STATEMENTS:
-                conn.execute(statement)
+            for migration in upgrade(conn):
+                log.info("audit database %s: applied migration %d (%s)", self.path, *astuple(migration)[:2])
+
+    @property
+    def location(self) -> str:
+        """Where the store is, as metadata, logs and errors may show it (a path: nothing secret)."""
+        return MEMORY if self._memory is not None else str(self.path)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """The rows of one statement (`?` placeholders), as a frame: the read both backends answer alike."""
+        with self.connect() as conn:
+            return conn.execute(sql, list(params)).fetchdf()
+
+    def schema_version(self) -> int:
+        """The newest migration recorded in the store (0: none, a file from before migrations)."""
+        with self.connect() as conn:
+            return _recorded_version(conn)
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -108,13 +127,31 @@ class AuditStore:
         partition_start: str | None = None,
         partition_end: str | None = None,
         window: tuple[datetime, datetime] | None = None,
+        *,
+        parent_run_id: str | None = None,
     ) -> None:
-        """Record that a run began (again, if Dagster retries it: the row is replaced)."""
+        """Record that a run began (again, if Dagster retries it: the row is replaced). `parent_run_id`: the
+        run whose pulls this re-execution reuses."""
         with self.connect() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO sync_runs VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 'started', NULL)",
-                [run_id, job, partition_start, partition_end, *(window or (None, None)), _now()],
+                f"INSERT OR REPLACE INTO sync_runs ({RUN_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 'started', NULL, ?)",
+                [
+                    run_id,
+                    job,
+                    partition_start,
+                    partition_end,
+                    *(window or (None, None)),
+                    _now(),
+                    parent_run_id,
+                ],
             )
+
+    def has_run(self, run_id: str) -> bool:
+        """Whether `sync_runs` has a row of `run_id`."""
+        with self.connect() as conn:
+            found = conn.execute("SELECT count(*) FROM sync_runs WHERE run_id = ?", [run_id]).fetchone()
+        return bool(found and found[0])
 
     def finish_run(self, run_id: str, status: str, counts: Mapping[str, int]) -> None:
         """Record how a run ended and its counts per outcome."""
@@ -352,6 +389,28 @@ class AuditStore:
             ).fetchone()
         return int(row[0]) if row else 0
 
+    # -- milestones ---------------------------------------------------------------------------------
+
+    def reached(self, milestone: str) -> bool:
+        """Whether `sync_milestones` records `milestone` (a read-only file made before it says no)."""
+        with self.connect() as conn:
+            try:
+                found = conn.execute(
+                    "SELECT count(*) FROM sync_milestones WHERE name = ?", [milestone]
+                ).fetchone()
+            except duckdb.CatalogException:
+                if not self.read_only:
+                    raise
+                return False
+        return bool(found and found[0])
+
+    def record_milestone(self, milestone: str, run_id: str) -> None:
+        """Record that run `run_id` completed `milestone` (kept as first recorded)."""
+        with self.connect() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO sync_milestones VALUES (?, ?, ?)", [milestone, run_id, _now()]
+            )
+
     # -- retention ----------------------------------------------------------------------------------
 
     def prune(self, keep_raw_days: int) -> dict[str, int]:
@@ -361,6 +420,35 @@ class AuditStore:
             pulls = conn.execute("DELETE FROM jde_pulls WHERE pulled_at < ?", [cutoff]).fetchone()
             values = conn.execute("DELETE FROM mapped_values WHERE mapped_at < ?", [cutoff]).fetchone()
         return {"jde_pulls": int(pulls[0]) if pulls else 0, "mapped_values": int(values[0]) if values else 0}
+
+
+def upgrade(conn: duckdb.DuckDBPyConnection) -> list[Migration]:
+    """Apply the migrations the store lacks, each in its own transaction and recorded; returns them.
+
+    A file from before the migration table gets migration 1, whose statements are all idempotent."""
+    conn.execute(CREATE_MIGRATION_TABLE)
+    done = _recorded_version(conn)
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version <= done:
+            continue
+        conn.execute("BEGIN TRANSACTION")
+        for statement in migration.statements:
+            conn.execute(statement)
+        conn.execute(
+            f"INSERT INTO {MIGRATION_TABLE} VALUES (?, ?, ?)", [migration.version, migration.name, _now()]
+        )
+        conn.execute("COMMIT")
+        applied.append(migration)
+    return applied
+
+
+def _recorded_version(conn: duckdb.DuckDBPyConnection) -> int:
+    try:
+        found = conn.execute(f"SELECT max(version) FROM {MIGRATION_TABLE}").fetchone()
+    except duckdb.CatalogException:
+        return 0
+    return int(found[0]) if found and found[0] is not None else 0
 
 
 def _now() -> datetime:

@@ -14,9 +14,10 @@ from typing import Any
 
 import dagster as dg
 
-from jde_mc_pipeline.audit.store import RUN_FAILED, AuditStore
+from jde_mc_pipeline.audit.backends import AnyAuditStore
+from jde_mc_pipeline.audit.store import RUN_FAILED
 from jde_mc_pipeline.defs.staging import StagedFrameIOManager
-from jde_mc_pipeline.settings.environment import SECRETS, from_env
+from jde_mc_pipeline.settings.environment import OPTIONAL_SECRETS, SECRETS, env_text, from_env
 from jde_mc_pipeline.settings.mapping import MappingSettings
 from jde_mc_pipeline.settings.systems import AuditSettings, JdeSettings, MailchimpSettings
 from jde_mc_pipeline.sync.stages import close_run
@@ -41,7 +42,8 @@ class SyncSettingsResource(dg.ConfigurableResource, MappingSettings):
 
 
 class AuditStoreResource(dg.ConfigurableResource, AuditSettings):
-    """The DuckDB audit trail, and what a run's steps need besides the store.
+    """The audit trail (DuckDB file, or PostgreSQL with `JDE_MC_AUDIT_URL`, given as an `EnvVar`: the UI
+    shows its name, not the password), and what a run's steps need besides the store.
 
     Why not dagster-duckdb's `DuckDBResource`: it always opens read-write (the dry run must read a file
     without writing it) and it does not close the connection in `finally`, so a failing in-process step
@@ -49,7 +51,7 @@ class AuditStoreResource(dg.ConfigurableResource, AuditSettings):
     always closes it (audit/store.py).
     """
 
-    def close_interrupted(self, store: AuditStore, instance: dg.DagsterInstance) -> list[str]:
+    def close_interrupted(self, store: AnyAuditStore, instance: dg.DagsterInstance) -> list[str]:
         """Mark `interrupted` the `sync_runs` rows left `started` by runs that Dagster says ended: their
         process died before it could close its row (jde_dead_run_sensor reports such runs failed, and a
         sensor never opens the DuckDB file, so the next run that does closes the row)."""
@@ -62,7 +64,7 @@ class AuditStoreResource(dg.ConfigurableResource, AuditSettings):
         return ended
 
     @contextmanager
-    def closing_run(self, run_id: str) -> Iterator[AuditStore]:
+    def closing_run(self, run_id: str) -> Iterator[AnyAuditStore]:
         """The store, for a step of run `run_id`: when the step raises, the run's row in `sync_runs` is
         closed as `failed` (with the outcomes recorded so far) before the error goes on.
 
@@ -84,10 +86,15 @@ def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     def secrets(part: str) -> dict[str, dg.EnvVar]:
         return {field: dg.EnvVar(name) for field, name in SECRETS[part].items()}
 
+    def optional_secrets(part: str) -> dict[str, dg.EnvVar]:
+        return {
+            field: dg.EnvVar(name) for field, name in OPTIONAL_SECRETS[part].items() if env_text(name, env)
+        }
+
     return {
         "jde": from_env(JdeAisResource, env, **secrets("jde")),
         "mailchimp": from_env(MailchimpResource, env, **secrets("mailchimp")),
-        "audit": from_env(AuditStoreResource, env),
+        "audit": from_env(AuditStoreResource, env, **optional_secrets("audit")),
         "sync_settings": from_env(SyncSettingsResource, env),
         "staging": from_env(StagedFrameIOManager, env),
     }

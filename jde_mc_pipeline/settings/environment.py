@@ -26,6 +26,9 @@ SECRETS: dict[str, dict[str, str]] = {
 }
 """The required fields, per system: the credentials and the audience. The code location hands them to
 Dagster as `EnvVar`s (resolved when a run launches, shown by name only); the commands read their values."""
+OPTIONAL_SECRETS: dict[str, dict[str, str]] = {"audit": {"url": "JDE_MC_AUDIT_URL"}}
+"""Optional fields that hold a secret (the audit database's URL carries a password): handed to Dagster as
+`EnvVar`s like `SECRETS` when their variable is set, left unset otherwise."""
 
 
 class SettingsError(ValueError):

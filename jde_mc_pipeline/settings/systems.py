@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
-from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.audit.backends import AnyAuditStore, open_store
+from jde_mc_pipeline.audit.postgres.connection import redacted
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.session import RetryPolicy as AisRetryPolicy
 from jde_mc_pipeline.mailchimp.client import DEFAULT_API_URL, MailchimpClient, Recorder, RetryPolicy
@@ -167,12 +168,19 @@ class MailchimpSettings(BaseModel):
 
 
 class AuditSettings(BaseModel):
-    """The DuckDB audit trail and how long its raw rows are kept."""
+    """The audit trail (a DuckDB file, or a PostgreSQL database when `url` is set) and how long its raw
+    rows are kept."""
 
     path: str = Field(
         DEFAULT_AUDIT_DB,
-        description="DuckDB audit file (relative to the working directory)",
+        description="DuckDB audit file (relative to the working directory), unless JDE_MC_AUDIT_URL is set",
         json_schema_extra=variable("JDE_MC_AUDIT_DB"),
+    )
+    url: str | None = Field(
+        None,
+        description="PostgreSQL audit database, postgresql://user:password@host:port/db (a secret: shown "
+        "without its password); created and upgraded by `jde-mc audit upgrade`. Empty: the DuckDB file",
+        json_schema_extra=variable("JDE_MC_AUDIT_URL"),
     )
     keep_raw_days: int | None = Field(
         None,
@@ -182,6 +190,11 @@ class AuditSettings(BaseModel):
         json_schema_extra=variable("JDE_MC_AUDIT_KEEP_RAW_DAYS"),
     )
 
-    def store(self, *, read_only: bool = False) -> AuditStore:
-        """The store (short lock-retrying connections, so parallel runs share the file)."""
-        return AuditStore(self.path, read_only=read_only)
+    def store(self, *, read_only: bool = False) -> AnyAuditStore:
+        """The store: PostgreSQL when `url` is set, else the DuckDB file (short lock-retrying connections,
+        so parallel runs share it)."""
+        return open_store(self.url or self.path, read_only=read_only)
+
+    def location(self) -> str:
+        """Where the audit is, as it may be shown (a URL without its password)."""
+        return redacted(self.url) if self.url else self.path

@@ -1,4 +1,5 @@
-"""The synced state in DuckDB, the read-only store, and the replay queries, on a real file."""
+"""The synced state, the read-only store, and the replay queries, on a real DuckDB file and a real
+PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jde_mc_pipeline.audit.backends import AnySyncedState, open_store, synced_state
 from jde_mc_pipeline.audit.state import DuckDBSyncedState, memory_state
 from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline_tests.audit.conftest import audit_location
 
 
 def _pushed(rows: list[tuple]) -> pd.DataFrame:
@@ -39,10 +42,12 @@ def _records(state, target, an8s=(), emails=()) -> list[dict]:
     return state.records(target, np.asarray(an8s, dtype=np.int64), emails).to_dict("records")
 
 
-@pytest.fixture(params=["file", "memory"])
-def state(request, tmp_path) -> DuckDBSyncedState:
-    """The state on a real file and in memory: one implementation, two homes."""
-    return DuckDBSyncedState(AuditStore(tmp_path / "a.duckdb")) if request.param == "file" else memory_state()
+@pytest.fixture(params=["duckdb", "memory", "postgres"])
+def state(request) -> AnySyncedState:
+    """The state on a real DuckDB file, in memory, and in a PostgreSQL database: one behaviour, three homes."""
+    if request.param == "memory":
+        return memory_state()
+    return synced_state(open_store(audit_location(request, request.param)))
 
 
 def test_only_successful_writes_advance_the_state_and_a_later_one_replaces_it(state):
@@ -230,8 +235,7 @@ def test_a_read_only_file_from_before_groups_reads_each_holder_alone(tmp_path):
     assert [r["an8s"] for r in _records(state, "list_member", [4])] == [(4,)]
 
 
-def test_unresolved_failures_know_when_a_later_run_superseded_them(tmp_path):
-    store = AuditStore(tmp_path / "a.duckdb")
+def test_unresolved_failures_know_when_a_later_run_superseded_them(store):
     failed = _pushed(
         [
             (1, "list_member", "h1", "failed", "p1", "a@x.io", ()),
@@ -294,7 +298,8 @@ def test_refusals_for_good_are_remembered_until_a_success_and_failures_never(sta
 def test_an_audit_file_from_before_the_later_relations_gets_them(tmp_path):
     path = tmp_path / "old.duckdb"
     AuditStore(path)
-    with duckdb.connect(str(path)) as conn:
+    with duckdb.connect(str(path)) as conn:  # as a release before migrations left it
+        conn.execute("DROP TABLE audit_schema_migrations")
         conn.execute("DROP TABLE synced_rejections")
         conn.execute("DROP TABLE synced_departures")
         conn.execute("ALTER TABLE synced_state DROP COLUMN an8s")

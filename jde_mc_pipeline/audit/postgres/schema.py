@@ -1,0 +1,174 @@
+"""The audit relations on PostgreSQL (docs/audit.md): the DuckDB file's relations and columns
+(audit/schema.py), as numbered migrations applied only by `jde-mc audit upgrade` (migrations.py).
+
+Types, and why:
+- text for every string (PostgreSQL's `varchar` without a length is the same type; `text` is the idiom),
+  `bigint` for AN8s, `timestamptz` for every time (always given by Python: the tests' clock moves it).
+- `jde_pulls.row_json`, `mailchimp_writes.request_body` and `response_body` are `json`: each is kept as
+  it was pulled, sent or answered (key order, duplicate keys, numbers as written), and `json` only checks
+  the text on the way in, while `jsonb` would parse it into its binary form; `jde_pulls` takes 1.3M rows
+  in an initial load, where that conversion is the largest part of the write. `->>` reads both.
+- `sync_outcomes.payload` and `sync_runs.counts` are `jsonb`: they are what the record sent or counted,
+  not a copy of a foreign text, and the operators' questions filter every outcome by a payload key
+  (docs/audit.md, question 3), which `jsonb` answers without parsing the text again per row.
+- `text[]` for owned tags, `bigint[]` for the AN8s folded into a record, with a GIN index on the latter:
+  "the record holding AN8 X" is then an index look-up (`an8s && ...`) instead of unnesting every group.
+"""
+
+from __future__ import annotations
+
+from jde_mc_pipeline.audit.schema import MIGRATION_TABLE, Migration
+
+CREATE_MIGRATION_TABLE = f"""
+    CREATE TABLE IF NOT EXISTS {MIGRATION_TABLE} (
+        version    bigint PRIMARY KEY,
+        name       text NOT NULL,
+        applied_at timestamptz NOT NULL
+    )
+"""
+
+RELATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE sync_runs (
+        run_id          text PRIMARY KEY,
+        job             text NOT NULL,
+        partition_start text,
+        partition_end   text,
+        window_start    timestamptz,
+        window_end      timestamptz,
+        started_at      timestamptz NOT NULL,
+        finished_at     timestamptz,
+        status          text NOT NULL,
+        counts          jsonb
+    )
+    """,
+    """
+    CREATE TABLE jde_pulls (
+        run_id     text NOT NULL,
+        table_name text NOT NULL,
+        an8        bigint NOT NULL,
+        row_json   json NOT NULL,
+        pulled_at  timestamptz NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE jde_deleted (
+        run_id   text NOT NULL,
+        an8      bigint NOT NULL,
+        found_at timestamptz NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE mapped_values (
+        run_id       text NOT NULL,
+        an8          bigint NOT NULL,
+        target       text NOT NULL,
+        field        text NOT NULL,
+        source_value text,
+        mapped_value text,
+        mapped_at    timestamptz NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE mailchimp_writes (
+        run_id        text NOT NULL,
+        target        text,
+        target_key    text,
+        record_key    text,
+        method        text NOT NULL,
+        path          text NOT NULL,
+        request_body  json,
+        status        integer,
+        response_body json,
+        attempt       integer NOT NULL,
+        elapsed_ms    double precision,
+        written_at    timestamptz NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE sync_outcomes (
+        run_id        text NOT NULL,
+        partition_key text,
+        an8           bigint NOT NULL,
+        target        text NOT NULL,
+        target_key    text,
+        outcome       text NOT NULL,
+        reason        text,
+        payload_hash  text,
+        payload       jsonb,
+        decided_at    timestamptz NOT NULL,
+        resolved_by   text
+    )
+    """,
+    """
+    CREATE TABLE synced_state (
+        target       text NOT NULL,
+        an8          bigint NOT NULL,
+        target_key   text NOT NULL,
+        email        text NOT NULL,
+        payload_hash text NOT NULL,
+        tags         text[] NOT NULL,
+        run_id       text,
+        synced_at    timestamptz NOT NULL,
+        an8s         bigint[] NOT NULL,
+        PRIMARY KEY (target, an8)
+    )
+    """,
+    """
+    CREATE TABLE synced_rejections (
+        target       text NOT NULL,
+        an8          bigint NOT NULL,
+        payload_hash text NOT NULL,
+        title        text NOT NULL,
+        run_id       text,
+        rejected_at  timestamptz NOT NULL,
+        PRIMARY KEY (target, an8)
+    )
+    """,
+    """
+    CREATE TABLE synced_departures (
+        target      text NOT NULL,
+        an8         bigint NOT NULL,
+        reason      text NOT NULL,
+        action      text NOT NULL,
+        target_key  text,
+        run_id      text,
+        left_at     timestamptz NOT NULL,
+        PRIMARY KEY (target, an8)
+    )
+    """,
+    """
+    CREATE TABLE sync_milestones (
+        name       text PRIMARY KEY,
+        run_id     text,
+        reached_at timestamptz NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE mapping_events (
+        run_id        text NOT NULL,
+        partition_key text,
+        an8           bigint NOT NULL,
+        target        text NOT NULL,
+        event         text NOT NULL,
+        detail        text,
+        noted_at      timestamptz NOT NULL
+    )
+    """,
+    "CREATE INDEX jde_pulls_an8 ON jde_pulls (an8)",
+    "CREATE INDEX mapped_values_an8 ON mapped_values (an8)",
+    "CREATE INDEX mapping_events_an8 ON mapping_events (an8)",
+    "CREATE INDEX mailchimp_writes_run ON mailchimp_writes (run_id)",
+    "CREATE INDEX mailchimp_writes_key ON mailchimp_writes (target_key)",
+    "CREATE INDEX sync_outcomes_an8 ON sync_outcomes (an8)",
+    "CREATE INDEX sync_outcomes_run ON sync_outcomes (run_id)",
+    "CREATE INDEX synced_state_email ON synced_state (target, email)",
+    "CREATE INDEX synced_state_key ON synced_state (target, target_key)",
+    "CREATE INDEX synced_state_group ON synced_state USING gin (an8s)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "audit relations", RELATIONS),
+    Migration(2, "sync_runs.parent_run_id", ("ALTER TABLE sync_runs ADD COLUMN parent_run_id text",)),
+)
+LATEST_VERSION = MIGRATIONS[-1].version
