@@ -20,8 +20,10 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from jde_mc_pipeline.audit.state import DuckDBSyncedState, memory_state
-from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.audit.backends import AnySyncedState, synced_state
+from jde_mc_pipeline.audit.postgres.connection import AuditDatabaseError
+from jde_mc_pipeline.audit.postgres.migrations import SchemaNotReadyError
+from jde_mc_pipeline.audit.state import memory_state
 from jde_mc_pipeline.jde.errors import AisError
 from jde_mc_pipeline.jde.extract import Window, jde_now
 from jde_mc_pipeline.mailchimp.errors import MailchimpError
@@ -29,6 +31,7 @@ from jde_mc_pipeline.mapping.options import TARGETS
 from jde_mc_pipeline.mapping.outcomes import in_family_order
 from jde_mc_pipeline.settings.connector import Connector
 from jde_mc_pipeline.settings.environment import SettingsError
+from jde_mc_pipeline.settings.systems import AuditSettings
 from jde_mc_pipeline.sync.dry_run import likely_refusals, predict_sync
 from jde_mc_pipeline.sync.inspection import MergeFieldFindings
 from jde_mc_pipeline.sync.progress import Progress
@@ -66,7 +69,11 @@ def run_dry_run(
         print(f"dry-run cannot start: --start {start} is after --end {end}", file=out)
         return 1
     window = Window.days(start, end) if start else Window.through(end)
-    state, state_note = open_state(Path(connector.audit.path))
+    try:
+        state, state_note = open_state(connector.audit)
+    except (SchemaNotReadyError, AuditDatabaseError) as error:
+        print(f"dry-run cannot start: {error}", file=out)
+        return 1
     try:
         with ais, Progress("reading JDE", out) as progress:
             ais.on_page = progress.pages
@@ -121,14 +128,15 @@ def run_dry_run(
     return 0
 
 
-def open_state(path: Path) -> tuple[DuckDBSyncedState, str]:
-    """The last synced state of the audit database, read-only; an empty one when the file is absent."""
-    if not path.exists():
-        return memory_state(), f"none ({path} does not exist): every record is new to the connector"
-    state = DuckDBSyncedState(AuditStore(path, read_only=True))
+def open_state(audit: AuditSettings) -> tuple[AnySyncedState, str]:
+    """The last synced state of the audit database, read-only; an empty one when the DuckDB file is
+    absent (a PostgreSQL database must exist and be upgraded: the store says how)."""
+    if not audit.url and not Path(audit.path).exists():
+        return memory_state(), f"none ({audit.path} does not exist): every record is new to the connector"
+    state = synced_state(audit.store(read_only=True))
     counts = state.count()
     held = ", ".join(f"{n} {target}" for target, n in sorted(counts.items())) or "no records"
-    return state, f"{path} (read-only): {held}"
+    return state, f"{audit.location()} (read-only): {held}"
 
 
 def print_merge_fields(fields: MergeFieldFindings, out: TextIO) -> None:

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from jde_mc_pipeline.audit.store import AuditStore
+from jde_mc_pipeline.audit.backends import AnyAuditStore
 from jde_mc_pipeline.mailchimp.client import HttpEvent
 
 READ_METHODS = ("GET", "HEAD")
@@ -29,7 +29,7 @@ class AuditRecorder:
 
     def __init__(
         self,
-        store: AuditStore,
+        store: AnyAuditStore,
         run_id: str,
         flush_every: int = 200,
         flush_seconds: float = 5.0,

@@ -26,8 +26,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from jde_mc_pipeline.audit.state import DuckDBSyncedState
-from jde_mc_pipeline.audit.store import RUN_SUCCEEDED, AuditStore
+from jde_mc_pipeline.audit.backends import AnyAuditStore, synced_state
+from jde_mc_pipeline.audit.store import RUN_SUCCEEDED
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.members import upsert_members
 from jde_mc_pipeline.mapping.options import LIST_MEMBER, TARGETS
@@ -51,7 +51,7 @@ failure is now resolved."""
 
 
 def replay_failures(
-    store: AuditStore,
+    store: AnyAuditStore,
     client: MailchimpClient,
     settings: SyncSettings,
     *,
@@ -92,7 +92,7 @@ def replay_failures(
 
     for partition_key, rows in new.groupby(new["partition_key"].fillna(""), sort=False):
         store.record_outcomes(replay_run_id, partition_key or None, rows.drop(columns=["partition_key"]))
-    DuckDBSyncedState(store).record_outcomes(new, run_id=replay_run_id)
+    synced_state(store).record_outcomes(new, run_id=replay_run_id)
     settled = new.loc[new["outcome"] != FAILED, ["replayed_run_id", "an8", "target"]]
     store.mark_resolved(
         latest.merge(settled.rename(columns={"replayed_run_id": "run_id"}), on=["run_id", "an8", "target"]),

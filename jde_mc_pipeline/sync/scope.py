@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from jde_mc_pipeline.audit.state import DuckDBSyncedState
+from jde_mc_pipeline.audit.backends import AnySyncedState
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.extract import read_parties
 from jde_mc_pipeline.mapping.emails import choose_emails
@@ -71,7 +71,7 @@ def jde_roles(client: AisClient, options: MappingOptions) -> pd.DataFrame:
     ).drop_duplicates("an8")
 
 
-def scope_changes(client: AisClient, state: DuckDBSyncedState, options: MappingOptions) -> ScopeChanges:
+def scope_changes(client: AisClient, state: AnySyncedState, options: MappingOptions) -> ScopeChanges:
     """Compare JDE's keys with the synced state and pull what must be synced again (module doc)."""
     roles = jde_roles(client, options)
     held = {int(a): {CUSTOMER: c, VENDOR: v} for a, c, v in roles.itertuples(index=False)}

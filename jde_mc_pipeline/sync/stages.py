@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from jde_mc_pipeline.audit.backends import AnyAuditStore, AnySyncedState, synced_state
 from jde_mc_pipeline.audit.legacy import legacy_an8s, record_if_moved
-from jde_mc_pipeline.audit.state import DuckDBSyncedState
-from jde_mc_pipeline.audit.store import RUN_FAILED, RUN_SUCCEEDED, AuditStore
+from jde_mc_pipeline.audit.store import RUN_FAILED, RUN_SUCCEEDED
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.extract import Extraction, Window, extract_window
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
@@ -62,7 +62,7 @@ class Pulled:
     """Companions JDE holds no row of any more: the mapping's `deleted` (sync/companions.py)."""
 
 
-def pull_window(ais: AisClient, state: DuckDBSyncedState, window: Window) -> Pulled:
+def pull_window(ais: AisClient, state: AnySyncedState, window: Window) -> Pulled:
     """The parties changed in `window`, with every party that shares a record with them and the parties
     of customers still under a legacy id until their move is recorded (sync/companions.py,
     audit/legacy.py)."""
@@ -75,7 +75,7 @@ def pull_window(ais: AisClient, state: DuckDBSyncedState, window: Window) -> Pul
 def map_and_record(
     frames: dict[str, pd.DataFrame],
     settings: SyncSettings,
-    store: AuditStore,
+    store: AnyAuditStore,
     run_id: str,
     *,
     today: dt.date | None = None,
@@ -84,9 +84,7 @@ def map_and_record(
     timings: dict[str, float] | None = None,
 ) -> MappingResult:
     """Map the frames against the synced state; record the field trail and the mapping events."""
-    result = map_frames(
-        frames, settings, DuckDBSyncedState(store), today, deleted=list(deleted), timings=timings
-    )
+    result = map_frames(frames, settings, synced_state(store), today, deleted=list(deleted), timings=timings)
     store.record_mapped_values(run_id, result.trail)
     events = result.events
     store.record_events(run_id, events.assign(**{PARTITION_COLUMN: _keys(events["an8"], partition_of)}))
@@ -109,7 +107,7 @@ def write_target(
     client: MailchimpClient,
     batch: TargetBatch,
     settings: SyncSettings,
-    store: AuditStore,
+    store: AnyAuditStore,
     run_id: str,
     *,
     partition_of: PartitionOf | None = None,
@@ -120,7 +118,7 @@ def write_target(
     record one outcome per party in `sync_outcomes` and advance the synced state. Returns the outcomes
     with their `partition_key`. The customers the state holds are not read from Mailchimp before their
     write (mailchimp/ecommerce.py); after it, the move of legacy customer ids is recorded once done."""
-    state = DuckDBSyncedState(store)
+    state = synced_state(store)
     customers = batch.target == ECOMMERCE_CUSTOMER
     if trouble is None:
         known = state.held_keys(batch.target, batch.payloads["target_key"]) if customers else set()
@@ -140,7 +138,7 @@ def write_target(
 
 
 def close_run(
-    store: AuditStore, run_id: str, status: str, keep_raw_days: int | None = None
+    store: AnyAuditStore, run_id: str, status: str, keep_raw_days: int | None = None
 ) -> dict[str, int]:
     """Mark the run's row in `sync_runs` with its outcome counts, then apply the raw-row retention;
     returns the rows pruned."""
@@ -163,7 +161,7 @@ class BatchReport:
 def sync_batch(
     frames: dict[str, pd.DataFrame],
     client: MailchimpClient,
-    store: AuditStore,
+    store: AnyAuditStore,
     settings: SyncSettings,
     *,
     run_id: str,

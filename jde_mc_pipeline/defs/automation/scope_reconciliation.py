@@ -16,7 +16,7 @@ nightly schedule is with the others (schedules.py).
 
 import dagster as dg
 
-from jde_mc_pipeline.audit.state import DuckDBSyncedState
+from jde_mc_pipeline.audit.backends import synced_state
 from jde_mc_pipeline.defs import MAILCHIMP_POOL
 from jde_mc_pipeline.defs.automation.jobs import SCOPE_JOB
 from jde_mc_pipeline.defs.metadata import numbers, sample
@@ -51,7 +51,7 @@ def build_scope_job() -> dg.JobDefinition:
         store = audit.store()
         settings = settings_for(sync_settings, mailchimp, jde.timezone)
         with jde.client() as ais:
-            found = scope_changes(ais, DuckDBSyncedState(store), settings.mapping)
+            found = scope_changes(ais, synced_state(store), settings.mapping)
         context.log.info(
             f"{found.in_jde} address-book rows in JDE, {found.synced} AN8s in the synced state: "
             f"{len(found.deleted)} deleted in JDE, {len(found.drifted)} with roles that changed"

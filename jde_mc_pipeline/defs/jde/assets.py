@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pandas as pd
 
-from jde_mc_pipeline.audit.state import DuckDBSyncedState
+from jde_mc_pipeline.audit.backends import synced_state
 from jde_mc_pipeline.defs.deployment import Deployment
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, numbers, sample
@@ -86,7 +86,7 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
             began = time.perf_counter()
             context.log.info(f"reading JDE: {describe_window(first, last, start)}")
             with jde.client() as ais, Heartbeat(context.log, lambda s: _reading(ais.stats, s)):
-                pulled = pull_window(ais, DuckDBSyncedState(store), window)
+                pulled = pull_window(ais, synced_state(store), window)
                 calls = ais.stats.as_dict()
             frames = pulled.frames
             seconds = time.perf_counter() - began

@@ -12,7 +12,8 @@ person re-checks an old run from the Launchpad.
 import dagster as dg
 import pandas as pd
 
-from jde_mc_pipeline.audit.store import RUN_FAILED, AuditStore
+from jde_mc_pipeline.audit.backends import AnyAuditStore
+from jde_mc_pipeline.audit.store import RUN_FAILED
 from jde_mc_pipeline.defs.metadata import counts_of, numbers, sample
 from jde_mc_pipeline.defs.resources import AuditStoreResource
 from jde_mc_pipeline.mapping.outcomes import FAILED, REJECTED_PREFIX
@@ -55,18 +56,17 @@ class ReconciliationConfig(dg.Config):
 
 
 def reconciliation_result(
-    store: AuditStore, run_id: str, target: str, asset: dg.AssetKey
+    store: AnyAuditStore, run_id: str, target: str, asset: dg.AssetKey
 ) -> dg.AssetCheckResult:
     """Every party the run pulled has exactly one recorded outcome for `target`."""
-    with store.connect() as conn:
-        pulled = conn.execute(
-            "SELECT an8 FROM jde_pulls WHERE run_id = ? AND an8 > 0 "
-            "UNION SELECT an8 FROM jde_deleted WHERE run_id = ? ORDER BY an8",
-            [run_id, run_id],
-        ).fetchdf()["an8"]
-        outcomes = conn.execute(
-            "SELECT an8, target, outcome FROM sync_outcomes WHERE run_id = ? AND target = ?", [run_id, target]
-        ).fetchdf()
+    pulled = store.query(
+        "SELECT an8 FROM jde_pulls WHERE run_id = ? AND an8 > 0 "
+        "UNION SELECT an8 FROM jde_deleted WHERE run_id = ? ORDER BY an8",
+        [run_id, run_id],
+    )["an8"]
+    outcomes = store.query(
+        "SELECT an8, target, outcome FROM sync_outcomes WHERE run_id = ? AND target = ?", [run_id, target]
+    )
     result = reconcile(pulled.astype("int64").to_numpy(), outcomes, [target])
     return dg.AssetCheckResult(
         asset_key=asset,

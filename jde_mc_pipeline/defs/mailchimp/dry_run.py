@@ -20,7 +20,7 @@ import time
 import dagster as dg
 import pandas as pd
 
-from jde_mc_pipeline.audit.state import DuckDBSyncedState
+from jde_mc_pipeline.audit.backends import synced_state
 from jde_mc_pipeline.audit.store import RUN_SUCCEEDED
 from jde_mc_pipeline.defs import MAILCHIMP_POOL
 from jde_mc_pipeline.defs.mailchimp.assets import MAILCHIMP_GROUP, SYNC_KEYS
@@ -95,7 +95,7 @@ def build_dry_run(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
             with mailchimp.client() as client:
                 prediction = predict_sync(
                     members, customers, departures, decided, emails, client, mailchimp.list_id,
-                    DuckDBSyncedState(store),
+                    synced_state(store),
                 )  # fmt: skip
                 reads = int(client.stats["requests"])
             table = prediction.table
