@@ -77,6 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     dry_run.add_argument("--start", type=_date, help="first UPMJ date, YYYY-MM-DD (default: all history)")
     dry_run.add_argument("--end", type=_date, help="last UPMJ date, YYYY-MM-DD (default: today)")
     dry_run.add_argument("--sample", type=int, help="rows shown per outcome (default 5)")
+
+    audit = commands.add_parser("audit", help="the audit store's schema: its version, and its upgrade")
+    audit.add_argument(
+        "action",
+        choices=("upgrade", "status"),
+        help="upgrade: create the schema or bring it up to date (needed on PostgreSQL); status: its version",
+    )
     return parser
 
 
@@ -104,4 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jde_mc_pipeline.cli.dry_run import main as dry_run
 
         return dry_run(options)
+    if args.command == "audit":
+        from jde_mc_pipeline.cli.audit import main as audit
+
+        return audit(options)
     raise AssertionError(f"unhandled command {args.command}")
