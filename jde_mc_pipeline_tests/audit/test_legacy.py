@@ -1,5 +1,5 @@
 """The one-time move of the first release's customer ids (audit/legacy.py) and the keys the state holds,
-on real DuckDB files."""
+on real DuckDB files and PostgreSQL databases."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from jde_mc_pipeline.audit.backends import synced_state
 from jde_mc_pipeline.audit.legacy import LEGACY_IDS_MOVED, legacy_an8s, moved, record_if_moved
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline.audit.store import AuditStore
@@ -23,9 +24,9 @@ def written(an8: int, key: str, email: str) -> pd.DataFrame:
 
 
 def test_the_move_is_recorded_by_the_run_that_leaves_no_legacy_id_and_then_never_looked_for(
-    tmp_path, monkeypatch
+    store, monkeypatch
 ) -> None:
-    state = DuckDBSyncedState(AuditStore(tmp_path / "a.duckdb"))
+    state = synced_state(store)
     state.record_outcomes(written(7, "7", "ann@example.com"), run_id="r1")  # a first-release id
     assert legacy_an8s(state).tolist() == [7]
     assert not record_if_moved(state, "r1") and not moved(state.store)
@@ -33,11 +34,9 @@ def test_the_move_is_recorded_by_the_run_that_leaves_no_legacy_id_and_then_never
     state.record_outcomes(written(7, email_hash("ann@example.com"), "ann@example.com"), run_id="r2")
 
     assert record_if_moved(state, "r2")
-    with state.store.connect() as conn:
-        assert conn.execute("SELECT name, run_id FROM sync_milestones").fetchall() == [
-            (LEGACY_IDS_MOVED, "r2")
-        ]
-    monkeypatch.setattr(DuckDBSyncedState, "legacy_customers", lambda self: pytest.fail("looked again"))
+    found = store.query("SELECT name, run_id FROM sync_milestones")
+    assert list(found.itertuples(index=False, name=None)) == [(LEGACY_IDS_MOVED, "r2")]
+    monkeypatch.setattr(type(state), "legacy_customers", lambda self: pytest.fail("looked again"))
     assert legacy_an8s(state).tolist() == []
     assert record_if_moved(state, "r3")
 
@@ -51,8 +50,8 @@ def test_a_read_only_file_from_before_the_milestones_is_not_moved_and_records_no
     assert not record_if_moved(state, "dry")
 
 
-def test_held_keys_are_the_keys_the_state_holds_for_the_target(tmp_path) -> None:
-    state = DuckDBSyncedState(AuditStore(tmp_path / "a.duckdb"))
+def test_held_keys_are_the_keys_the_state_holds_for_the_target(store) -> None:
+    state = synced_state(store)
     state.record_outcomes(written(7, "c7", "ann@example.com"), run_id="r1")
     assert state.held_keys("ecommerce_customer", ["c7", "c8"]) == {"c7"}
     assert state.held_keys("list_member", ["c7"]) == set()

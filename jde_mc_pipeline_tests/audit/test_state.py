@@ -44,7 +44,7 @@ def _records(state, target, an8s=(), emails=()) -> list[dict]:
 
 @pytest.fixture(params=["duckdb", "memory", "postgres"])
 def state(request) -> AnySyncedState:
-    """The state on a real DuckDB file, in memory, and in a PostgreSQL database: one behaviour, three homes."""
+    """The state on a DuckDB file, in memory, and in a PostgreSQL database: one behaviour, three homes."""
     if request.param == "memory":
         return memory_state()
     return synced_state(open_store(audit_location(request, request.param)))

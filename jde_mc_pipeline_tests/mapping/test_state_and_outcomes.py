@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pandas as pd
 import pytest
 
+from jde_mc_pipeline.audit.backends import AnySyncedState, open_store, synced_state
 from jde_mc_pipeline.audit.state import memory_state
 from jde_mc_pipeline.mapping.batch import map_batch
 from jde_mc_pipeline.mapping.changes import email_hash
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS, MappingOptions
 from jde_mc_pipeline.mapping.schemas import StructureError
+from jde_mc_pipeline_tests.audit.conftest import audit_location
 from jde_mc_pipeline_tests.mapping.builders import TODAY, combine, frames, party, remember, synced
+
+NOW = datetime.datetime(2026, 11, 2, tzinfo=datetime.UTC)
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def state(request) -> AnySyncedState:
+    """The synced state the tests map against: in DuckDB's memory, and in a PostgreSQL database."""
+    if request.param == "duckdb":
+        return memory_state()
+    return synced_state(open_store(audit_location(request, request.param)))
 
 
 def mapped(tables, state=None, options=None):
@@ -26,10 +40,10 @@ def event_set(result):
     return set(result.events.itertuples(index=False, name=None))
 
 
-def test_unchanged_party_costs_nothing_the_second_time():
+def test_unchanged_party_costs_nothing_the_second_time(state):
     tables = party(1)
     first = mapped(tables)
-    second = mapped(tables, synced(first))
+    second = mapped(tables, synced(first, state))
     assert second.members.empty and second.customers.empty
     assert outcomes_of(second, 1) == {LIST_MEMBER: ("unchanged", ""), ECOMMERCE_CUSTOMER: ("unchanged", "")}
     row = second.outcomes.loc[second.outcomes["target"] == LIST_MEMBER].iloc[0]
@@ -39,26 +53,26 @@ def test_unchanged_party_costs_nothing_the_second_time():
     )
 
 
-def test_changed_field_is_sent_again_with_a_new_hash():
+def test_changed_field_is_sent_again_with_a_new_hash(state):
     first = mapped(party(1, first="Ann"))
-    second = mapped(party(1, first="Anna"), synced(first))
+    second = mapped(party(1, first="Anna"), synced(first, state))
     assert second.members["key"].tolist() == ["1"] and second.customers["key"].tolist() == ["1"]
     assert second.members["payload_hash"][0] != first.members["payload_hash"][0]
     assert second.outcomes.empty
 
 
-def test_hash_ignores_the_order_of_rows_and_the_update_stamps():
+def test_hash_ignores_the_order_of_rows_and_the_update_stamps(state):
     tables = combine(party(1, email="a@example.com"), party(2, email="b@example.com"))
     first = mapped(tables)
     shuffled = {name: rows[::-1] for name, rows in tables.items()}
     restamped = {name: [{**row, "UPMT": 120000} for row in rows] for name, rows in shuffled.items()}
-    second = mapped(restamped, synced(first))
+    second = mapped(restamped, synced(first, state))
     assert second.members.empty and set(second.outcomes["outcome"]) == {"unchanged"}
 
 
-def test_email_change_renames_the_member_and_replaces_the_customer():
+def test_email_change_renames_the_member_and_replaces_the_customer(state):
     first = mapped(party(1, email="old@example.com"))
-    second = mapped(party(1, email="new@example.com"), synced(first))
+    second = mapped(party(1, email="new@example.com"), synced(first, state))
     assert second.members["previous_email"].tolist() == ["old@example.com"]
     assert second.members["email_address"].tolist() == ["new@example.com"]
     assert second.members["retires"].tolist() == [()]  # the renamed member is the old one
@@ -77,9 +91,9 @@ def test_customer_ids_are_the_email_hash_and_shared_emails_share_one():
     assert set(merged["target_key"]) == {email_hash("ann@example.com")}  # the audit maps AN8 → record
 
 
-def test_email_change_onto_another_records_email_upserts_it_and_retires_the_old_one():
+def test_email_change_onto_another_records_email_upserts_it_and_retires_the_old_one(state):
     first = mapped(combine(party(1, email="old@example.com"), party(2, email="taken@example.com")))
-    state = synced(first)
+    synced(first, state)
     # Party 2 comes along: the state says it holds taken@ (sync/companions.py pulls it).
     second = mapped(combine(party(1, email="taken@example.com"), party(2, email="taken@example.com")), state)
     assert second.members["previous_email"].tolist() == [None]
@@ -95,18 +109,18 @@ def test_email_change_onto_another_records_email_upserts_it_and_retires_the_old_
     } <= event_set(second)
 
 
-def test_on_leave_none_leaves_the_old_member_tagged():
+def test_on_leave_none_leaves_the_old_member_tagged(state):
     options = MappingOptions(on_leave="none")
     first = mapped(
         combine(party(1, email="old@example.com"), party(2, email="taken@example.com")), options=options
     )
     tables = combine(party(1, email="taken@example.com"), party(2, email="taken@example.com"))
-    second = mapped(tables, synced(first), options)
+    second = mapped(tables, synced(first, state), options)
     assert second.members["retires"].tolist() == [()]
     assert second.customers["retires"].tolist() == [(email_hash("old@example.com"),)]
 
 
-def test_no_rename_while_the_old_email_is_still_someone_elses():
+def test_no_rename_while_the_old_email_is_still_someone_elses(state):
     first = mapped(
         combine(
             party(1, email="shared@example.com", upmj="2026-02-01"),
@@ -118,16 +132,16 @@ def test_no_rename_while_the_old_email_is_still_someone_elses():
         party(1, email="mine@example.com", upmj="2026-03-01"),
         party(2, email="shared@example.com", upmj="2026-01-01"),
     )
-    second = mapped(tables, synced(first))
+    second = mapped(tables, synced(first, state))
     by_key = second.members.set_index("key")
     assert by_key.loc["1", "previous_email"] is None and by_key.loc["2", "previous_email"] is None
     assert (1, LIST_MEMBER, "old_email_shared", "shared@example.com") in event_set(second)
 
 
-def test_lost_role_sets_its_tag_inactive_once():
+def test_lost_role_sets_its_tag_inactive_once(state):
     tables = party(1, at1="V")
     tables["F03012"] = [{"AN8": 1, "CO": "00001"}]
-    state = synced(mapped(tables))
+    synced(mapped(tables), state)
     second = mapped(party(1, at1="V"), state)
     assert second.members["tags_active"].tolist() == [("JDE Vendor",)]
     assert second.members["tags_inactive"].tolist() == [("JDE Customer",)]
@@ -136,8 +150,7 @@ def test_lost_role_sets_its_tag_inactive_once():
     assert third.members.empty and outcomes_of(third, 1)[LIST_MEMBER] == ("unchanged", "")
 
 
-def test_marketer_tags_in_the_state_are_never_touched():
-    state = memory_state()
+def test_marketer_tags_in_the_state_are_never_touched(state):
     remember(
         state, LIST_MEMBER, 1, email_hash("ann@example.com"), "ann@example.com", "x", ("VIP", "JDE Customer")
     )
@@ -231,15 +244,14 @@ def test_jde_time_zone_is_kept_on_parties():
     assert result.parties["updated_at"][0] == pd.Timestamp("2026-11-01 09:30", tz="UTC")
 
 
-def test_no_rename_when_another_an8_still_holds_the_old_email_in_an_old_store():
+def test_no_rename_when_another_an8_still_holds_the_old_email_in_an_old_store(state):
     """Stores written before groups were recorded could hold one member under several AN8s."""
-    state = memory_state()
-    with state.store.connect() as conn:
-        for an8, digest in ((1, "x"), (2, "y")):
-            conn.execute(
-                "INSERT INTO synced_state VALUES (?, ?, ?, ?, ?, ?, ?, now(), ?)",
-                [LIST_MEMBER, an8, "h1", "shared@example.com", digest, ["JDE Customer"], "old", [an8]],
-            )
+    for an8, digest in ((1, "x"), (2, "y")):
+        state.store.query(
+            "INSERT INTO synced_state (target, an8, target_key, email, payload_hash, tags, run_id, "
+            "synced_at, an8s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [LIST_MEMBER, an8, "h1", "shared@example.com", digest, ["JDE Customer"], "old", NOW, [an8]],
+        )
     result = mapped(party(1, email="mine@example.com"), state)
     assert result.members["previous_email"].tolist() == [None]
     assert (1, LIST_MEMBER, "old_email_shared", "shared@example.com") in event_set(result)
