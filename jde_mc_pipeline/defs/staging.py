@@ -18,25 +18,56 @@ with one file per partition the second extract would overwrite what the first ru
 to read, and the first run would record outcomes for rows it never pulled. A load therefore takes the
 file written by the run that produced the upstream output (the same run, or the parent of a
 re-execution), and only when that run left none (an asset materialized on its own, from an earlier
-run) the newest file of the partition. Files are written under a temporary name and renamed, so a
-reader never sees half a frame. Files older than `keep_hours` (`JDE_MC_STAGING_KEEP_HOURS`, default 24)
-are removed when their partition is written again. The base folder is `base_dir` (`JDE_MC_STAGING_DIR`,
-default `data/staging`).
+run) the newest file of the partition. A reader never sees half a frame (staged_files.py: a rename on
+a local filesystem, one whole PUT on object storage). Files older than `keep_hours`
+(`JDE_MC_STAGING_KEEP_HOURS`, default 24) are removed when their partition is written again.
+
+Where: `base_dir` (`JDE_MC_STAGING_DIR`, default `data/staging`) is a local folder (relative to the
+working directory) or an fsspec URL: a mounted volume (`/mnt/…`, `file:///…`) or object storage
+(`s3://bucket/prefix` with s3fs installed, `gs://` with gcsfs, `az://` with adlfs). In a deployment the
+steps of a run may execute in containers on other machines, so all of them must reach it; the local
+default works only where every step of a run shares one machine (`dagster dev`, docs/operations.md).
+`storage_options` (`JDE_MC_STAGING_STORAGE_OPTIONS`, JSON) passes fsspec options such as an endpoint;
+credentials are refused there and in the URL: they are this resource's config, shown in the UI, so the
+filesystem reads its own from its standard environment (`AWS_*` for s3fs, `GOOGLE_APPLICATION_CREDENTIALS`
+for gcsfs, `AZURE_STORAGE_*` for adlfs).
+
+Why not a subclass of Dagster's `UPathIOManager` (which gives `PickledObjectFilesystemIOManager` and
+dagster-aws's S3 IO manager their paths): its `handle_output` refuses an output covering several
+partitions (our single-run backfills) and writes one file per partition, `<asset>/<partition>`, that
+each run overwrites; its loads read that one path, return a dict per partition when several are asked
+for, and know neither the producer run nor the newest-file rule. Keeping it would mean overriding
+`handle_output`, `load_input` and the path scheme, i.e. everything but `fs`, while its contract (a
+fixed path per partition) stays the one we must not have. So this `ConfigurableIOManager` keeps its
+semantics and does every file operation through `upath.UPath` and fsspec itself (staged_files.py).
 """
 
-import os
-import pickle
-import tempfile
-import time
-from pathlib import Path
+import json
+from typing import Any
+from urllib.parse import urlsplit
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, field_validator
+from upath import UPath
 
+from jde_mc_pipeline.defs.staged_files import SUFFIX, is_local, newest, prune, read_frame, write_frame
 from jde_mc_pipeline.sync.stages import PARTITION_COLUMN
 
 UNPARTITIONED = "__unpartitioned__"
+CREDENTIAL_WORDS = (
+    "secret",
+    "token",
+    "password",
+    "passwd",
+    "credential",
+    "connection_string",
+    "account_key",
+    "access_key",
+    "private_key",
+)
+"""Parts of fsspec option names that carry credentials (s3fs `key`/`secret`/`token`, adlfs `account_key`,
+`sas_token`, `connection_string`, gcsfs `token`, botocore `aws_secret_access_key`)."""
 
 
 class StagingError(RuntimeError):
@@ -48,8 +79,15 @@ class StagedFrameIOManager(dg.ConfigurableIOManager):
 
     base_dir: str = Field(
         "data/staging",
-        description="folder of the frames passed between steps (<asset key>/<partition>/<run id>.pkl)",
+        description="folder or fsspec URL (s3://bucket/prefix, gs://…, az://…) of the frames passed "
+        "between steps (<asset key>/<partition>/<run id>.pkl); every machine running a step must reach it",
         json_schema_extra={"env": "JDE_MC_STAGING_DIR"},
+    )
+    storage_options: dict[str, Any] = Field(
+        {},
+        description='fsspec options of a URL base_dir, as JSON (e.g. {"endpoint_url": "https://minio:9000"});'
+        " no credentials: the filesystem reads them from its own environment (AWS_* for s3fs)",
+        json_schema_extra={"env": "JDE_MC_STAGING_STORAGE_OPTIONS"},
     )
     keep_hours: float = Field(
         24.0,
@@ -58,8 +96,33 @@ class StagedFrameIOManager(dg.ConfigurableIOManager):
         json_schema_extra={"env": "JDE_MC_STAGING_KEEP_HOURS"},
     )
 
-    def _folder(self, key: dg.AssetKey) -> Path:
-        return Path(self.base_dir).joinpath(*key.path)
+    @field_validator("base_dir")
+    @classmethod
+    def _no_password_in_url(cls, value: str) -> str:
+        if "://" in value and urlsplit(value).password is not None:
+            raise ValueError(
+                "the URL holds a password: give the filesystem its credentials in its environment"
+            )
+        return value
+
+    @field_validator("storage_options", mode="before")
+    @classmethod
+    def _options(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError("not valid JSON") from None
+        found = sorted(_credential_names(value)) if isinstance(value, dict) else []
+        if found:
+            raise ValueError(
+                f"{', '.join(found)}: credentials stay out of the settings (shown in the UI); "
+                "give them to the filesystem in its own environment"
+            )
+        return value
+
+    def _folder(self, key: dg.AssetKey) -> UPath:
+        return UPath(self.base_dir, **self.storage_options).joinpath(*key.path)
 
     def _keep_seconds(self) -> float:
         return self.keep_hours * 3600.0
@@ -71,7 +134,7 @@ class StagedFrameIOManager(dg.ConfigurableIOManager):
         folder = self._folder(context.asset_key)
         run_id = context.run_id
         if not context.has_asset_partitions:
-            _write(folder / UNPARTITIONED / f"{run_id}.pkl", obj, self._keep_seconds())
+            self._stage(folder / UNPARTITIONED, run_id, obj)
             return
         if PARTITION_COLUMN not in obj.columns:
             raise StagingError(f"{name}: the frame has no {PARTITION_COLUMN} column")
@@ -85,12 +148,15 @@ class StagedFrameIOManager(dg.ConfigurableIOManager):
             groups = {keys[0]: obj}
         else:
             groups = dict(tuple(obj.groupby(PARTITION_COLUMN, sort=False))) if len(obj) else {}
-        keep = self._keep_seconds()
         for key in keys:
-            _write(folder / key / f"{run_id}.pkl", groups.get(key, obj.iloc[0:0]), keep)
-        context.add_output_metadata(
-            {"staged_partitions": len(keys), "staged_files": dg.MetadataValue.path(str(folder))}
-        )
+            self._stage(folder / key, run_id, groups.get(key, obj.iloc[0:0]))
+        where = dg.MetadataValue.path(str(folder)) if is_local(folder) else dg.MetadataValue.url(str(folder))
+        context.add_output_metadata({"staged_partitions": len(keys), "staged_files": where})
+
+    def _stage(self, partition: UPath, run_id: str, frame: pd.DataFrame) -> None:
+        name = f"{run_id}{SUFFIX}"
+        write_frame(partition / name, _numbered(frame))
+        prune(partition, self._keep_seconds(), spared=name)
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         key = context.asset_key
@@ -99,18 +165,29 @@ class StagedFrameIOManager(dg.ConfigurableIOManager):
         producer = _producer_run(context)
         frames = []
         for name in names:
-            path = _staged_file(folder / name, producer)
-            if path is None:
+            frame = _load_staged(folder / name, producer)
+            if frame is None:
                 raise StagingError(
                     f"{key.to_user_string()} has no staged frame for partition {name} ({folder / name}): "
                     "materialize it for that partition first"
                 )
-            with path.open("rb") as handle:
-                frames.append(pickle.load(handle))
+            frames.append(frame)
         filled = [frame for frame in frames if len(frame)]
         if not filled:
             return frames[0]
         return filled[0] if len(filled) == 1 else pd.concat(filled, ignore_index=True)
+
+
+def _credential_names(options: dict[str, Any], prefix: str = "") -> list[str]:
+    """The option names (dotted when nested, as in `client_kwargs`) that look like credentials."""
+    found = []
+    for name, value in options.items():
+        lowered = str(name).lower()
+        if lowered == "key" or any(word in lowered for word in CREDENTIAL_WORDS):
+            found.append(f"{prefix}{name}")
+        elif isinstance(value, dict):
+            found.extend(_credential_names(value, f"{prefix}{name}."))
+    return found
 
 
 def _producer_run(context: dg.InputContext) -> str | None:
@@ -121,38 +198,16 @@ def _producer_run(context: dg.InputContext) -> str | None:
         return None
 
 
-def _staged_file(folder: Path, run_id: str | None) -> Path | None:
-    """The producing run's file, else the newest file of the partition, else None."""
-    if run_id is not None and (folder / f"{run_id}.pkl").exists():
-        return folder / f"{run_id}.pkl"
-    newest: tuple[int, Path] | None = None
-    for candidate in folder.glob("*.pkl") if folder.is_dir() else ():
+def _load_staged(partition: UPath, run_id: str | None) -> pd.DataFrame | None:
+    """The producing run's frame, else the newest one of the partition, else None."""
+    partition.fs.invalidate_cache(partition.path)  # written by another process: not in fsspec's cache
+    if run_id is not None:
         try:
-            stamp = candidate.stat().st_mtime_ns
-        except FileNotFoundError:  # pruned meanwhile
-            continue
-        if newest is None or stamp > newest[0]:
-            newest = (stamp, candidate)
-    return None if newest is None else newest[1]
-
-
-def _write(path: Path, frame: pd.DataFrame, keep_seconds: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            pickle.dump(_numbered(frame), out, protocol=pickle.HIGHEST_PROTOCOL)
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    cutoff = time.time() - keep_seconds
-    for old in path.parent.glob("*.pkl"):
-        try:
-            if old != path and old.stat().st_mtime < cutoff:
-                old.unlink()
-        except FileNotFoundError:  # another run pruned it first
-            continue
+            return read_frame(partition / f"{run_id}{SUFFIX}")
+        except FileNotFoundError:
+            pass
+    path = newest(partition)
+    return None if path is None else read_frame(path)
 
 
 def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
