@@ -1,18 +1,15 @@
-"""The UPMJ partitions (window of a run, partition of a party) and the staged-frame IO manager."""
+"""The UPMJ partitions (window of a run, partition of a party); the staged-frame IO manager that stores
+frames per partition: test_staging.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import time
 
-import dagster as dg
 import pandas as pd
 import pytest
 
 from jde_mc_pipeline.defs.deployment import deployment_from_env
 from jde_mc_pipeline.defs.partitions import extraction_window, partition_of_parties, upmj_partitions
-from jde_mc_pipeline.defs.staging import StagedFrameIOManager, StagingError
 from jde_mc_pipeline.jde.extract import Watermark
 from jde_mc_pipeline.settings.environment import SettingsError
 
@@ -98,88 +95,3 @@ def test_an_address_taking_effect_in_the_window_counts_as_a_change_on_that_day()
     assert one_day[7] == day(3).isoformat()
     history = partition_of_parties(frames, START.isoformat(), day(4).isoformat(), START)
     assert history[7] == day(3).isoformat() and history[10] == day(2).isoformat()
-
-
-class _Manager:
-    """The IO manager driven through contexts built by Dagster's own test helpers."""
-
-    partitions = dg.DailyPartitionsDefinition(start_date=START.isoformat())
-
-    def __init__(self, tmp_path) -> None:
-        self.io = StagedFrameIOManager(base_dir=str(tmp_path))
-        self.key = dg.AssetKey(["jde", "F0101"])
-
-    def store(self, frame: pd.DataFrame, keys: list[str], run_id: str = "run-1") -> None:
-        context = dg.build_output_context(
-            run_id=run_id,
-            asset_key=self.key,
-            asset_partitions_def=self.partitions,
-            asset_partition_key_range=dg.PartitionKeyRange(keys[0], keys[-1]),
-        )
-        self.io.handle_output(context, frame)
-
-    def load(self, keys: list[str], producer: str | None = None) -> pd.DataFrame:
-        upstream = None if producer is None else dg.build_output_context(run_id=producer, asset_key=self.key)
-        context = dg.build_input_context(
-            upstream_output=upstream,
-            asset_key=self.key,
-            asset_partitions_def=self.partitions,
-            asset_partition_key_range=dg.PartitionKeyRange(keys[0], keys[-1]),
-        )
-        return self.io.load_input(context)
-
-
-def test_frames_are_staged_per_partition_and_loaded_by_range(tmp_path) -> None:
-    manager = _Manager(tmp_path)
-    keys = [day(n).isoformat() for n in range(3)]
-    frame = pd.DataFrame(
-        {"AN8": pd.array([1, 2, 3], dtype="Int64"), "partition_key": [keys[0], keys[2], keys[0]]}
-    )
-
-    manager.store(frame, keys)
-
-    staged = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.pkl"))
-    assert staged == [f"jde/F0101/{k}/run-1.pkl" for k in keys]
-    middle = manager.load([keys[1]])
-    assert middle.empty and list(middle.columns) == ["AN8", "partition_key"]
-    assert middle["AN8"].dtype == "Int64"
-    both = manager.load(keys)
-    assert sorted(both["AN8"].tolist()) == [1, 2, 3] and both["AN8"].dtype == "Int64"
-    assert manager.load([keys[2]])["AN8"].tolist() == [2]
-
-
-def test_staging_refuses_rows_of_other_partitions_and_reports_missing_files(tmp_path) -> None:
-    manager = _Manager(tmp_path)
-    stray = pd.DataFrame({"AN8": [1], "partition_key": [day(9).isoformat()]})
-    with pytest.raises(StagingError, match="outside this step"):
-        manager.store(stray, [day(0).isoformat()])
-    with pytest.raises(StagingError, match="no partition_key column"):
-        manager.store(pd.DataFrame({"AN8": [1]}), [day(0).isoformat()])
-    with pytest.raises(StagingError, match="materialize it for that partition first"):
-        manager.load([day(4).isoformat()])
-
-
-def test_a_run_reads_its_own_frames_while_another_run_stages_the_same_partition(tmp_path) -> None:
-    manager = _Manager(tmp_path)
-    key = [day(0).isoformat()]
-    manager.store(pd.DataFrame({"AN8": [1], "partition_key": key}), key, run_id="sensor-run")
-    manager.store(pd.DataFrame({"AN8": [2], "partition_key": key}), key, run_id="schedule-run")
-
-    assert manager.load(key, producer="sensor-run")["AN8"].tolist() == [1]
-    assert manager.load(key, producer="schedule-run")["AN8"].tolist() == [2]
-    assert manager.load(key, producer="a-run-that-staged-nothing")["AN8"].tolist() == [2]  # the newest
-
-
-def test_old_runs_files_are_pruned_when_the_partition_is_written_again(tmp_path) -> None:
-    manager = _Manager(tmp_path)
-    manager.io = StagedFrameIOManager(base_dir=str(tmp_path), keep_hours=1)
-    key = [day(0).isoformat()]
-    manager.store(pd.DataFrame({"AN8": [1], "partition_key": key}), key, run_id="old")
-    manager.store(pd.DataFrame({"AN8": [2], "partition_key": key}), key, run_id="recent")
-    folder = tmp_path / "jde" / "F0101" / key[0]
-    two_hours_ago = time.time() - 7200
-    os.utime(folder / "old.pkl", (two_hours_ago, two_hours_ago))
-
-    manager.store(pd.DataFrame({"AN8": [3], "partition_key": key}), key, run_id="new")
-
-    assert sorted(p.name for p in folder.iterdir()) == ["new.pkl", "recent.pkl"]
