@@ -72,9 +72,11 @@ def pool(url: str, *, read_only: bool) -> ConnectionPool:
         found = _pools.get(key)
         if found is None:
             options = "-c timezone=UTC" + (" -c default_transaction_read_only=on" if read_only else "")
+            kwargs = {"options": options, "application_name": "jde-mc audit"}
+            _probe(url, kwargs)
             found = ConnectionPool(
                 url,
-                kwargs={"options": options, "application_name": "jde-mc audit"},
+                kwargs=kwargs,
                 min_size=1,
                 max_size=POOL_MAX_SIZE,
                 timeout=POOL_TIMEOUT_SECONDS,
@@ -91,6 +93,17 @@ def pool(url: str, *, read_only: bool) -> ConnectionPool:
                 ) from None
             _pools[key] = found
     return found
+
+
+def _probe(url: str, kwargs: dict[str, str]) -> None:
+    """One direct connection before the pool is made: a refused login or an unknown host is then said at
+    once, in the server's words, instead of a pool retrying for `POOL_TIMEOUT_SECONDS`."""
+    try:
+        psycopg.connect(url, connect_timeout=int(POOL_TIMEOUT_SECONDS), **kwargs).close()
+    except psycopg.Error as error:
+        raise AuditDatabaseError(
+            f"cannot connect to the audit database {redacted(url)}: {scrubbed(str(error), url)}"
+        ) from None
 
 
 @contextmanager
