@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import dagster as dg
 
 from jde_mc_pipeline.audit.backends import AnyAuditStore
 from jde_mc_pipeline.audit.store import RUN_FAILED
+from jde_mc_pipeline.defs.run_tags import HOST_TAG, this_host
 from jde_mc_pipeline.defs.staging import StagedFrameIOManager
 from jde_mc_pipeline.settings.environment import OPTIONAL_SECRETS, SECRETS, env_text, from_env
 from jde_mc_pipeline.settings.mapping import MappingSettings
@@ -51,17 +53,28 @@ class AuditStoreResource(dg.ConfigurableResource, AuditSettings):
     always closes it (audit/store.py).
     """
 
-    def close_interrupted(self, store: AnyAuditStore, instance: dg.DagsterInstance) -> list[str]:
-        """Mark `interrupted` the `sync_runs` rows left `started` by runs that Dagster says ended: their
-        process died before it could close its row (jde_dead_run_sensor reports such runs failed, and a
-        sensor never opens the DuckDB file, so the next run that does closes the row)."""
-        open_runs = store.unfinished_runs()
-        if not open_runs:
-            return []
-        records = instance.get_run_records(filters=dg.RunsFilter(run_ids=open_runs))
-        ended = [r.dagster_run.run_id for r in records if r.dagster_run.is_finished]
-        store.mark_interrupted(ended)
-        return ended
+    def open_run(
+        self,
+        store: AnyAuditStore,
+        context: dg.AssetExecutionContext,
+        partitions: tuple[str, str],
+        window: tuple[datetime, datetime] | None = None,
+    ) -> None:
+        """Open the run's row in `sync_runs`, after closing as `interrupted` the rows of runs that died.
+
+        The extract step opens the row with its UPMJ `window` (replacing the row of an earlier attempt).
+        A Mailchimp step opens it only when the run has none: a re-execution (a run retry after a crash,
+        or "Re-execute from failure" in the UI) runs the Mailchimp steps on the frames its parent
+        extracted, so its row names that parent (`parent_run_id`), and its outcomes are its own.
+        The run's host tag says which machine executes it now (jde_dead_run_sensor judges only its own).
+        """
+        run = context.run
+        context.instance.add_run_tags(run.run_id, {HOST_TAG: this_host()})
+        for interrupted in _close_interrupted(store, context.instance):
+            context.log.warning(f"run {interrupted} died without closing its sync_runs row: interrupted")
+        if window is None and store.has_run(run.run_id):
+            return
+        store.start_run(run.run_id, context.job_name, *partitions, window, parent_run_id=run.parent_run_id)
 
     @contextmanager
     def closing_run(self, run_id: str) -> Iterator[AnyAuditStore]:
@@ -78,6 +91,19 @@ class AuditStoreResource(dg.ConfigurableResource, AuditSettings):
         except BaseException:
             close_run(store, run_id, RUN_FAILED)
             raise
+
+
+def _close_interrupted(store: AnyAuditStore, instance: dg.DagsterInstance) -> list[str]:
+    """Mark `interrupted` the `sync_runs` rows left `started` by runs that Dagster says ended: their
+    process died before it could close its row (jde_dead_run_sensor or run monitoring reports such runs
+    failed, and neither opens the audit, so the next step that does closes the row)."""
+    open_runs = store.unfinished_runs()
+    if not open_runs:
+        return []
+    records = instance.get_run_records(filters=dg.RunsFilter(run_ids=open_runs))
+    ended = [r.dagster_run.run_id for r in records if r.dagster_run.is_finished]
+    store.mark_interrupted(ended)
+    return ended
 
 
 def resources_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:

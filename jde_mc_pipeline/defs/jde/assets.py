@@ -32,7 +32,7 @@ from jde_mc_pipeline.defs.partitions import (
     partition_of_parties,
 )
 from jde_mc_pipeline.defs.resources import AuditStoreResource, JdeAisResource
-from jde_mc_pipeline.defs.run_tags import HOST_TAG, RANGE_TAG, this_host
+from jde_mc_pipeline.defs.run_tags import RANGE_TAG
 from jde_mc_pipeline.defs.step_speed import fewer_collections
 from jde_mc_pipeline.jde.dates import hhmmss_to_time
 from jde_mc_pipeline.jde.extract import Watermark, Window
@@ -48,12 +48,16 @@ def jde_asset_key(table_name: str) -> dg.AssetKey:
     return dg.AssetKey(["jde", table_name])
 
 
+EXTRACT_STEP = "jde_extract"
+"""The step (and op) that pulls from JDE; a re-execution that skips it reuses its parent's pulls."""
+
+
 def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """The multi-asset reading the run's UPMJ window from AIS (module doc)."""
     start = deployment.start_date
 
     @dg.multi_asset(
-        name="jde_extract",
+        name=EXTRACT_STEP,
         outs={
             name.lower(): dg.AssetOut(
                 key=jde_asset_key(name),
@@ -76,13 +80,9 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
         first, last = key_range(context.partition_keys)
         window = extraction_window(first, last, start)
         run_id = context.run.run_id
-        context.instance.add_run_tags(
-            run_id, {RANGE_TAG: first if first == last else f"{first}...{last}", HOST_TAG: this_host()}
-        )
+        context.instance.add_run_tags(run_id, {RANGE_TAG: first if first == last else f"{first}...{last}"})
         with audit.closing_run(run_id) as store, fewer_collections():
-            for interrupted in audit.close_interrupted(store, context.instance):
-                context.log.warning(f"run {interrupted} died without closing its sync_runs row: interrupted")
-            store.start_run(run_id, context.job_name, first, last, _window_bounds(window, jde.timezone))
+            audit.open_run(store, context, (first, last), _window_bounds(window, jde.timezone))
             began = time.perf_counter()
             context.log.info(f"reading JDE: {describe_window(first, last, start)}")
             with jde.client() as ais, Heartbeat(context.log, lambda s: _reading(ais.stats, s)):

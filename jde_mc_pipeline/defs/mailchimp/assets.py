@@ -140,6 +140,7 @@ def build_sync_target(
             spec.target, *(f.drop(columns=PARTITION_COLUMN) for f in (payloads, decided, departures))
         )
         with audit.closing_run(run_id) as store, fewer_collections():
+            audit.open_run(store, context, (first, last))
             waiting = members_failed(store.unresolved_failures(run_id)) if spec.after is not None else set()
             began = time.perf_counter()
             with AuditRecorder(store, run_id) as recorder, mailchimp.client(recorder=recorder) as client:

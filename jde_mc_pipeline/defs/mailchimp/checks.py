@@ -14,6 +14,7 @@ import pandas as pd
 
 from jde_mc_pipeline.audit.backends import AnyAuditStore
 from jde_mc_pipeline.audit.store import RUN_FAILED
+from jde_mc_pipeline.defs.jde.assets import EXTRACT_STEP
 from jde_mc_pipeline.defs.metadata import counts_of, numbers, sample
 from jde_mc_pipeline.defs.resources import AuditStoreResource
 from jde_mc_pipeline.mapping.outcomes import FAILED, REJECTED_PREFIX
@@ -55,14 +56,36 @@ class ReconciliationConfig(dg.Config):
     """The run to reconcile; default: the run this check executes in."""
 
 
+def extracting_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
+    """The run whose extract step pulled the parties run `run` wrote: the run itself, or, for a
+    re-execution that did not extract again (a run retry after a crash is "from failure": only the
+    Mailchimp steps run again, on the frames the parent staged), its nearest ancestor that did."""
+    current = run
+    while current.parent_run_id is not None and not _extracted(instance, current.run_id):
+        parent = instance.get_run_by_id(current.parent_run_id)
+        if parent is None:  # deleted from the instance: nothing older to look at
+            break
+        current = parent
+    return current.run_id
+
+
+def _extracted(instance: dg.DagsterInstance, run_id: str) -> bool:
+    return any(
+        record.dagster_event is not None and record.dagster_event.step_key == EXTRACT_STEP
+        for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
+    )
+
+
 def reconciliation_result(
-    store: AnyAuditStore, run_id: str, target: str, asset: dg.AssetKey
+    store: AnyAuditStore, run_id: str, target: str, asset: dg.AssetKey, pulled_in: str | None = None
 ) -> dg.AssetCheckResult:
-    """Every party the run pulled has exactly one recorded outcome for `target`."""
+    """Every party pulled (in run `pulled_in`, by default the run itself) has exactly one outcome for
+    `target` recorded by run `run_id`."""
+    pulls_of = pulled_in or run_id
     pulled = store.query(
         "SELECT an8 FROM jde_pulls WHERE run_id = ? AND an8 > 0 "
         "UNION SELECT an8 FROM jde_deleted WHERE run_id = ? ORDER BY an8",
-        [run_id, run_id],
+        [pulls_of, pulls_of],
     )["an8"]
     outcomes = store.query(
         "SELECT an8, target, outcome FROM sync_outcomes WHERE run_id = ? AND target = ?", [run_id, target]
@@ -76,6 +99,7 @@ def reconciliation_result(
         description=result.describe(),
         metadata={
             "run_id": run_id,
+            "pulled_in_run": pulls_of,
             "target": target,
             **numbers(
                 {
@@ -105,7 +129,11 @@ def build_reconciliation_check(target: str, asset: dg.AssetKey) -> dg.AssetCheck
     def check(
         context: dg.AssetCheckExecutionContext, config: ReconciliationConfig, audit: AuditStoreResource
     ) -> dg.AssetCheckResult:
-        result = reconciliation_result(audit.store(), config.run_id or context.run.run_id, target, asset)
+        run = context.run if config.run_id is None else context.instance.get_run_by_id(config.run_id)
+        if run is None:
+            raise dg.Failure(f"no run {config.run_id} in this Dagster instance")
+        pulled_in = extracting_run(context.instance, run)
+        result = reconciliation_result(audit.store(), run.run_id, target, asset, pulled_in)
         if not result.passed and config.run_id is None:
             close_run(audit.store(), context.run.run_id, RUN_FAILED)  # the run fails: the audit says so
         return result
