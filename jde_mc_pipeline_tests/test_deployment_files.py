@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import psycopg
 import pytest
 import yaml
 from dagster._core.instance.config import dagster_instance_config
@@ -205,6 +206,37 @@ def test_the_instance_records_a_run_in_postgresql(
         assert record.dagster_run.run_id == result.run_id
         assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
         assert instance.get_latest_materialization_event(dg.AssetKey("one")) is not None
+
+
+def test_the_audit_upgrade_service_creates_the_audit_in_the_database_postgres_init_makes(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """postgres-init.sql as the postgres image runs it on a new volume, then the `audit-upgrade` service's
+    command with the service's environment (the audit URL naming that database): exit 0, no password
+    printed."""
+    init_sql = (DEPLOY / "postgres-init.sql").read_text(encoding="utf-8")
+    [database] = re.findall(r"CREATE DATABASE (\w+);", init_sql)
+    with psycopg.connect(postgres_server.url(), autocommit=True) as connection:
+        connection.execute(init_sql)
+    env_file = _env_file_with(REQUIRED | INSTANCE_VARIABLES) | {
+        "JDE_MC_AUDIT_URL": postgres_server.url(database)
+    }
+    service_env = {
+        name: _interpolated(value, env_file) for name, value in _compose_settings("audit-upgrade").items()
+    }
+    command = SERVICES["audit-upgrade"]["command"]
+    executable = Path(sys.executable).parent / command[0]
+    done = subprocess.run(
+        [str(executable), *command[1:]],
+        env={**os.environ, **service_env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"/{database}: audit schema version" in done.stdout
+    assert postgres_server.password not in done.stdout + done.stderr
 
 
 def test_run_containers_are_handed_every_setting_and_the_instance() -> None:
