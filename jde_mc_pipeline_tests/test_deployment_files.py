@@ -340,7 +340,7 @@ def test_the_image_serves_the_code_location_on_one_port_everywhere() -> None:
     assert CODE_DEPLOYMENT["codeServerArgs"] == ["-m", module]
 
 
-def test_the_image_command_s_module_imports() -> None:
+def test_the_module_the_image_serves_imports() -> None:
     module = _option(_image_command(), "-m")
     env = {**os.environ, "JDE_START_DATE": "2026-01-01"}
     script = f"import importlib; assert hasattr(importlib.import_module({module!r}), 'defs')"
