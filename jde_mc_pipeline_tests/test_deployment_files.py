@@ -414,3 +414,84 @@ def test_helm_runs_the_queue_retries_and_monitoring_of_the_instance() -> None:
     assert _snake_keys(concurrency) == ROOT_INSTANCE["concurrency"]
     assert daemon["runCoordinator"] == {"enabled": True, "type": "QueuedRunCoordinator"}
     assert _snake_keys(HELM["pythonLogs"]) == ROOT_INSTANCE["python_logs"]
+
+
+CHART_KEYS = {
+    "global.postgresqlSecretName",
+    "telemetry.enabled",
+    "pythonLogs.pythonLogLevel",
+    "pythonLogs.managedPythonLoggers",
+    "dagster-user-deployments.enabled",
+    *(
+        f"dagster-user-deployments.deployments[].{key}"
+        for key in (
+            "name",
+            "image",
+            "codeServerArgs",
+            "port",
+            "includeConfigInLaunchedRuns",
+            "env",
+            "volumes",
+            "volumeMounts",
+            "podSecurityContext",
+        )
+    ),
+    "runLauncher.type",
+    "runLauncher.config.k8sRunLauncher.runK8sConfig.podSpecConfig",
+    "generatePostgresqlPasswordSecret",
+    *(
+        f"postgresql.{key}"
+        for key in (
+            "enabled",
+            "postgresqlHost",
+            "postgresqlUsername",
+            "postgresqlDatabase",
+            "postgresqlScheme",
+        )
+    ),
+    "postgresql.service.port",
+    "dagsterDaemon.runCoordinator.enabled",
+    "dagsterDaemon.runCoordinator.type",
+    "dagsterDaemon.runMonitoring",
+    "dagsterDaemon.runRetries.enabled",
+    "dagsterDaemon.runRetries.maxRetries",
+    "dagsterDaemon.runRetries.retryOnAssetOrOpFailure",
+    "concurrency.enabled",
+    "concurrency.runs.maxConcurrentRuns",
+    "concurrency.runs.tagConcurrencyLimits",
+    "concurrency.pools.defaultLimit",
+    "concurrency.pools.granularity",
+}
+"""The chart's keys the values set, as read in the chart's sources (dagster-io/dagster, helm/dagster:
+values.yaml and schema/schema/charts/…: values.py, global_.py, python_logs.py, telemetry.py, postgresql.py,
+daemon.py, run_launcher.py, concurrency.py, user_deployments.py). A key ends where the chart takes a
+Kubernetes object or a free mapping (env entries, volumes, the pod spec, runMonitoring). A new key must be
+looked up there first."""
+
+
+def _key_paths(node: Any, prefix: str = "") -> Iterator[str]:
+    """The dotted paths of `node`'s keys, down to the first one CHART_KEYS names (`[]`: a list's items)."""
+    if prefix in CHART_KEYS:
+        yield prefix
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _key_paths(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(node, list) and node and all(isinstance(item, dict) for item in node):
+        for item in node:
+            yield from _key_paths(item, f"{prefix}[]")
+    else:
+        yield prefix
+
+
+def test_helm_values_set_only_keys_of_the_chart() -> None:
+    assert sorted(set(_key_paths(HELM)) - CHART_KEYS) == []
+
+
+def test_the_build_context_leaves_out_local_state_and_keeps_what_the_image_copies() -> None:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    ignored = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    assert {".git", ".venv", "data", ".dagster_home", "artifacts", ".env"} <= ignored
+    for arguments in _instructions("COPY"):
+        for source in arguments.split()[:-1]:
+            assert not any(source == entry or source.startswith(f"{entry}/") for entry in ignored), source
+            assert (ROOT / source).exists(), source
