@@ -195,6 +195,7 @@ def test_the_instance_records_a_run_in_postgresql(
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         launcher = instance.run_launcher
         assert isinstance(launcher, DockerRunLauncher)
         assert launcher.networks == [LAUNCHER["network"]]
