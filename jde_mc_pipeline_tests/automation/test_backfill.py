@@ -26,6 +26,8 @@ def test_parallel_runs_share_the_audit_file_without_lock_errors(tmp_path: Path) 
     assert done.returncode == 0, done.stdout[-3000:]
     assert [run["returncode"] for run in summary["runs"]] == [0] * PARTITIONS
     assert sum(run["lock_errors"] for run in summary["runs"]) == 0
+    assert summary["outcomes"]["lost"] == summary["outcomes"]["duplicated"] == 0
+    assert summary["outcomes"]["outcomes"] >= 400  # 200 parties × 2 targets in the initial load
     with duckdb.connect(str(tmp_path / "audit_trail.duckdb"), read_only=True) as conn:
         runs = conn.execute("SELECT partition_start, status FROM sync_runs ORDER BY 1").fetchall()
         outcome_runs = conn.execute("SELECT count(DISTINCT run_id) FROM sync_outcomes").fetchone()[0]
