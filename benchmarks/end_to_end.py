@@ -1,7 +1,7 @@
 """Benchmark: the initial load as a user runs it, through Dagster, with both emulators in their own processes.
 
 Usage: .venv/bin/python benchmarks/end_to_end.py [--parties 100000] [--latency-ms 100]
-       [--executor in_process|multiprocess] [--naive-peer] [--json]
+       [--executor in_process|multiprocess] [--audit duckdb|postgresql] [--naive-peer] [--json]
 
 What it measures: `jde-mc emulate jde --demo N` and `jde-mc emulate mailchimp --latency-ms L` (its limit
 of 10 simultaneous connections), then `dagster asset materialize --select '*' --partition <first>` (the
@@ -11,6 +11,11 @@ STEP_SUCCESS) and what is left for Dagster itself (process start, imports, step 
 between steps); AIS calls and Mailchimp requests (the emulators' stats); the peak resident memory of the
 run (its process and every step process, summed, sampled every 0.2 s); and each Mailchimp step's ratio
 to its physical floor (requests ÷ 10 connections × latency). `--json`: the summary on the last line.
+
+`--audit postgresql`: the audit on a PostgreSQL server the script starts (jde_mc_pipeline_tests/postgres.py,
+its schema created by `jde-mc audit upgrade`, then `JDE_MC_AUDIT_URL`) instead of the DuckDB file. The
+server's own memory is not in the run's peak, as it would not be on a deployment's run machine; it is
+printed apart (the postgres processes' resident memory at the end of the run).
 
 `--naive-peer`: then, on the same data and latency, the loop a user would otherwise write (naive_peer.py):
 the members and customers the run wrote (outcome created, updated or renamed; their records rebuilt
@@ -36,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +57,7 @@ from jde_mc_pipeline.mailchimp.records import CustomerWrite, MemberWrite
 from jde_mc_pipeline.mapping.options import MappingOptions
 from jde_mc_pipeline.mapping.outcomes import SUCCESSFUL
 from jde_mc_pipeline.sync.writes import record_from_payload
+from jde_mc_pipeline_tests.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -164,10 +171,38 @@ def start_bench(parties: int, latency_ms: float, workdir: Path, first: dt.date) 
 
 
 def run_end_to_end(
-    parties: int, latency_ms: float, workdir: Path, executor: str | None, naive_peer: bool = False
+    parties: int,
+    latency_ms: float,
+    workdir: Path,
+    executor: str | None,
+    naive_peer: bool = False,
+    audit: str = "duckdb",
+) -> dict[str, Any]:
+    with ExitStack() as stack:
+        audit_env = {}
+        if audit == "postgresql":
+            server = PostgresServer.start()
+            stack.callback(server.stop)
+            audit_env = {"JDE_MC_AUDIT_URL": server.create_database("end_to_end")}
+            upgrade = [str(BIN / "jde-mc"), "audit", "upgrade"]
+            subprocess.run(upgrade, env={**os.environ, **audit_env}, check=True, capture_output=True)
+        summary = _run(parties, latency_ms, workdir, executor, naive_peer, audit_env)
+        if audit == "postgresql":
+            summary["postgres_rss_mib"] = round(tree_rss(server.postmaster_pid()) / 2**20)
+        return summary | {"audit": audit}
+
+
+def _run(
+    parties: int,
+    latency_ms: float,
+    workdir: Path,
+    executor: str | None,
+    naive_peer: bool,
+    audit_env: dict[str, str],
 ) -> dict[str, Any]:
     first = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     bench = start_bench(parties, latency_ms, workdir, first)
+    bench.settings.update(audit_env)
     home = Path(bench.settings["DAGSTER_HOME"])
     jde_url, mailchimp_url, env = bench.jde_url, bench.mailchimp_url, bench.env
     try:
@@ -437,10 +472,15 @@ def main() -> int:
         help="then the naive peer (one PUT per member and per customer, official client, 10 threads) "
         "writing the same records to a fresh emulator",
     )
+    parser.add_argument("--audit", choices=("duckdb", "postgresql"), default="duckdb")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.naive_peer and args.audit != "duckdb":
+        parser.error("--naive-peer reads the run's writes from the DuckDB audit: use it with --audit duckdb")
     with tempfile.TemporaryDirectory() as folder:
-        summary = run_end_to_end(args.parties, args.latency_ms, Path(folder), args.executor, args.naive_peer)
+        summary = run_end_to_end(
+            args.parties, args.latency_ms, Path(folder), args.executor, args.naive_peer, args.audit
+        )
     report(summary)
     if args.json:
         print(json.dumps(summary))

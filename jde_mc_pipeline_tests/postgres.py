@@ -124,6 +124,10 @@ class PostgresServer:
             "DAGSTER_POSTGRES_DB": database,
         }
 
+    def postmaster_pid(self) -> int:
+        """The server's main process (its first line of postmaster.pid): the parent of every backend."""
+        return int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+
     def stop(self) -> None:
         subprocess.run(
             _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop"),
