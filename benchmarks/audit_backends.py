@@ -70,7 +70,9 @@ def _child(backend: str, location: str, parties: int) -> dict:
     not the command line, which any user of the machine can read."""
     command = [sys.executable, __file__, "--child", backend, "--parties", str(parties)]
     env = {**os.environ, LOCATION: location}
-    done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode:
+        raise SystemExit(f"{backend}: the recording failed:\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -1,44 +1,86 @@
 """Frames into PostgreSQL by COPY, and `?` placeholders into psycopg's.
 
-Why COPY of CSV text made by pandas: the initial load writes 1.3M pulled rows and about as many mapped
-values; an INSERT per row is a round trip each, and psycopg's `write_row` is a Python call per row.
-`DataFrame.to_csv` writes a chunk's text in one call and COPY parses it server-side; chunks bound the
-memory to one chunk's text. NULL is written as `\\N` (COPY's CSV default is the empty field, which would
-turn every empty string into NULL): a value that is literally `\\N` would be read back as NULL, a price
-worth paying for text never seen in JDE or Mailchimp data.
+Why COPY of CSV text written by DuckDB: the initial load writes over a million pulled rows and as many
+mapped values at 100,000 parties; an INSERT per row is a round trip each, psycopg's `write_row` a Python
+call per row, and pandas' `to_json`/`to_csv` cost three times what the whole DuckDB store takes for the
+same rows (measured: benchmarks/audit_backends.py). DuckDB, already the default backend, reads a frame in
+place and writes its CSV (and each pulled row's JSON, with the very `to_json` of the DuckDB store, so
+both backends keep the same text) with all cores into a temporary file, which is streamed to COPY in
+blocks: the memory stays at one block, however large the load. NULL is COPY's CSV default, the unquoted
+empty field; DuckDB quotes empty strings, which stay empty strings.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
+import duckdb
 import pandas as pd
 import psycopg
 
-COPY_CHUNK_ROWS = 50_000
-NULL_TEXT = "\\N"
+BLOCK_BYTES = 1 << 20
+RENDER_MEMORY_LIMIT = "256MB"
+"""DuckDB's memory while it writes the CSV (its default is 80% of RAM): rows in any order stream through."""
 _LITERAL_OR_MARK = re.compile(r"'(?:[^']|'')*'|\?|%")
 
 
-def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> int:
-    """COPY `frame` (its column names are the table's) into `table`; returns the rows written."""
+def copy_frame(
+    conn: psycopg.Connection,
+    table: str,
+    frame: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    select: str = "*",
+    params: Sequence[Any] = (),
+) -> int:
+    """COPY the rows of `SELECT {select} FROM frame` (DuckDB SQL, `?` for `params`) into `table`'s
+    `columns` (default: the frame's own, all of them); returns the rows written."""
     if frame.empty:
         return 0
-    with conn.cursor() as cursor, cursor.copy(copy_statement(table, frame.columns)) as copy:
-        for chunk in csv_chunks(frame):
-            copy.write(chunk)
+    with copying(conn, table, list(columns or frame.columns)) as write:
+        write(frame, select, params)
     return len(frame)
 
 
-def copy_statement(table: str, columns: pd.Index | list[str]) -> str:
-    return f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '{NULL_TEXT}')"
+Writer = Callable[[pd.DataFrame, str, Sequence[Any]], None]
 
 
-def csv_chunks(frame: pd.DataFrame, rows: int = COPY_CHUNK_ROWS) -> Iterator[str]:
-    """The frame as COPY's CSV text, `rows` at a time."""
-    for start in range(0, len(frame), rows):
-        yield frame.iloc[start : start + rows].to_csv(header=False, index=False, na_rep=NULL_TEXT)
+@contextmanager
+def copying(conn: psycopg.Connection, table: str, columns: Sequence[str]) -> Iterator[Writer]:
+    """One COPY into `table`'s `columns`, fed by a writer of frames: `write(frame, select, params)` sends
+    the rows of `SELECT {select} FROM frame`, rendered as CSV by DuckDB (module doc)."""
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+    with (
+        tempfile.TemporaryDirectory(prefix="jde-mc-copy-") as folder,
+        conn.cursor() as cursor,
+        cursor.copy(statement) as copy,
+    ):
+        rows_file = Path(folder) / "rows.csv"
+        duck = duckdb.connect(config={"memory_limit": RENDER_MEMORY_LIMIT, "preserve_insertion_order": False})
+
+        def write(frame: pd.DataFrame, select: str = "*", params: Sequence[Any] = ()) -> None:
+            if frame.empty:
+                return
+            duck.register("frame", frame)
+            try:
+                duck.execute(
+                    f"COPY (SELECT {select} FROM frame) TO '{rows_file}' (FORMAT csv, HEADER false)",
+                    list(params),
+                )
+            finally:
+                duck.unregister("frame")
+            with rows_file.open("rb") as rows:
+                while block := rows.read(BLOCK_BYTES):
+                    copy.write(block)
+
+        try:
+            yield write
+        finally:
+            duck.close()
 
 
 def placeholders(sql: str) -> str:

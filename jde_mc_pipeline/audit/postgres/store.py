@@ -22,15 +22,15 @@ from typing import Any
 import pandas as pd
 import psycopg
 
-from jde_mc_pipeline.audit.postgres.bulk import COPY_CHUNK_ROWS, copy_frame, copy_statement, placeholders
+from jde_mc_pipeline.audit.postgres.bulk import copy_frame, copying, placeholders
 from jde_mc_pipeline.audit.postgres.connection import connection, redacted
 from jde_mc_pipeline.audit.postgres.migrations import require_current
 from jde_mc_pipeline.audit.store import RUN_COLUMNS, _column, _json_or_none
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
 from jde_mc_pipeline.mapping.outcomes import FAILED
 
-JSON_DOUBLE_PRECISION = 15
-"""Significant digits of floats in a pulled row's JSON (pandas' most; its default of 10 would round)."""
+PULL_COLUMNS = ("run_id", "table_name", "an8", "row_json", "pulled_at")
+MAPPED_COLUMNS = ("run_id", "an8", "target", "field", "source_value", "mapped_value", "mapped_at")
 
 _current: set[str] = set()
 _current_lock = threading.Lock()
@@ -159,19 +159,19 @@ class PostgresAuditStore:
     def record_pulls(self, run_id: str, frames: Mapping[str, pd.DataFrame]) -> int:
         """Keep every JDE row pulled, as JSON, keyed by table and AN8. Returns the rows written.
 
-        Each chunk's JSON lines come from pandas' C writer (`to_json(orient="records", lines=True)`),
-        and the chunk goes in by one COPY: memory stays at one chunk's text however large the load.
+        One COPY for all tables; each row's JSON is DuckDB's `to_json` of the row, as the DuckDB store
+        writes it (bulk.py: the initial load pulls over a million rows at 100,000 parties).
         """
         written = 0
         pulled_at = _now().isoformat()
-        with self.connect() as conn, conn.cursor() as cursor:
-            statement = copy_statement("jde_pulls", ["run_id", "table_name", "an8", "row_json", "pulled_at"])
-            with cursor.copy(statement) as copy:
-                for table_name, frame in frames.items():
-                    for start in range(0, len(frame), COPY_CHUNK_ROWS):
-                        chunk = frame.iloc[start : start + COPY_CHUNK_ROWS]
-                        copy.write(_pulled_csv(run_id, table_name, chunk, pulled_at))
-                    written += len(frame)
+        with self.connect() as conn, copying(conn, "jde_pulls", PULL_COLUMNS) as write:
+            for table_name, frame in frames.items():
+                write(
+                    frame,
+                    "?, ?, CAST(frame.AN8 AS BIGINT), to_json(frame), ?",
+                    [run_id, table_name, pulled_at],
+                )
+                written += len(frame)
         return written
 
     def record_deleted(self, run_id: str, an8s: Sequence[int]) -> int:
@@ -196,19 +196,15 @@ class PostgresAuditStore:
         ~12 rows per party)."""
         if trail.empty:
             return 0
-        batch = pd.DataFrame(
-            {
-                "run_id": run_id,
-                "an8": trail["an8"].astype("int64").to_numpy(),
-                "target": trail["target"].astype(str).to_numpy(),
-                "field": trail["field"].astype(str).to_numpy(),
-                "source_value": trail["source_value"].to_numpy(),
-                "mapped_value": trail["mapped_value"].to_numpy(),
-                "mapped_at": _now().isoformat(),
-            }
-        )
         with self.connect() as conn:
-            return copy_frame(conn, "mapped_values", batch)
+            return copy_frame(
+                conn,
+                "mapped_values",
+                trail,
+                MAPPED_COLUMNS,
+                "?, an8, target::VARCHAR, field::VARCHAR, source_value::VARCHAR, mapped_value::VARCHAR, ?",
+                [run_id, _now().isoformat()],
+            )
 
     def record_events(self, run_id: str, events: pd.DataFrame) -> int:
         """Keep the mapping's events (an8, target, event, detail, and `partition_key` when known)."""
@@ -363,27 +359,6 @@ class PostgresAuditStore:
             pulls = conn.execute("DELETE FROM jde_pulls WHERE pulled_at < %s", [cutoff]).rowcount
             values = conn.execute("DELETE FROM mapped_values WHERE mapped_at < %s", [cutoff]).rowcount
         return {"jde_pulls": max(pulls, 0), "mapped_values": max(values, 0)}
-
-
-def _pulled_csv(run_id: str, table_name: str, chunk: pd.DataFrame, pulled_at: str) -> str:
-    """COPY's CSV text of a chunk of pulled rows: each row's JSON from pandas' C writer."""
-    lines = chunk.to_json(
-        orient="records",
-        lines=True,
-        date_format="iso",
-        force_ascii=False,
-        double_precision=JSON_DOUBLE_PRECISION,
-    ).split("\n")
-    rows = pd.DataFrame(
-        {
-            "run_id": run_id,
-            "table_name": table_name,
-            "an8": chunk["AN8"].astype("int64").to_numpy(),
-            "row_json": lines[: len(chunk)],
-            "pulled_at": pulled_at,
-        }
-    )
-    return rows.to_csv(header=False, index=False)
 
 
 def _stamp(value: Any) -> str:
