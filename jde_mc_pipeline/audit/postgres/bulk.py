@@ -12,9 +12,12 @@ empty field; DuckDB quotes empty strings, which stay empty strings.
 
 from __future__ import annotations
 
+import itertools
 import re
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,8 @@ import pandas as pd
 import psycopg
 
 BLOCK_BYTES = 1 << 20
+SLICE_ROWS = 100_000
+RENDERED_AHEAD = 2
 RENDER_MEMORY_LIMIT = "256MB"
 """DuckDB's memory while it writes the CSV (its default is 80% of RAM): rows in any order stream through."""
 _LITERAL_OR_MARK = re.compile(r"'(?:[^']|'')*'|\?|%")
@@ -52,35 +57,77 @@ Writer = Callable[[pd.DataFrame, str, Sequence[Any]], None]
 @contextmanager
 def copying(conn: psycopg.Connection, table: str, columns: Sequence[str]) -> Iterator[Writer]:
     """One COPY into `table`'s `columns`, fed by a writer of frames: `write(frame, select, params)` sends
-    the rows of `SELECT {select} FROM frame`, rendered as CSV by DuckDB (module doc)."""
+    the rows of `SELECT {select} FROM frame`, rendered as CSV by DuckDB (module doc).
+
+    Frames are rendered `SLICE_ROWS` at a time by a thread while the slice before is streamed: DuckDB
+    renders while the server parses, instead of each waiting for the other (both release the GIL).
+    """
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
     with (
         tempfile.TemporaryDirectory(prefix="jde-mc-copy-") as folder,
         conn.cursor() as cursor,
         cursor.copy(statement) as copy,
     ):
-        rows_file = Path(folder) / "rows.csv"
-        duck = duckdb.connect(config={"memory_limit": RENDER_MEMORY_LIMIT, "preserve_insertion_order": False})
-
-        def write(frame: pd.DataFrame, select: str = "*", params: Sequence[Any] = ()) -> None:
-            if frame.empty:
-                return
-            duck.register("frame", frame)
-            try:
-                duck.execute(
-                    f"COPY (SELECT {select} FROM frame) TO '{rows_file}' (FORMAT csv, HEADER false)",
-                    list(params),
-                )
-            finally:
-                duck.unregister("frame")
-            with rows_file.open("rb") as rows:
-                while block := rows.read(BLOCK_BYTES):
-                    copy.write(block)
-
+        renderer = _Renderer(Path(folder))
         try:
+
+            def write(frame: pd.DataFrame, select: str = "*", params: Sequence[Any] = ()) -> None:
+                for start in range(0, len(frame), SLICE_ROWS):
+                    while renderer.pending >= RENDERED_AHEAD:
+                        _stream(renderer.oldest(), copy)
+                    renderer.submit(frame.iloc[start : start + SLICE_ROWS], select, params)
+
             yield write
+            while renderer.pending:
+                _stream(renderer.oldest(), copy)
         finally:
-            duck.close()
+            renderer.close()
+
+
+class _Renderer:
+    """Renders slices of frames into CSV files of `folder`, one at a time, in a thread of its own (the
+    DuckDB connection is used by that thread only)."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._files = itertools.count()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="audit-copy")
+        self._duck = duckdb.connect(
+            config={"memory_limit": RENDER_MEMORY_LIMIT, "preserve_insertion_order": False}
+        )
+        self._queue: deque[Future[Path]] = deque()
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def submit(self, frame: pd.DataFrame, select: str, params: Sequence[Any]) -> None:
+        path = self._folder / f"{next(self._files)}.csv"
+        self._queue.append(self._pool.submit(self._render, frame, select, list(params), path))
+
+    def oldest(self) -> Path:
+        return self._queue.popleft().result()
+
+    def _render(self, frame: pd.DataFrame, select: str, params: list[Any], path: Path) -> Path:
+        self._duck.register("frame", frame)
+        try:
+            self._duck.execute(
+                f"COPY (SELECT {select} FROM frame) TO '{path}' (FORMAT csv, HEADER false)", params
+            )
+        finally:
+            self._duck.unregister("frame")
+        return path
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._duck.close()
+
+
+def _stream(path: Path, copy: psycopg.Copy) -> None:
+    with path.open("rb") as rows:
+        while block := rows.read(BLOCK_BYTES):
+            copy.write(block)
+    path.unlink()
 
 
 def placeholders(sql: str) -> str:

@@ -11,8 +11,11 @@ Types, and why:
 - `sync_outcomes.payload` and `sync_runs.counts` are `jsonb`: they are what the record sent or counted,
   not a copy of a foreign text, and the operators' questions filter every outcome by a payload key
   (docs/audit.md, question 3), which `jsonb` answers without parsing the text again per row.
-- `text[]` for owned tags, `bigint[]` for the AN8s folded into a record, with a GIN index on the latter:
-  "the record holding AN8 X" is then an index look-up (`an8s && ...`) instead of unnesting every group.
+- `text[]` for owned tags, `bigint[]` for the AN8s folded into a record. No GIN index on the groups:
+  the state is read for thousands of AN8s at once, which a hash join of the unnested groups answers
+  faster than index probes, and the initial load's insert of every record paid for its upkeep.
+- `synced_state` has, besides its key, B-tree indexes on (target, email) and (target, target_key): an
+  increment replaces a few records among many, found by e-mail and key.
 """
 
 from __future__ import annotations
@@ -164,7 +167,6 @@ RELATIONS: tuple[str, ...] = (
     "CREATE INDEX sync_outcomes_run ON sync_outcomes (run_id)",
     "CREATE INDEX synced_state_email ON synced_state (target, email)",
     "CREATE INDEX synced_state_key ON synced_state (target, target_key)",
-    "CREATE INDEX synced_state_group ON synced_state USING gin (an8s)",
 )
 
 MIGRATIONS: tuple[Migration, ...] = (
