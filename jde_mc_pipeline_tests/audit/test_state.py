@@ -312,3 +312,9 @@ def test_an_audit_file_from_before_the_later_relations_gets_them(tmp_path):
     state.record_outcomes(_pushed([(1, "list_member", "h", "rejected:Invalid Resource", "q", "a@x.io", ())]))
     assert state.last_rejected("list_member", [1])["payload_hash"].tolist() == ["q"]
     assert [(r["payload_hash"], r["an8s"]) for r in _records(state, "list_member", [1])] == [("p", (1,))]
+
+
+def test_tags_keep_commas_quotes_backslashes_and_accents(state):
+    tags = ("JDE Customer", 'Grade "A", gold', "back\\slash", "Région Île-de-France", "")
+    state.record_outcomes(_pushed([(1, "list_member", "h1", "created", "p", "a@x.io", tags)]))
+    assert [r["tags"] for r in _records(state, "list_member", [1])] == [tags]

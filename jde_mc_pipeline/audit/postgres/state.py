@@ -198,9 +198,25 @@ REFUSED_COLUMNS = (
     "target text, an8 bigint, payload_hash text, title text, run_id text, stamped_at timestamptz"
 )
 WRITTEN_COLUMNS = (
-    "target text, an8 bigint, target_key text, email text, payload_hash text, tags text, an8s text, "
-    "retired text, run_id text, stamped_at timestamptz"
+    "target text, an8 bigint, target_key text, email text, payload_hash text, tags text[], an8s bigint[], "
+    "retired text[], run_id text, stamped_at timestamptz"
 )
+WRITTEN_NAMES = [column.split()[0] for column in WRITTEN_COLUMNS.split(", ")]
+_TEXT_ARRAY = (
+    r"""'{' || array_to_string(list_transform(CAST(CAST(COLUMN AS JSON) AS VARCHAR[]), """
+    r"""lambda x: '"' || replace(replace(x, '\', '\\'), '"', '\"') || '"'), ',') || '}'"""
+)
+WRITTEN_SELECT = ", ".join(
+    [
+        "target, an8, target_key, email, payload_hash",
+        _TEXT_ARRAY.replace("COLUMN", "tags"),
+        "'{' || array_to_string(CAST(CAST(an8s AS JSON) AS BIGINT[]), ',') || '}'",
+        _TEXT_ARRAY.replace("COLUMN", "retired"),
+        "run_id, stamped_at",
+    ]
+)
+"""DuckDB SQL of the staged written records: JSON lists as PostgreSQL array literals (each text element
+double-quoted, its backslashes and quotes escaped)."""
 
 
 def _lock_state(conn: psycopg.Connection, location: str) -> None:
@@ -227,17 +243,11 @@ def _write_records(conn: psycopg.Connection, written: pd.DataFrame) -> None:
     """Replace the rows of each written record; the AN8s folded into it leave the groups of other records;
     their departures and refusals are forgotten (audit/state.py `_write_records`, the same steps).
 
-    Lists travel as JSON text in the staged rows and become arrays in SQL, as in the DuckDB version."""
-    _staged(conn, "written_rows", WRITTEN_COLUMNS, written)
+    Lists travel as JSON text in the frame (audit/state.py `state_changes`); DuckDB, which renders the
+    COPY, turns them into PostgreSQL array literals on the way (`WRITTEN_SELECT`)."""
+    conn.execute(f"CREATE TEMP TABLE written ({WRITTEN_COLUMNS}) ON COMMIT DROP")
+    copy_frame(conn, "written", written, WRITTEN_NAMES, WRITTEN_SELECT)
     steps = (
-        """
-        CREATE TEMP TABLE written ON COMMIT DROP AS
-        SELECT target, an8, target_key, email, payload_hash, run_id, stamped_at,
-               ARRAY(SELECT json_array_elements_text(tags::json)) AS tags,
-               string_to_array(btrim(an8s, '[] '), ',')::bigint[] AS an8s,
-               ARRAY(SELECT json_array_elements_text(retired::json)) AS retired
-        FROM written_rows
-        """,
         "CREATE TEMP TABLE moved ON COMMIT DROP AS SELECT DISTINCT target, unnest(an8s) AS an8 FROM written",
         """
         CREATE TEMP TABLE rewritten ON COMMIT DROP AS
