@@ -122,3 +122,15 @@ def test_a_duckdb_file_of_an_older_release_is_upgraded_logged_and_recorded(tmp_p
     with caplog.at_level(logging.INFO, logger="jde_mc_pipeline.audit"):
         AuditStore(path)
     assert not [r for r in caplog.records if "applied migration" in r.getMessage()]
+
+
+def test_upgrade_and_status_on_the_duckdb_file(tmp_path):
+    env = {"JDE_MC_AUDIT_DB": str(tmp_path / "audit_trail.duckdb")}
+    out = io.StringIO()
+    assert run_audit("status", env, out) == 0 and "no audit file yet" in out.getvalue()
+    out = io.StringIO()
+    assert run_audit("upgrade", env, out) == 0
+    assert "applied migration 1 (audit relations)" in out.getvalue()
+    assert "applied migration 2 (sync_runs.parent_run_id)" in out.getvalue()
+    out = io.StringIO()
+    assert run_audit("status", env, out) == 0 and f"version {LATEST_VERSION}, up to date" in out.getvalue()
