@@ -1,6 +1,5 @@
-"""The PostgreSQL audit schema's version: read, required, and upgraded only when asked
-(`jde-mc audit upgrade`).
-`AuditStore` (audit/store.py), for deployments whose runs live in separate containers.
+"""`PostgresAuditStore`: the audit relations of docs/audit.md in a PostgreSQL database, the twin of
+`AuditStore` (audit/store.py) for deployments whose runs live in separate containers.
 
 Why it differs in how, not what: PostgreSQL's MVCC lets runs in different processes write at once and
 readers never wait for writers, so there is no file lock to wait for and no short-connection dance; the

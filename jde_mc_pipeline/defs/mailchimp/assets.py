@@ -31,7 +31,8 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
-from jde_mc_pipeline.audit.store import RUN_SUCCEEDED, AuditStore
+from jde_mc_pipeline.audit.backends import AnyAuditStore
+from jde_mc_pipeline.audit.store import RUN_SUCCEEDED
 from jde_mc_pipeline.defs import MAILCHIMP_POOL
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.mailchimp.checks import build_reconciliation_check, rejection_result, rejection_spec
@@ -196,7 +197,7 @@ def build_sync_target(
 
 def _close_if_last(
     context: dg.AssetExecutionContext,
-    store: AuditStore,
+    store: AnyAuditStore,
     spec: SyncTarget,
     keep_raw_days: int | None,
     partitions: str,
