@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from jde_mc_pipeline.audit.postgres.connection import close_pools
 from jde_mc_pipeline_tests.clock import on_fixed_clock
 from jde_mc_pipeline_tests.jde.conftest import (  # noqa: F401
     jde_caller,
@@ -45,6 +46,9 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def postgres_url(postgres_server: PostgresServer) -> str:
-    """A fresh database of its own for each test: its URL (with the password, as a user's would be)."""
-    return postgres_server.create_database(f"t{next(_databases)}")
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh database of its own for each test: its URL (with the password, as a user's would be).
+    The audit's connection pools of this process are closed after the test: each holds connections to its
+    database, and a session's worth of them would exceed the server's `max_connections`."""
+    yield postgres_server.create_database(f"t{next(_databases)}")
+    close_pools()

@@ -246,7 +246,9 @@ def test_a_deployment_killed_in_the_member_step_heals_without_a_human(bench: Dev
 
     retry = bench.wait_for("the killed run's retry to succeed", retried, seconds=HEAL_SECONDS, poll=2.0)
     assert isinstance(retry, dg.DagsterRun)
-    assert time.monotonic() - restarted < HEAL_SECONDS
+    healed = time.monotonic() - restarted
+    print(f"healed {healed:.0f} s after the restart (retry {retry.run_id})")  # shown with pytest -s
+    assert healed < HEAL_SECONDS
     assert bench.instance.get_run_by_id(killed).status == dg.DagsterRunStatus.FAILURE
 
     assert expected.mismatches(bench.mailchimp, found) == []
