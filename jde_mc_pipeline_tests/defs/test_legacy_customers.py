@@ -3,7 +3,7 @@ next sync (mapping.md §4), through the Dagster job, over real HTTP and a real D
 
 The first release's state is made from a run of today's code: every customer is re-written under its
 AN8 (read back from Mailchimp, deleted, put again with the AN8 as id) and `synced_state` says so, as an
-audit file of that release would (which has no `sync_milestones` either). The next run of a day without
+audit file of that release would (which has no `sync_milestones` and no recorded migration either). The next run of a day without
 any JDE change pulls the parties of those customers, writes each under its e-mail's hash and deletes
 the AN8 id: nothing is lost, and the run after that writes nothing. The move is recorded once done, and
 no later run looks for legacy ids again (audit/legacy.py).
@@ -16,6 +16,7 @@ import datetime as dt
 import pytest
 
 from jde_mc_pipeline.audit.legacy import LEGACY_IDS_MOVED
+from jde_mc_pipeline.audit.schema import MIGRATION_TABLE
 from jde_mc_pipeline.audit.state import DuckDBSyncedState
 from jde_mc_pipeline_tests.defs.sync_world import SYNC_DAY, SyncWorld
 from jde_mc_pipeline_tests.deployment import START_DATE
@@ -47,6 +48,7 @@ def to_first_release(world: SyncWorld) -> dict[str, dict]:
             "WHERE target = 'ecommerce_customer'"
         )
         conn.execute("DROP TABLE sync_milestones")
+        conn.execute(f"DROP TABLE {MIGRATION_TABLE}")  # that release recorded no migration either
     return {c["email_address"]: c for c in customers.values()}
 
 
