@@ -3,10 +3,10 @@ next sync (mapping.md §4), through the Dagster job, over real HTTP and a real D
 
 The first release's state is made from a run of today's code: every customer is re-written under its
 AN8 (read back from Mailchimp, deleted, put again with the AN8 as id) and `synced_state` says so, as an
-audit file of that release would (which has no `sync_milestones` and no recorded migration either). The next run of a day without
-any JDE change pulls the parties of those customers, writes each under its e-mail's hash and deletes
-the AN8 id: nothing is lost, and the run after that writes nothing. The move is recorded once done, and
-no later run looks for legacy ids again (audit/legacy.py).
+audit file of that release would (which has no `sync_milestones` and no recorded migration either). The
+next run of a day without any JDE change pulls the parties of those customers, writes each under its
+e-mail's hash and deletes the AN8 id: nothing is lost, and the run after that writes nothing. The move
+is recorded once done, and no later run looks for legacy ids again (audit/legacy.py).
 """
 
 from __future__ import annotations
