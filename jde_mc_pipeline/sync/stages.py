@@ -84,34 +84,11 @@ def map_and_record(
     timings: dict[str, float] | None = None,
 ) -> MappingResult:
     """Map the frames against the synced state; record the field trail and the mapping events."""
-    result = map_party_frames(frames, settings, store, today=today, deleted=deleted, timings=timings)
-    record_mapping(store, run_id, result, partition_of)
-    return result
-
-
-def map_party_frames(
-    frames: dict[str, pd.DataFrame],
-    settings: SyncSettings,
-    store: AnyAuditStore,
-    *,
-    today: dt.date | None = None,
-    deleted: Collection[int] = (),
-    timings: dict[str, float] | None = None,
-) -> MappingResult:
-    """Map the frames against the synced state kept in `store` (nothing recorded yet)."""
-    return map_frames(frames, settings, synced_state(store), today, deleted=list(deleted), timings=timings)
-
-
-def record_mapping(
-    store: AnyAuditStore, run_id: str, result: MappingResult, partition_of: PartitionOf | None = None
-) -> None:
-    """Record a mapping's field trail (`mapped_values`) and its events (`mapping_events`).
-
-    Apart from the mapping so that a caller can keep the trail while it does something else with the
-    result (the Dagster step stages its outputs meanwhile: a million trail rows take seconds to write)."""
+    result = map_frames(frames, settings, synced_state(store), today, deleted=list(deleted), timings=timings)
     store.record_mapped_values(run_id, result.trail)
     events = result.events
     store.record_events(run_id, events.assign(**{PARTITION_COLUMN: _keys(events["an8"], partition_of)}))
+    return result
 
 
 def prepare(client: MailchimpClient, settings: SyncSettings) -> str | None:

@@ -1,5 +1,5 @@
 """The mapping: the six raw frames → validated parties, the two payload frames, the outcomes decided before
-any API call and the departures (mapping/batch.py through sync/stages.py `map_party_frames`).
+any API call and the departures (mapping/batch.py through sync/stages.py `map_and_record`).
 
 Why the pandera models are the outputs' Dagster types: the UI shows each frame's contract (columns, dtypes,
 checks), and a frame that breaks it fails the step at once. That is safe because `map_batch` already
@@ -15,7 +15,6 @@ every mapped field in `mapped_values` and every fact found per party in `mapping
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import pandas as pd
@@ -43,7 +42,7 @@ from jde_mc_pipeline.mapping.schemas import (
     PartyFrame,
 )
 from jde_mc_pipeline.settings.connector import settings_for
-from jde_mc_pipeline.sync.stages import PARTITION_COLUMN, map_party_frames, record_mapping
+from jde_mc_pipeline.sync.stages import PARTITION_COLUMN, map_and_record
 
 with warnings.catch_warnings():  # dagster-pandera's converter is marked beta; the types are plain checks
     warnings.simplefilter("ignore")
@@ -149,18 +148,15 @@ def build_map_parties(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         run_id = context.run.run_id
         settings = settings_for(sync_settings, mailchimp, jde.timezone)
         timings: dict[str, float] = {}
-
-        def partition_of(an8: pd.Series) -> pd.Series:
-            return partition_keys(an8, known, last)
-
         with audit.closing_run(run_id) as store, fewer_collections():
             began = time.perf_counter()
             with Heartbeat(
                 context.log, lambda seconds: f"mapping: done {', '.join(timings) or 'nothing'} yet"
             ):
-                result = map_party_frames(
-                    frames, settings, store, deleted=store.deleted(run_id), timings=timings
-                )
+                result = map_and_record(
+                    frames, settings, store, run_id, deleted=store.deleted(run_id),
+                    partition_of=lambda an8: partition_keys(an8, known, last), timings=timings,
+                )  # fmt: skip
             seconds = time.perf_counter() - began
             rate = len(result.pulled) / max(seconds, 1e-3)
             context.log.info(
@@ -168,13 +164,7 @@ def build_map_parties(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                 f"{len(result.members):,} members and {len(result.customers):,} customers to write, "
                 f"{len(result.leaves):,} departures"
             )
-            # The trail is kept while the outputs are staged, as jde_extract keeps its pulls (both backends
-            # write without holding the GIL); the step ends only once it is kept.
-            with ThreadPoolExecutor(1, thread_name_prefix="mapping-trail") as keeper:
-                kept = keeper.submit(record_mapping, store, run_id, result, partition_of)
-                yield from _outputs(context, result, timings, partition_of)
-                kept.result()
-            context.log.info(f"{len(result.trail):,} mapped values kept in mapped_values")
+            yield from _outputs(context, result, timings, lambda an8: partition_keys(an8, known, last))
             rows_pulled = sum(len(frame) for frame in frames.values())
             yield schema_result(PARTIES, result.failures, rows_pulled)
             threshold = sync_settings.max_quarantine_rate
