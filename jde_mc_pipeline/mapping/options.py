@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import pycountry
 
+from jde_mc_pipeline.mapping.segments import SegmentField, check_segments
+
 CUSTOMER = "customer"
 VENDOR = "vendor"
 ROLES: tuple[str, ...] = (CUSTOMER, VENDOR)
@@ -59,7 +61,10 @@ class MappingOptions:
     on_leave: str = "untag"
     """A synced party leaving scope (no role left, or deleted in JDE): `untag` sets its owned tags
     inactive, `archive` archives the member and deletes the customer, `none` leaves both as they are."""
+    segment_fields: tuple[SegmentField, ...] = ()
+    """JDE code columns sent as merge fields or prefixed tags (mapping/segments.py); none by default."""
     owned_tags: tuple[str, ...] = field(init=False, repr=False)
+    """The role tags (segment tags are owned by their prefix: `owns_tag`)."""
 
     def __post_init__(self) -> None:
         if self.status_if_new not in STATUSES_IF_NEW:
@@ -75,6 +80,18 @@ class MappingOptions:
         if self.customer_tag == self.vendor_tag:
             raise ValueError("customer_tag and vendor_tag must differ")
         object.__setattr__(self, "owned_tags", (self.customer_tag, self.vendor_tag))
+        check_segments(self.segment_fields, self.owned_tags)
+
+    @property
+    def tag_prefixes(self) -> tuple[str, ...]:
+        """The prefixes of the segment tags the connector owns."""
+        return tuple(s.tag_prefix for s in self.segment_fields if s.tag_prefix)
+
+    def owns_tag(self, name: str) -> bool:
+        """Whether the connector owns this tag: a role tag or a tag of a configured segment prefix.
+
+        Every other tag is the marketer's: the connector never sets it inactive nor reports it."""
+        return name in self.owned_tags or any(name.startswith(p) for p in self.tag_prefixes)
 
     def roles_for(self, target: str) -> tuple[str, ...]:
         """The roles routed to this target, in ROLES order."""

@@ -9,12 +9,14 @@ can change any of them in the Launchpad (`resources: {sync_settings: {config: {.
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from jde_mc_pipeline.mapping.options import CUSTOMER, ECOMMERCE_CUSTOMER, LIST_MEMBER, VENDOR, MappingOptions
+from jde_mc_pipeline.mapping.segments import SegmentField, check_segments
 from jde_mc_pipeline.settings.environment import variable
 
 
@@ -120,6 +122,12 @@ class MappingSettings(BaseModel):
         "`archive` (member archived, customer deleted) or `none`",
         json_schema_extra=variable("JDE_MC_ON_LEAVE"),
     )
+    segment_fields: str = Field(
+        "[]",
+        description="JSON list of JDE code columns sent as merge fields or prefixed tags, e.g. "
+        '`[{"column": "F0101.AC02", "tag_prefix": "JDE Region: "}]` (docs/mapping.md, Segment fields)',
+        json_schema_extra=variable("JDE_MC_SEGMENT_FIELDS"),
+    )
     max_quarantine_rate: float = Field(
         0.10,
         ge=0,
@@ -140,6 +148,17 @@ class MappingSettings(BaseModel):
     def _none(cls, value: Any) -> Any:
         """`none` (or an empty list) routes the role to no target."""
         return [] if value in (["none"], "none", [""]) else value
+
+    @field_validator("segment_fields", mode="before")
+    @classmethod
+    def _segments_text(cls, value: Any, info: ValidationInfo) -> Any:
+        """A list given in Python (or YAML config) is kept as its JSON text; the text is checked here, so
+        that the error names JDE_MC_SEGMENT_FIELDS."""
+        text = json.dumps(value) if isinstance(value, list) else value
+        if isinstance(text, str):
+            role_tags = tuple(str(info.data.get(name, "")) for name in ("customer_tag", "vendor_tag"))
+            check_segments(_segment_fields(text), role_tags)
+        return text
 
     @model_validator(mode="after")
     def _coherent(self) -> MappingSettings:
@@ -167,7 +186,24 @@ class MappingSettings(BaseModel):
             opt_in_status=self.opt_in_status,
             text_limit_bytes=self.text_limit_bytes,
             on_leave=self.on_leave,
+            segment_fields=_segment_fields(self.segment_fields),
         )
+
+
+def _segment_fields(text: str) -> tuple[SegmentField, ...]:
+    """The segment fields of the setting's JSON text; a ValueError says which entry is wrong and why."""
+    try:
+        entries = json.loads(text or "[]")
+    except json.JSONDecodeError as error:
+        raise ValueError(f"segment_fields is not JSON: {error.msg} at character {error.pos}") from None
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise ValueError("segment_fields must be a JSON list of objects")
+    keys = list(SegmentField.__dataclass_fields__)
+    for entry in entries:
+        unknown = sorted(set(entry) - set(keys))
+        if unknown:
+            raise ValueError(f"segment_fields: unknown key(s) {', '.join(unknown)}; known: {', '.join(keys)}")
+    return tuple(SegmentField(**{k: str(v) for k, v in entry.items()}) for entry in entries)
 
 
 def _names(targets: Iterable[Target | str]) -> tuple[str, ...]:
