@@ -12,10 +12,27 @@ No auth, not counted against the connection limit, never faulted, not in the req
   `{"error": ...}` and nothing changes.
 - `POST /_emulator/reset`: back to the starting content (the state file if one was loaded), the starting
   fault settings, zeroed stats, no batches.
+- `GET /_emulator/batch-results/{batch_id}.tar.gz?...`: the signed batch results download.
+
+Playing the contact or the marketer in the Mailchimp UI (marketer.py says which of these move the
+member's `last_changed`, the field `GET /lists/{id}/members?since_last_changed=` filters on). Each
+answers 200 with the member as `GET /3.0/lists/{list_id}/members/{subscriber_hash}` shows it, or 204
+for a deletion; 404 with a problem document (`application/problem+json`, title `Resource Not Found`)
+for an unknown list, member, store or customer; 400 (`Invalid Resource`) for a bad body, changing
+nothing. `{subscriber_hash}` is the MD5 of the lower-cased e-mail.
 - `POST /_emulator/lists/{list_id}/members/{subscriber_hash}/unsubscribe`: the person unsubscribes
   themselves (status `unsubscribed`, compliance state: the API can no longer subscribe them).
 - `POST /_emulator/lists/{list_id}/members/{subscriber_hash}/clean`: the address bounced (`cleaned`).
-- `GET /_emulator/batch-results/{batch_id}.tar.gz?...`: the signed batch results download.
+- `PATCH /_emulator/lists/{list_id}/members/{subscriber_hash}` body `{"merge_fields": {"COMPANY": "x"}}`:
+  edit merge fields (`""` clears one; a tag the audience has no field for → 400).
+- `POST /_emulator/lists/{list_id}/members/{subscriber_hash}/tags` body
+  `{"tags": [{"name": "T", "status": "active"|"inactive"}]}`: add (active) or remove (inactive) tags.
+- `POST /_emulator/lists/{list_id}/members/{subscriber_hash}/archive`: archive (any status; the member
+  then reads `archived`, and the members list shows it only with `status=archived`).
+- `POST /_emulator/lists/{list_id}/members/{subscriber_hash}/delete-permanent` → 204: gone from every
+  read (404), and the address can never be added again by the API (`Forgotten Email Not Subscribed`).
+- `DELETE /_emulator/ecommerce/stores/{store_id}/customers/{customer_id}` → 204: the customer is gone;
+  its contact stays.
 """
 
 from __future__ import annotations
@@ -25,18 +42,21 @@ import re
 from typing import Any, Protocol
 
 from jde_mc_pipeline.emulators.http import Request, Response
+from jde_mc_pipeline.emulators.mailchimp import errors, marketer
 from jde_mc_pipeline.emulators.mailchimp.batches import ARCHIVE_PATH, BatchRunner
+from jde_mc_pipeline.emulators.mailchimp.context import AppContext
 from jde_mc_pipeline.emulators.mailchimp.limits import FaultPlan
-from jde_mc_pipeline.emulators.mailchimp.state import EmulatorState
 
-_MEMBER_ACTION = re.compile(r"^/_emulator/lists/([^/]+)/members/([0-9a-f]{32})/(unsubscribe|clean)$")
-SELF_UNSUBSCRIBE = "N/A (Unsubscribed by user)"
+_MEMBER = re.compile(r"^/_emulator/lists/([^/]+)/members/([^/]+)$")
+_MEMBER_ACTION = re.compile(
+    r"^/_emulator/lists/([^/]+)/members/([^/]+)/(unsubscribe|clean|tags|archive|delete-permanent)$"
+)
+_CUSTOMER = re.compile(r"^/_emulator/ecommerce/stores/([^/]+)/customers/([^/]+)$")
 
 
-class ControlledApp(Protocol):
+class ControlledApp(AppContext, Protocol):
     """What the control endpoints use of the app (`MailchimpApp`, which imports this module)."""
 
-    state: EmulatorState
     batches: BatchRunner
     faults: FaultPlan
 
@@ -57,10 +77,44 @@ def handle_control(app: ControlledApp, request: Request) -> Response:
     if method == "POST" and path == "/_emulator/reset":
         app.reset()
         return Response.json(200, {"reset": True})
-    action = _MEMBER_ACTION.match(path)
-    if method == "POST" and action:
-        return _member_action(app, *action.groups())
+    try:
+        with app.state.lock:
+            return _marketer(app, request, method, path)
+    except errors.ApiError as error:
+        return errors.problem_response(error)
+
+
+def _marketer(app: ControlledApp, request: Request, method: str, path: str) -> Response:
+    """The contact's and the marketer's actions (module doc); raises ApiError."""
+    if (found := _MEMBER_ACTION.match(path)) and method == "POST":
+        list_id, member_hash, action = found.groups()
+        audience, member = marketer.find_member(app, list_id, member_hash)
+        if action == "delete-permanent":
+            marketer.delete_permanently(audience, member_hash)
+            return Response(204, b"", None)
+        if action in ("unsubscribe", "clean"):
+            marketer.unsubscribe(app, audience, member, bounced=action == "clean")
+        elif action == "tags":
+            marketer.change_tags(app, audience, member, _body(request))
+        else:
+            marketer.archive(app, audience, member)
+        return Response.json(200, marketer.member_document(app, audience, member_hash, member))
+    if (found := _MEMBER.match(path)) and method == "PATCH":
+        list_id, member_hash = found.groups()
+        audience, member = marketer.find_member(app, list_id, member_hash)
+        marketer.edit_merge_fields(app, audience, member, _body(request))
+        return Response.json(200, marketer.member_document(app, audience, member_hash, member))
+    if (found := _CUSTOMER.match(path)) and method == "DELETE":
+        marketer.delete_customer(app, *found.groups())
+        return Response(204, b"", None)
     return Response.json(404, {"error": f"no control endpoint {method} {path}"})
+
+
+def _body(request: Request) -> Any:
+    try:
+        return request.json()
+    except ValueError:
+        raise errors.json_parse_error() from None
 
 
 def _faults(app: ControlledApp, request: Request) -> Response:
@@ -73,23 +127,3 @@ def _faults(app: ControlledApp, request: Request) -> Response:
         return Response.json(200, app.faults.update(settings))
     except (ValueError, TypeError) as error:
         return Response.json(400, {"error": str(error)})
-
-
-def _member_action(app: ControlledApp, list_id: str, member_hash: str, action: str) -> Response:
-    state = app.state
-    with state.lock:
-        audience = state.lists.get(list_id)
-        member = audience.members.get(member_hash) if audience else None
-        if audience is None or member is None:
-            return Response.json(404, {"error": f"no member {member_hash} in list {list_id}"})
-        now = state.now()
-        audience.set_status(member, "unsubscribed" if action == "unsubscribe" else "cleaned")
-        member.unsubscribe_reason = SELF_UNSUBSCRIBE if action == "unsubscribe" else ""
-        member.compliance = True
-        member.last_changed = now
-        document: dict[str, Any] = {
-            "id": member_hash,
-            "email_address": member.email_address,
-            "status": member.status,
-        }
-    return Response.json(200, document)

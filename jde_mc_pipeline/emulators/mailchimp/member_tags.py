@@ -1,7 +1,8 @@
 """`/lists/{list_id}/members/{subscriber_hash}/tags` (docs/mailchimp.md, Members: tags).
 
 POST `{"tags": [{"name", "status": "active"|"inactive"}], "is_syncing"}` → 204: `active` adds the tag
-(creating it on the audience when new), `inactive` removes it; an empty list is a no-op.
+(creating it on the audience when new), `inactive` removes it; an empty list is a no-op. A request that
+changes the member's tags moves its `last_changed` [unconfirmed]: see marketer.py for why.
 
 Deliberately stricter than Mailchimp: a body without the `{"tags": [...]}` wrapper, or an entry without
 `name`/`status`, is refused with 400 `Invalid Resource` instead of the real service's silent 204 that
@@ -54,6 +55,7 @@ def update_tags(call: Call) -> Reply:
     if problems:
         raise errors.schema_error(problems)
     now = call.app.state.now()
+    before = set(member.tags)
     for entry in entries:
         name = entry["name"].strip()
         if entry["status"] == "active":
@@ -61,4 +63,6 @@ def update_tags(call: Call) -> Reply:
             member.tags.setdefault(name, now)
         else:
             member.tags.pop(name, None)
+    if set(member.tags) != before:
+        member.last_changed = now
     return Reply(204)
