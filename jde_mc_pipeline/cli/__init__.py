@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     mc.add_argument("--fault-rate", type=float, help="share of requests that meet a fault (0..1)")
     mc.add_argument("--max-connections", type=int, help="simultaneous requests per key before 429")
     mc.add_argument("--state", dest="state_file", help="JSON file to start from and save to")
-    mc.add_argument("--seed", type=int, help="seed for fault injection")
+    mc.add_argument("--seed", type=int, help="seed for fault injection and the marketer's actions")
+    mc.add_argument("--marketer", type=_churn, help="K/S: K hand-made marketer changes every S seconds")
 
     demo = commands.add_parser("demo", help="both emulators with demo data and the Dagster UI, automation on")
     demo.add_argument("--dagster-port", type=int, help="port of the Dagster UI on 127.0.0.1 (default 3000)")

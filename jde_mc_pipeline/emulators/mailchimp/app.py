@@ -20,6 +20,7 @@ import logging
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -32,6 +33,7 @@ from jde_mc_pipeline.emulators.mailchimp.control_endpoints import handle_control
 from jde_mc_pipeline.emulators.mailchimp.fields import UnknownFieldLog, select_fields, unknown_names
 from jde_mc_pipeline.emulators.mailchimp.gateway import GATEWAY_KINDS, gateway_response
 from jde_mc_pipeline.emulators.mailchimp.limits import ConnectionLimiter, FaultPlan
+from jde_mc_pipeline.emulators.mailchimp.marketer_churn import MarketerAction
 from jde_mc_pipeline.emulators.mailchimp.routes import build_router
 from jde_mc_pipeline.emulators.mailchimp.routing import Call, Reply
 from jde_mc_pipeline.emulators.mailchimp.state import EmulatorState
@@ -40,6 +42,8 @@ from jde_mc_pipeline.emulators.mailchimp.validation import EmailRules
 log = logging.getLogger(__name__)
 _API_PATH = re.compile(r"^/([^/]+)/3\.0(/.*)?$")
 JSON_TYPE = "application/json; charset=utf-8"
+MARKETER_LOG = 1000
+"""The marketer's latest actions kept for `GET /_emulator/marketer`."""
 
 
 class MailchimpApp:
@@ -77,6 +81,7 @@ class MailchimpApp:
         self.router = build_router()
         self.batches = BatchRunner(self, batch_step_seconds, max_pending_batches)
         self._initial_state = self.state.to_json()
+        self.marketer_actions: deque[dict[str, str]] = deque(maxlen=MARKETER_LOG)
 
     @property
     def server_url(self) -> str:
@@ -97,6 +102,25 @@ class MailchimpApp:
         self.faults.update(self._initial_faults)
         self.stats.reset()
         self.unknown_fields.clear()
+        self.marketer_actions.clear()
+
+    def record_marketer(self, taken: list[MarketerAction | None]) -> None:
+        """Count a marketer round in the stats and keep its actions for `GET /_emulator/marketer`."""
+        self.stats.incr("marketer_rounds")
+        now = self.state.now()
+        for action in taken:
+            if action is None:
+                self.stats.incr("marketer_skipped")
+                continue
+            self.stats.incr(f"marketer_{action.kind}")
+            self.marketer_actions.append(
+                {
+                    "at": now,
+                    "kind": action.kind,
+                    "email_address": action.email_address,
+                    "detail": action.detail,
+                }
+            )
 
     def __call__(self, request: Request) -> Response:
         if request.path.startswith("/_emulator/"):

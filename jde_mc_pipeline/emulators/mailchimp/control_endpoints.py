@@ -33,12 +33,16 @@ nothing. `{subscriber_hash}` is the MD5 of the lower-cased e-mail.
   read (404), and the address can never be added again by the API (`Forgotten Email Not Subscribed`).
 - `DELETE /_emulator/ecommerce/stores/{store_id}/customers/{customer_id}` → 204: the customer is gone;
   its contact stays.
+- `GET /_emulator/marketer`: `{"actions": [{"at", "kind", "email_address", "detail"}]}`, the latest
+  1,000 actions of `--marketer K/S` (marketer_churn.py), oldest first; counted in the stats as
+  `marketer_rounds`, `marketer_<kind>` and `marketer_skipped`.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from jde_mc_pipeline.emulators.http import Request, Response
@@ -59,6 +63,7 @@ class ControlledApp(AppContext, Protocol):
 
     batches: BatchRunner
     faults: FaultPlan
+    marketer_actions: Iterable[dict[str, str]]
 
     def stats_snapshot(self) -> dict[str, Any]: ...
 
@@ -77,6 +82,8 @@ def handle_control(app: ControlledApp, request: Request) -> Response:
     if method == "POST" and path == "/_emulator/reset":
         app.reset()
         return Response.json(200, {"reset": True})
+    if method == "GET" and path == "/_emulator/marketer":
+        return Response.json(200, {"actions": list(app.marketer_actions)})
     try:
         with app.state.lock:
             return _marketer(app, request, method, path)
