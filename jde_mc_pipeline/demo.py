@@ -4,7 +4,11 @@ What it starts, and why that way:
 - The JDE AIS and Mailchimp emulators run as threads of this process on free loopback ports, so they
   end with it whatever happens. The JDE one holds `--parties` generated parties and changes `K` of them
   every `S` seconds (`--churn K/S`), stamping UPMJ/UPMT in `JDE_TIMEZONE` (UTC unless set), the zone
-  the pipeline reads them in.
+  the pipeline reads them in. While that churn runs, the Mailchimp emulator plays the marketer too:
+  `marketer` = (1, 60) takes one hand-made action a minute (a contact unsubscribes, COMPANY corrected, a
+  connector tag removed, a contact archived, a marketer's own tag added; seeded like the churn), so the
+  drift report and `jde-mc history` have something to show. `--churn 0/S` stills both: a demo without
+  churn stays as the sync left it.
 - `dagster dev` runs as a child in its own process group: Ctrl-C (or SIGTERM) reaches this process
   only, which first ends the runs still executing (`stop_runs`: one line each, no stack trace), then
   forwards SIGINT to the group so that Dagster stops its webserver, daemon and code server cleanly,
@@ -68,6 +72,8 @@ class DemoOptions:
     parties: int = 1000
     churn: tuple[int, float] = (5, 30.0)
     seed: int = 0
+    marketer: tuple[int, float] = (1, 60.0)
+    """K hand-made Mailchimp changes every S seconds, while the JDE churn changes something."""
     root: Path = field(default_factory=Path.cwd)
     """Folder holding `data/demo/` and `.dagster_home/` (the working directory)."""
 
@@ -119,6 +125,11 @@ def prepare_state(paths: DemoPaths) -> None:
         set_pool_limits(instance)
 
 
+def marketer_of(options: DemoOptions) -> tuple[int, float] | None:
+    """The Mailchimp emulator's `marketer`: none when it or the JDE churn changes nothing (module doc)."""
+    return options.marketer if options.churn[0] > 0 and options.marketer[0] > 0 else None
+
+
 def start_emulators(options: DemoOptions, timezone: str) -> tuple[JdeEmulatorServer, MailchimpEmulatorServer]:
     """Both emulators, started on free loopback ports (JDE with demo data and churn)."""
     zone = ZoneInfo(timezone)
@@ -127,7 +138,7 @@ def start_emulators(options: DemoOptions, timezone: str) -> tuple[JdeEmulatorSer
         return dt.datetime.now(zone).replace(tzinfo=None, microsecond=0)
 
     jde = build_jde(demo=options.parties, seed=options.seed, churn=options.churn, clock=jde_clock)
-    mailchimp = build_mailchimp(seed=options.seed)
+    mailchimp = build_mailchimp(seed=options.seed, marketer=marketer_of(options))
     jde.start()
     try:
         mailchimp.start()
@@ -283,12 +294,15 @@ def banner(
 ) -> str:
     """What is running and what to look at (no secrets: the credentials are in the env file)."""
     count, every = options.churn
+    acting = marketer_of(options)
+    marketer = f"{acting[0]} marketer action(s) every {acting[1]:g} s" if acting else "no marketer"
     return f"""
 jde-mc demo is running (ready in {seconds:.1f} s).
   Dagster UI              {ui_url}
   JDE AIS emulator        {jde.url}  ({options.parties} demo parties, {count} changed every {every:g} s)
-  Mailchimp API           {mailchimp.api_url}  (audience {mailchimp.list_id})
-  emulator controls       {jde.url}/_emulator/  and  {mailchimp.url}/_emulator/  (faults, stats, rows)
+  Mailchimp API           {mailchimp.api_url}  (audience {mailchimp.list_id}, {marketer})
+  emulator controls       {jde.url}/_emulator/  and  {mailchimp.url}/_emulator/  (faults, stats, rows,
+                          the marketer's actions: {mailchimp.url}/_emulator/marketer)
   audit database          {paths.audit_db}
   settings                {paths.env_file}  (`. {paths.env_file}` in another shell to use the dagster CLI)
 What to look at in the UI:

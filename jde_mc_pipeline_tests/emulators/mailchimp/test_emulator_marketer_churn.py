@@ -9,6 +9,7 @@ import time
 
 import requests
 
+from jde_mc_pipeline.demo import DemoOptions, start_emulators
 from jde_mc_pipeline.emulators.mailchimp.marketer_churn import MARKETER_TAGS
 from jde_mc_pipeline_tests.emulators.mailchimp.test_emulator_members import md5
 from jde_mc_pipeline_tests.mailchimp.conftest import MailchimpApi
@@ -127,3 +128,21 @@ def test_cli_takes_marketer_k_s():
         process.wait(timeout=10)
     bad = subprocess.run([*command[:-1], "2"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "K/S" in bad.stderr
+
+
+def test_the_demo_plays_the_marketer_only_while_its_churn_runs():
+    stilled = DemoOptions(parties=10, churn=(0, 30.0), marketer=(1, 0.05))
+    acting = DemoOptions(parties=10, churn=(1, 30.0), marketer=(1, 0.05))
+    rounds = {}
+    for name, options in (("stilled", stilled), ("acting", acting)):
+        jde, mailchimp = start_emulators(options, "UTC")
+        try:
+            deadline = time.monotonic() + (0.5 if name == "stilled" else 20)
+            while time.monotonic() < deadline and rounds.get(name, 0) < 2:
+                stats = requests.get(f"{mailchimp.url}/_emulator/stats", timeout=10).json()
+                rounds[name] = stats.get("marketer_rounds", 0)
+                time.sleep(0.05)
+        finally:
+            mailchimp.stop()
+            jde.stop()
+    assert rounds["stilled"] == 0 and rounds["acting"] >= 2
