@@ -79,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     dry_run.add_argument("--end", type=_date, help="last UPMJ date, YYYY-MM-DD (default: today)")
     dry_run.add_argument("--sample", type=int, help="rows shown per outcome (default 5)")
 
+    history = commands.add_parser("history", help="a record's story from the audit: checks, writes, answers")
+    history.add_argument("record", help="an AN8 (digits) or an e-mail address")
+    history.add_argument("--live", action="store_true", help="also read what Mailchimp holds now (GETs only)")
+    history.add_argument("--json", action="store_true", help="print JSON for scripts (keys in docs/cli.md)")
+
     audit = commands.add_parser("audit", help="the audit store's schema: its version, and its upgrade")
     audit.add_argument(
         "action",
@@ -112,6 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jde_mc_pipeline.cli.dry_run import main as dry_run
 
         return dry_run(options)
+    if args.command == "history":
+        from jde_mc_pipeline.cli.history import main as history
+
+        return history(options)
     if args.command == "audit":
         from jde_mc_pipeline.cli.audit import main as audit
 
