@@ -19,7 +19,11 @@ member's `last_changed`, the field `GET /lists/{id}/members?since_last_changed=`
 answers 200 with the member as `GET /3.0/lists/{list_id}/members/{subscriber_hash}` shows it, or 204
 for a deletion; 404 with a problem document (`application/problem+json`, title `Resource Not Found`)
 for an unknown list, member, store or customer; 400 (`Invalid Resource`) for a bad body, changing
-nothing. `{subscriber_hash}` is the MD5 of the lower-cased e-mail.
+nothing. `{subscriber_hash}` is the MD5 of the lower-cased e-mail. In short, for a drift read:
+unsubscribe, clean, archive and a merge-field edit always move `last_changed` (to the emulator clock's
+second); a tag change moves it when the member's tags change (so does the API's `/tags`); the members
+list with `since_last_changed=T` holds members changed strictly after T, archived ones only with
+`status=archived` added, permanently deleted ones never (members.py).
 - `POST /_emulator/lists/{list_id}/members/{subscriber_hash}/unsubscribe`: the person unsubscribes
   themselves (status `unsubscribed`, compliance state: the API can no longer subscribe them).
 - `POST /_emulator/lists/{list_id}/members/{subscriber_hash}/clean`: the address bounced (`cleaned`).
