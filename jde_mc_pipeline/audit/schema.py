@@ -30,7 +30,11 @@ opens it (the embedded default a newcomer runs must just work), but each migrati
 recorded with its number, name and time; PostgreSQL's twin (audit/postgres/schema.py) is only ever changed
 by `jde-mc audit upgrade`. Migration 1 is every statement above, each idempotent, so that a file of an
 older release (no migration table) is brought along by it; migration 2 adds `sync_runs.parent_run_id`, the
-run whose pulls a re-execution reuses (Dagster's retry "from failure" runs only the Mailchimp steps).
+run whose pulls a re-execution reuses (Dagster's retry "from failure" runs only the Mailchimp steps);
+migration 3 adds `drift_findings` (docs/audit.md): what the drift report (`mailchimp_drift`) found changed
+in Mailchimp since the sync, one row per finding when first seen; `resend` marks the findings the next
+sync repairs by sending the record's owned fields again (`JDE_MC_RESEND_DRIFTED`), and `resolved_by` is
+the run that did.
 
 The file must not be called `audit.duckdb` while it has a schema called `audit` (DuckDB:
 ambiguous reference to catalog or schema), so every relation lives in the default `main` schema.
@@ -203,6 +207,28 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "sync_runs.parent_run_id",
         ("ALTER TABLE sync_runs ADD COLUMN IF NOT EXISTS parent_run_id VARCHAR",),
+    ),
+    Migration(
+        3,
+        "drift_findings",
+        (
+            """
+            CREATE TABLE IF NOT EXISTS drift_findings (
+                run_id      VARCHAR NOT NULL,
+                an8         BIGINT NOT NULL,
+                target      VARCHAR NOT NULL,
+                kind        VARCHAR NOT NULL,
+                field       VARCHAR,
+                ours        VARCHAR,
+                theirs      VARCHAR,
+                found_at    TIMESTAMPTZ NOT NULL,
+                target_key  VARCHAR,
+                resend      BOOLEAN NOT NULL,
+                resolved_by VARCHAR
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS drift_findings_an8 ON drift_findings (an8)",
+        ),
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -21,6 +21,10 @@ How outcomes advance it (`record_outcomes`), one rule per kind of outcome row:
 - `failed` and the decided outcomes change nothing: a failed record is sent again by replay and by the
   next run.
 
+Records that a drift run marked for a repair (`drift_findings.resend`, audit/drift.py) are read without
+their payload hash, so that the mapping sends their owned fields again; the advance that records such a
+write resolves those findings.
+
 Every read and write opens a short connection (store.py), so the state is never held across a step. A
 read-only store (dry runs) can read an audit file made before a relation existed: it then holds no state.
 """
@@ -37,6 +41,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from jde_mc_pipeline.audit.drift import forget_hashes, resend_an8s, resolve_resent
 from jde_mc_pipeline.audit.store import MEMORY, AuditStore
 from jde_mc_pipeline.mapping.changes import (
     DEPARTURE_COLUMNS,
@@ -89,7 +94,7 @@ class DuckDBSyncedState:
             conn.register("wanted_an8", wanted_an8)
             conn.register("wanted_email", wanted_email)
             frame = conn.execute(sql.format(group=_group_column(conn)), [target] * 3).fetchdf()
-        return state_frame(frame)
+        return forget_hashes(state_frame(frame), resend_an8s(self.store, target))
 
     def last_rejected(self, target: str, an8s: Sequence[int] | np.ndarray) -> pd.DataFrame:
         frame = self._by_an8(
@@ -231,6 +236,7 @@ class DuckDBSyncedState:
                     """
                 )
             conn.execute("COMMIT")
+        resolve_resent(self.store, outcomes, run_id)
         return len(written)
 
 

@@ -44,7 +44,11 @@ def test_upgrade_creates_a_fresh_database_and_a_second_run_applies_nothing(postg
     assert code == 0
     assert "applied migration 1 (audit relations)" in text
     assert "applied migration 2 (sync_runs.parent_run_id)" in text
-    assert _migrations(postgres_url) == [(1, "audit relations"), (2, "sync_runs.parent_run_id")]
+    assert _migrations(postgres_url) == [
+        (1, "audit relations"),
+        (2, "sync_runs.parent_run_id"),
+        (3, "drift_findings"),
+    ]
 
     code, again = _audit("upgrade", postgres_url)
     assert code == 0 and "applied" not in again and "up to date" in again
@@ -71,10 +75,11 @@ def test_a_store_on_a_database_not_upgraded_names_the_command_and_the_versions(p
             conn.execute(statement)
         conn.execute("INSERT INTO audit_schema_migrations VALUES (1, 'audit relations', '2026-01-01')")
     with pytest.raises(
-        SchemaNotReadyError, match="is at audit schema version 1; this release needs version 2"
+        SchemaNotReadyError,
+        match=f"is at audit schema version 1; this release needs version {LATEST_VERSION}",
     ):
         PostgresAuditStore(postgres_url, read_only=True)
-    assert [m.version for m in upgrade(postgres_url)] == [2]
+    assert [m.version for m in upgrade(postgres_url)] == [2, 3]
     PostgresAuditStore(postgres_url).start_run("r1", "job", parent_run_id="r0")
 
 
@@ -89,8 +94,8 @@ def test_two_upgrades_at_once_apply_each_migration_once(postgres_url):
         start = manager.Barrier(2)
         pending = [pool.apply_async(_upgrade_in_another_process, (postgres_url, start)) for _ in range(2)]
         results = [p.get(timeout=120) for p in pending]
-    assert sorted(results) == [[], [1, 2]]
-    assert [version for version, _ in _migrations(postgres_url)] == [1, 2]
+    assert sorted(results) == [[], [1, 2, 3]]
+    assert [version for version, _ in _migrations(postgres_url)] == [1, 2, 3]
 
 
 def test_a_duckdb_file_of_an_older_release_is_upgraded_logged_and_recorded(tmp_path, caplog):
@@ -112,6 +117,7 @@ def test_a_duckdb_file_of_an_older_release_is_upgraded_logged_and_recorded(tmp_p
     assert applied == [
         f"audit database {path}: applied migration 1 (audit relations)",
         f"audit database {path}: applied migration 2 (sync_runs.parent_run_id)",
+        f"audit database {path}: applied migration 3 (drift_findings)",
     ]
     assert store.schema_version() == LATEST_VERSION
     store.start_run("r1", "job", parent_run_id="r0")

@@ -176,5 +176,27 @@ RELATIONS: tuple[str, ...] = (
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "audit relations", RELATIONS),
     Migration(2, "sync_runs.parent_run_id", ("ALTER TABLE sync_runs ADD COLUMN parent_run_id text",)),
+    Migration(
+        3,
+        "drift_findings",
+        (
+            """
+            CREATE TABLE drift_findings (
+                run_id      text NOT NULL,
+                an8         bigint NOT NULL,
+                target      text NOT NULL,
+                kind        text NOT NULL,
+                field       text,
+                ours        text,
+                theirs      text,
+                found_at    timestamptz NOT NULL,
+                target_key  text,
+                resend      boolean NOT NULL,
+                resolved_by text
+            )
+            """,
+            "CREATE INDEX drift_findings_an8 ON drift_findings (an8)",
+        ),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

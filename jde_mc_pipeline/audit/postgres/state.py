@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 
+from jde_mc_pipeline.audit.drift import forget_hashes, resend_an8s, resolve_resent
 from jde_mc_pipeline.audit.postgres.bulk import copy_frame
 from jde_mc_pipeline.audit.postgres.store import PostgresAuditStore
 from jde_mc_pipeline.audit.state import state_changes, state_frame
@@ -77,7 +78,7 @@ class PostgresSyncedState:
             """,
             [wanted_an8, wanted_email, target, target],
         )
-        return state_frame(frame)
+        return forget_hashes(state_frame(frame), resend_an8s(self.store, target))
 
     def last_rejected(self, target: str, an8s: Sequence[int] | np.ndarray) -> pd.DataFrame:
         frame = self._by_an8(
@@ -187,6 +188,7 @@ class PostgresSyncedState:
                         title = excluded.title, run_id = excluded.run_id, rejected_at = excluded.rejected_at
                     """
                 )
+        resolve_resent(self.store, outcomes, run_id)
         return len(written)
 
 
