@@ -2,7 +2,9 @@
 
 Both the AIS emulator and the AIS client use it (the only thing they share), so a column is declared
 once. Sources: docs/ais.md, The six tables (JDE 9.2 column lists). Only the columns the mapping, the
-incremental extraction and the audit need are listed, plus the audit columns every table carries.
+incremental extraction and the audit need are listed, plus the audit columns every table carries. Of the
+thirty address-book category codes, AC01-AC05 are catalogued (segment fields can use them); another one
+is one line here.
 
 Column kinds, and how each travels:
 - `string`: padded CHAR in the database; AIS trims trailing blanks and keeps leading ones.
@@ -104,6 +106,9 @@ F0101 = Table(
         _n("AN81", "Parent Number"),
         _s("AC01", "Category Code 01", 3),
         _s("AC02", "Category Code 02", 3),
+        _s("AC03", "Category Code 03", 3),
+        _s("AC04", "Category Code 04", 3),
+        _s("AC05", "Category Code 05", 3),
         _s("RMK", "Remark", 30),
         _s("ALP1", "Secondary Alpha Name", 40),
         _d("EFTB", "Effective Date"),
@@ -127,6 +132,7 @@ F03012 = Table(
         _s("HOLD", "Hold Orders Code", 2),
         _s("CUSTS", "Customer Status", 1),
         _s("AC01", "Category Code 01", 3),
+        _s("CPGP", "Customer Price Group", 8),
         *AUDIT_COLUMNS,
     ),
 )
@@ -211,13 +217,36 @@ F0111 = Table(
     ),
 )
 
+F0005 = Table(
+    "F0005",
+    "DR",
+    "User Defined Codes",
+    ("SY", "RT", "KY"),
+    (
+        _s("SY", "Product Code", 4),
+        _s("RT", "User Defined Codes", 2),
+        _s("KY", "User Defined Code", 10),
+        _s("DL01", "Description", 30),
+        _s("DL02", "Description 02", 30),
+        _s("SPHD", "Special Handling Code", 10),
+        _s("HRDC", "Hard Coded", 1),
+        *AUDIT_COLUMNS,
+    ),
+)
+"""User-defined codes: the readable description (DL01) of a code (KY) of the list SY/RT. KY is 10
+characters and a short code is stored right-justified (`       WES`): compare it trimmed on both sides."""
+
 TABLES: dict[str, Table] = {t.name: t for t in (F0101, F03012, F0116, F01151, F0115, F0111)}
-"""The six tables, in the order the extraction reads them."""
+"""The six tables of the parties, in the order the extraction reads them."""
+
+SERVED: dict[str, Table] = {**TABLES, F0005.name: F0005}
+"""Every table the connector reads: the six of the parties and the reference table F0005 (read by
+jde/udc.py only when segment fields want descriptions)."""
 
 
 def table(name: str) -> Table:
     """The table with this name; KeyError lists the known ones when there is none."""
     try:
-        return TABLES[name.upper()]
+        return SERVED[name.upper()]
     except KeyError:
-        raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLES)}") from None
+        raise KeyError(f"unknown table {name!r}; known: {', '.join(SERVED)}") from None

@@ -5,15 +5,19 @@ PHONE that is neither `phone` nor `text`, …) stops the sync with one error nam
 because writing into it would be dropped or refused record by record. COMPANY and JDEAN8 are created
 when missing; the default fields (FNAME, LNAME, ADDRESS, PHONE) are only checked, since a marketer may
 have removed them on purpose, and reported when missing (Mailchimp ignores values for unknown tags).
+The merge fields of the segment fields are created when missing too, as text or dropdown; a dropdown
+gains the values it lacks before the members carrying them are written (`add_choices`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError, MergeFieldConflictError
+from jde_mc_pipeline.mapping.segments import SegmentField
 
 PAGE = 1000
 
@@ -26,6 +30,8 @@ class MergeFieldSpec:
     types: tuple[str, ...]
     name: str
     create: bool = False
+    choices: tuple[str, ...] = ()
+    """A dropdown's first choices when the connector creates it (more are added as they appear)."""
 
 
 DEFAULT_MERGE_FIELDS: tuple[MergeFieldSpec, ...] = (
@@ -85,6 +91,8 @@ def ensure_merge_fields(
             missing.append(spec.tag)
             continue
         body = {"tag": spec.tag, "name": spec.name, "type": spec.types[0], "required": False, "public": False}
+        if spec.types[0] == "dropdown":
+            body["options"] = {"choices": list(spec.choices)}
         answer = client.call("POST", f"/lists/{list_id}/merge-fields", body=body)
         if not answer.ok and answer.ambiguous and _exists(client, list_id, spec.tag):
             answer = _replace_ok(answer)  # an interrupted first attempt did create it
@@ -104,6 +112,43 @@ def ensure_merge_fields(
         missing=tuple(missing),
         required_unfilled=required_unfilled,
     )
+
+
+def segment_specs(segments: Iterable[SegmentField], choices: dict[str, tuple[str, ...]] | None = None):
+    """The merge fields of the segment fields (mapping/segments.py): created when missing, of their type
+    (a text field found as a dropdown, or the reverse, is a conflict); `choices`: a dropdown's first ones."""
+    return tuple(
+        MergeFieldSpec(
+            s.merge_field, (s.type,), s.name or s.merge_field, True, (choices or {}).get(s.merge_field, ())
+        )
+        for s in segments
+        if s.merge_field
+    )
+
+
+def add_choices(client: MailchimpClient, list_id: str, tag: str, values: Iterable[str]) -> tuple[str, ...]:
+    """Add to a dropdown the values it lacks (one PATCH, only when some are new); returns those added.
+
+    Why: Mailchimp refuses a dropdown value that is not one of the field's choices, and a JDE code list
+    grows (a new region, a code with no UDC row sent as the code). Choices are only ever added, never
+    removed or reordered: a marketer's segment may use any of them.
+    """
+    field = next(
+        (f for f in list_merge_fields(client, list_id) if str(f.get("tag", "")).upper() == tag), None
+    )
+    if field is None:
+        raise MailchimpApiError(f"Merge field {tag} not found", 404, "Resource Not Found", tag)
+    current = list((field.get("options") or {}).get("choices") or [])
+    new = tuple(v for v in dict.fromkeys(values) if v and v not in current)
+    if not new:
+        return ()
+    options = {**(field.get("options") or {}), "choices": current + list(new)}
+    answer = client.call(
+        "PATCH", f"/lists/{list_id}/merge-fields/{field['merge_id']}", body={"options": options}
+    )
+    if not answer.ok:
+        raise MailchimpApiError(f"Adding choices to {tag} failed", answer.status, answer.title, answer.detail)
+    return new
 
 
 def _exists(client: MailchimpClient, list_id: str, tag: str) -> bool:

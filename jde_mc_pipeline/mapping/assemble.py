@@ -17,6 +17,7 @@ from jde_mc_pipeline.mapping.addresses import current_addresses
 from jde_mc_pipeline.mapping.emails import choose_emails
 from jde_mc_pipeline.mapping.options import MappingOptions
 from jde_mc_pipeline.mapping.phones import choose_phones
+from jde_mc_pipeline.mapping.segment_values import segment_columns
 
 TEXT_COLUMNS: tuple[str, ...] = (
     "company",
@@ -121,4 +122,7 @@ def assemble_parties(
     parties["email_problem"] = np.where(
         parties["email"] != "", EMAIL_OK, np.where(has_email_row, EMAIL_INVALID, EMAIL_MISSING)
     )
-    return parties[["an8", *TEXT_COLUMNS, "email_problem", "is_customer", "is_vendor", "updated_at"]]
+    parties = parties[["an8", *TEXT_COLUMNS, "email_problem", "is_customer", "is_vendor", "updated_at"]]
+    if options.segment_fields:
+        parties = parties.assign(**segment_columns(frames, options, an8))
+    return parties

@@ -2,7 +2,8 @@
 
 `merge_fields` is carried as its canonical JSON text, so the sync builds a `MemberWrite` with one
 `json.loads` and the audit stores exactly what was hashed. Blank values are left out (unless
-`blank_clears`); ADDRESS goes only when addr1, city, state and zip are all non-blank, else it is left out
+`blank_clears`); the segment fields with a merge tag are merge fields like the others (segment_payloads.py);
+ADDRESS goes only when addr1, city, state and zip are all non-blank, else it is left out
 and `address_incomplete` is recorded with the missing parts; `status` is never part of the payload.
 """
 
@@ -15,6 +16,7 @@ from jde_mc_pipeline.mapping.addresses import resolve_countries
 from jde_mc_pipeline.mapping.canonical import json_object, json_string
 from jde_mc_pipeline.mapping.options import LIST_MEMBER, MappingOptions
 from jde_mc_pipeline.mapping.outcomes import EVENT_ADDRESS_INCOMPLETE, EVENT_COUNTRY_UNKNOWN
+from jde_mc_pipeline.mapping.segment_payloads import segment_field
 from jde_mc_pipeline.mapping.text import cut_series
 from jde_mc_pipeline.mapping.trail import events_frame, trail_frame
 
@@ -38,12 +40,20 @@ REQUIRED_ADDRESS_PARTS: tuple[str, ...] = ("addr1", "city", "state", "zip")
 ADDRESS_SOURCE = "F0116.ADD1|ADD2+ADD3+ADD4|CTY1|ADDS|ADDZ|CTR"
 
 
+def _sendable(value: np.ndarray, segment, options: MappingOptions) -> np.ndarray | None:
+    """Blank segment values are left out like other blanks; a dropdown never gets a blank (no choice)."""
+    if options.blank_clears and segment.type != "dropdown":
+        return None
+    return value != ""
+
+
 def member_fields(holders: pd.DataFrame, options: MappingOptions, with_trail: bool = True):
     """(merge_fields JSON array, events frame, trail frame) for the holder parties, row-aligned."""
     n = len(holders)
     limit = options.text_limit_bytes
     fields: list[tuple[str, np.ndarray, np.ndarray | None]] = []
     trail_parts = []
+    segment_events: list[pd.DataFrame] = []
     an8 = holders["an8"].to_numpy(dtype=np.int64)
     for tag, column, source in TEXT_MERGE_FIELDS:
         value = cut_series(holders[column], limit)
@@ -52,6 +62,12 @@ def member_fields(holders: pd.DataFrame, options: MappingOptions, with_trail: bo
         if with_trail:
             mapped = value if present is None else value.where(present, None)
             trail_parts.append(trail_frame(an8, LIST_MEMBER, tag, source, holders[column], mapped))
+    for segment in options.segment_fields:
+        if segment.merge_field:
+            value, events_of_field, part = segment_field(holders, segment, options, with_trail)
+            fields.append((segment.merge_field, json_string(value), _sendable(value, segment, options)))
+            segment_events.append(events_of_field)
+            trail_parts += part
     jdean8 = holders["an8_text"]
     fields.append(("JDEAN8", json_string(jdean8), None))
     if with_trail:
@@ -90,6 +106,7 @@ def member_fields(holders: pd.DataFrame, options: MappingOptions, with_trail: bo
     events = [
         events_frame(an8[incomplete], LIST_MEMBER, EVENT_ADDRESS_INCOMPLETE, "missing: " + gap_text),
         events_frame(an8[known], LIST_MEMBER, EVENT_COUNTRY_UNKNOWN, holders["ctr"].to_numpy()[known]),
+        *segment_events,
     ]
     if with_trail:
         mapped = pd.Series(address, dtype=object, index=holders.index).where(complete | send_blank, None)

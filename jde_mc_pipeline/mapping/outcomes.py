@@ -99,6 +99,8 @@ EVENT_OLD_MEMBER_LEFT = "old_member_left"
 EVENT_OLD_EMAIL_SHARED = "old_email_shared"
 EVENT_ROLE_LOST = "role_lost"
 EVENT_CUSTOMER_MOVED = "customer_moved"
+EVENT_UDC_MISSING = "udc_missing"
+"""A segment field's code has no F0005 row: its code was sent instead of a description."""
 
 EVENTS: tuple[str, ...] = (
     EVENT_ADDRESS_INCOMPLETE,
@@ -109,6 +111,7 @@ EVENTS: tuple[str, ...] = (
     EVENT_OLD_EMAIL_SHARED,
     EVENT_ROLE_LOST,
     EVENT_CUSTOMER_MOVED,
+    EVENT_UDC_MISSING,
 )
 
 

@@ -18,6 +18,7 @@ from jde_mc_pipeline.mapping.changes import email_hashes
 from jde_mc_pipeline.mapping.customers import customer_fields
 from jde_mc_pipeline.mapping.members import member_fields
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, MappingOptions
+from jde_mc_pipeline.mapping.segment_payloads import segment_tags
 from jde_mc_pipeline.mapping.trail import trail_frame
 
 MEMBER_COLUMNS: tuple[str, ...] = (
@@ -81,8 +82,13 @@ def member_payloads(holders: pd.DataFrame, options: MappingOptions, roles: tuple
     merge_fields, events, trail = member_fields(holders, options, with_trail)
     sets = tag_sets(options, roles)
     mask = role_mask(holders, roles, "group_is_")
-    tags_active = object_lookup(sets)[mask]
-    tags_json = np.array([json_list(tags) for tags in sets], dtype=object)[mask]
+    segment_names, segment_events, segment_trail = segment_tags(holders, options, with_trail)
+    if segment_names:
+        events = pd.concat([events, *segment_events], ignore_index=True)
+        tags_active, tags_json = _with_segment_tags(sets, mask, segment_names)
+    else:
+        tags_active = object_lookup(sets)[mask]
+        tags_json = np.array([json_list(tags) for tags in sets], dtype=object)[mask]
     email = holders["email"]
     hashes = json_object_hashes(
         [
@@ -120,7 +126,23 @@ def member_payloads(holders: pd.DataFrame, options: MappingOptions, roles: tuple
         trail.append(
             trail_frame(an8, LIST_MEMBER, "tags", "roles: F03012, F0101.AT1", roles_text[mask], tags_json)
         )
+        trail += segment_trail
     return frame, events, trail
+
+
+def _with_segment_tags(
+    sets: list[tuple[str, ...]], mask: np.ndarray, names: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(tags_active, their canonical JSON) per row: the role tags of `mask`, then each segment's tag.
+
+    Rows share one tuple and one text per distinct combination (a few hundred), as without segments."""
+    keys = pd.DataFrame({"mask": mask, **{f"s{i}": column for i, column in enumerate(names)}})
+    codes = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    combos = [
+        sets[int(row[0])] + tuple(name for name in row[1:] if name)
+        for row in keys.drop_duplicates().itertuples(index=False)
+    ]
+    return object_lookup(combos)[codes], np.array([json_list(tags) for tags in combos], dtype=object)[codes]
 
 
 def customer_payloads(holders: pd.DataFrame, options: MappingOptions, with_trail: bool):

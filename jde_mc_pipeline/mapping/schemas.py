@@ -104,6 +104,8 @@ class PartyFrame(pa.DataFrameModel):
     is_customer: Series[bool]
     is_vendor: Series[bool]
     updated_at: Series[pandas_engine.DateTime] = pa.Field(nullable=True, **_TZ_AWARE)
+    segments: Series[object] | None = pa.Field(alias="^segment", regex=True, nullable=True)
+    """`segment:<label>` and `segment_code:<label>` of each configured segment field (segment_values.py)."""
 
     @pa.check("email", name="trimmed_lower_case")
     def _email_normalised(

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from jde_mc_pipeline.jde.tables import TABLES, Table
+
 SEGMENT_TYPES: tuple[str, ...] = ("text", "dropdown")
 SEGMENT_VALUES: tuple[str, ...] = ("description", "code")
 MERGE_TAG = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
@@ -26,6 +28,7 @@ RESERVED_MERGE_TAGS: tuple[str, ...] = ("FNAME", "LNAME", "ADDRESS", "PHONE", "C
 
 _CATEGORY_CODE = re.compile(r"^AC(0[1-9]|[12][0-9]|30)$")
 _OTHER_UDC: dict[str, tuple[str, str]] = {"F03012.CPGP": ("40", "PC")}
+_NO_TABLE = Table("", "", "", (), ())
 
 
 def udc_of(column: str) -> tuple[str, str] | None:
@@ -34,6 +37,12 @@ def udc_of(column: str) -> tuple[str, str] | None:
     if table in ("F0101", "F03012") and _CATEGORY_CODE.match(alias):
         return "01", alias[2:]
     return _OTHER_UDC.get(column)
+
+
+SEGMENT_COLUMNS: tuple[str, ...] = tuple(
+    f"{name}.{alias}" for name, t in TABLES.items() for alias in t.aliases if udc_of(f"{name}.{alias}")
+)
+"""The catalogued columns (jde/tables.py) whose user-defined codes are known: what a segment can use."""
 
 
 @dataclass(frozen=True)
@@ -55,10 +64,10 @@ class SegmentField:
     def __post_init__(self) -> None:
         object.__setattr__(self, "column", self.column.strip().upper())
         object.__setattr__(self, "merge_field", self.merge_field.strip().upper())
-        if self.udc is None:
+        if self.udc is None or self.alias not in TABLES.get(self.table, _NO_TABLE).aliases:
             raise ValueError(
-                f"segment field {self.column!r}: not a JDE code column with known user-defined codes "
-                "(F0101.AC01-AC30, F03012.AC01-AC30, F03012.CPGP)"
+                f"segment field {self.column!r}: not a catalogued JDE code column; known: "
+                + ", ".join(SEGMENT_COLUMNS)
             )
         if bool(self.merge_field) == bool(self.tag_prefix):
             raise ValueError(f"segment field {self.column}: give merge_field or tag_prefix (one of them)")

@@ -267,18 +267,35 @@ def _plan(
 
 def _lost_tags(payloads, base_tags, options, roles, events, an8) -> np.ndarray:
     """Owned tags the record had active and the group no longer earns → `tags_inactive`; the mask of
-    rows that lose one."""
-    owned = {options.tag_for(role): i for i, role in enumerate(roles)}
-    codes, distinct = pd.factorize(base_tags)
-    masks = np.array(
-        [sum(1 << owned[tag] for tag in tags if tag in owned) for tags in distinct] + [0], np.int64
-    )
-    lost = masks[codes] & ~payloads["role_mask"].to_numpy(dtype=np.int64)
-    sets = tag_sets(options, roles)
-    payloads["tags_inactive"] = object_lookup(sets)[lost]
-    has_lost = lost != 0
-    names = np.array([", ".join(tags) for tags in sets], dtype=object)
-    events.append(events_frame(an8[has_lost], LIST_MEMBER, EVENT_ROLE_LOST, names[lost[has_lost]]))
+    rows that lose one. A lost role tag is a `role_lost` event; a segment tag replaced by another (its
+    code changed) is not: the field trail shows the change. The marketer's own tags are never listed."""
+    if not options.segment_fields:
+        owned = {options.tag_for(role): i for i, role in enumerate(roles)}
+        codes, distinct = pd.factorize(base_tags)
+        masks = np.array(
+            [sum(1 << owned[tag] for tag in tags if tag in owned) for tags in distinct] + [0], np.int64
+        )
+        lost = masks[codes] & ~payloads["role_mask"].to_numpy(dtype=np.int64)
+        sets = tag_sets(options, roles)
+        payloads["tags_inactive"] = object_lookup(sets)[lost]
+        has_lost = lost != 0
+        names = np.array([", ".join(tags) for tags in sets], dtype=object)
+        events.append(events_frame(an8[has_lost], LIST_MEMBER, EVENT_ROLE_LOST, names[lost[has_lost]]))
+        return has_lost
+    known: dict[tuple, tuple[tuple[str, ...], str]] = {}
+    inactive = np.empty(len(payloads), dtype=object)
+    role_tags = set(options.owned_tags)
+    lost_roles = np.empty(len(payloads), dtype=object)
+    for row, pair in enumerate(zip(base_tags, payloads["tags_active"], strict=True)):
+        found = known.get(pair)
+        if found is None:
+            gone = tuple(tag for tag in pair[0] if options.owns_tag(tag) and tag not in pair[1])
+            found = known.setdefault(pair, (gone, ", ".join(tag for tag in gone if tag in role_tags)))
+        inactive[row], lost_roles[row] = found
+    payloads["tags_inactive"] = inactive
+    has_lost = np.fromiter((bool(tags) for tags in inactive), bool, len(inactive))
+    role_lost = lost_roles != ""
+    events.append(events_frame(an8[role_lost], LIST_MEMBER, EVENT_ROLE_LOST, lost_roles[role_lost]))
     return has_lost
 
 

@@ -33,8 +33,10 @@ import pandas as pd
 from jde_mc_pipeline.audit.backends import AnySyncedState
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.extract import read_parties
+from jde_mc_pipeline.jde.udc import add_descriptions
 from jde_mc_pipeline.mapping.emails import choose_emails
 from jde_mc_pipeline.mapping.options import CUSTOMER, LIST_MEMBER, TARGETS, VENDOR, MappingOptions
+from jde_mc_pipeline.mapping.segments import udc_columns
 from jde_mc_pipeline.sync.companions import companion_an8s, with_companions
 
 KEY_COLUMNS = {"F0101": ["AN8", "AT1"], "F03012": ["AN8"], "F01151": ["AN8", "IDLN", "RCK7", "ETP", "EMAL"]}
@@ -95,4 +97,5 @@ def scope_changes(client: AisClient, state: AnySyncedState, options: MappingOpti
     extra = np.union1d(wanted, companion_an8s(state, np.union1d(wanted, deleted), {}))
     extra = extra[np.isin(extra, roles["an8"].to_numpy())]
     found = with_companions(client, state, read_parties(client, []), extra)
-    return ScopeChanges(np.union1d(deleted, found.deleted), wanted, found.frames, len(known), len(roles))
+    frames = add_descriptions(client, found.frames, udc_columns(options.segment_fields))
+    return ScopeChanges(np.union1d(deleted, found.deleted), wanted, frames, len(known), len(roles))

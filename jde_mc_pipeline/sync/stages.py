@@ -26,10 +26,12 @@ from jde_mc_pipeline.audit.legacy import legacy_an8s, record_if_moved
 from jde_mc_pipeline.audit.store import RUN_FAILED, RUN_SUCCEEDED
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.extract import Extraction, Window, extract_window
+from jde_mc_pipeline.jde.udc import add_descriptions
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
 from jde_mc_pipeline.mapping.batch import MappingResult
-from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS
+from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS, MappingOptions
+from jde_mc_pipeline.mapping.segments import udc_columns
 from jde_mc_pipeline.sync.companions import with_companions
 from jde_mc_pipeline.sync.recording import AuditRecorder
 from jde_mc_pipeline.sync.settings import SyncSettings
@@ -62,14 +64,17 @@ class Pulled:
     """Companions JDE holds no row of any more: the mapping's `deleted` (sync/companions.py)."""
 
 
-def pull_window(ais: AisClient, state: AnySyncedState, window: Window) -> Pulled:
+def pull_window(
+    ais: AisClient, state: AnySyncedState, window: Window, options: MappingOptions | None = None
+) -> Pulled:
     """The parties changed in `window`, with every party that shares a record with them and the parties
     of customers still under a legacy id until their move is recorded (sync/companions.py,
-    audit/legacy.py)."""
+    audit/legacy.py); with the UDC descriptions the segment fields of `options` send (jde/udc.py)."""
     extraction = extract_window(ais, window)
     legacy = legacy_an8s(state)
     found = with_companions(ais, state, extraction.frames, legacy)
-    return Pulled(extraction, found.frames, found.added, found.deleted)
+    frames = add_descriptions(ais, found.frames, udc_columns(options.segment_fields) if options else ())
+    return Pulled(extraction, frames, found.added, found.deleted)
 
 
 def map_and_record(

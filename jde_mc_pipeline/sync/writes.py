@@ -35,7 +35,13 @@ from jde_mc_pipeline.mailchimp.ecommerce import ensure_store, upsert_customers
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
 from jde_mc_pipeline.mailchimp.leaves import LEFT, apply_leaves
 from jde_mc_pipeline.mailchimp.members import upsert_members
-from jde_mc_pipeline.mailchimp.merge_fields import MergeFieldReport, ensure_merge_fields
+from jde_mc_pipeline.mailchimp.merge_fields import (
+    DEFAULT_MERGE_FIELDS,
+    MergeFieldReport,
+    add_choices,
+    ensure_merge_fields,
+    segment_specs,
+)
 from jde_mc_pipeline.mailchimp.records import CustomerWrite, LeaveWrite, MemberWrite, WriteResult
 from jde_mc_pipeline.mapping.batch import MappingResult, map_batch
 from jde_mc_pipeline.mapping.changes import SyncedState
@@ -83,7 +89,8 @@ def prepare_mailchimp(client: MailchimpClient, settings: SyncSettings) -> Prepar
     """
     inspection = inspect_audience(client, settings)
     inspection.raise_for_problems()
-    report = ensure_merge_fields(client, settings.list_id)
+    segments = segment_specs(settings.mapping.segment_fields)
+    report = ensure_merge_fields(client, settings.list_id, DEFAULT_MERGE_FIELDS + segments)
     options = settings.mapping
     store = ensure_store(
         client, options.store_id, settings.list_id, options.store_name, options.currency_code
@@ -168,12 +175,29 @@ def push_target(
     state holds (not read before their write)."""
     if batch.target == LIST_MEMBER:
         records = member_records(batch.payloads)
+        add_dropdown_choices(client, settings, records)
         results = upsert_members(client, settings.list_id, records, chunk_size=settings.member_chunk_size)
     else:
         records = customer_records(batch.payloads)
         results = write_customers(client, settings, records, waiting_for_member, known_customers)
     written = outcome_rows(records, results, batch.payloads["payload_hash"])
     return pd.concat([written, apply_leave_rows(client, settings, batch.leaves)], ignore_index=True)
+
+
+def add_dropdown_choices(
+    client: MailchimpClient, settings: SyncSettings, records: Sequence[MemberWrite]
+) -> None:
+    """Give each dropdown segment field the values these members carry that it lacks, before they are
+    written (Mailchimp refuses a value outside a dropdown's choices; mailchimp/merge_fields.py). A value
+    is added once, by the first run that sends it; a choice is never removed."""
+    for segment in settings.mapping.segment_fields:
+        if segment.type == "dropdown" and segment.merge_field and records:
+            values = {str(r.merge_fields.get(segment.merge_field) or "") for r in records}
+            try:
+                add_choices(client, settings.list_id, segment.merge_field, sorted(values - {""}))
+            except MailchimpApiError as error:
+                if not unavailable(error):
+                    raise  # Mailchimp down: the member writes that follow fail and are kept for the replay
 
 
 def write_customers(

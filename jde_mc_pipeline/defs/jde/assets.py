@@ -6,7 +6,9 @@ step also opens the run's row in `sync_runs` and keeps every row pulled in `jde_
 mapped, so the audit shows what JDE said even when a later step fails. The parties that share a record
 with a changed one are read with it, and so are those whose customer still has a legacy id
 (sync/companions.py): the mapping must see whole groups. Those of them JDE holds no row of any more
-were deleted there: they are kept in `jde_deleted`, where the mapping step finds them.
+were deleted there: they are kept in `jde_deleted`, where the mapping step finds them. When segment
+fields send UDC descriptions, F0005 is read once per code list and the descriptions ride in the frames
+(`AC02_DL01`, jde/udc.py).
 
 Each frame gets the `partition_key` of its party (defs/partitions.py): the staging IO manager stores it
 per partition, and a companion changed outside the window lands in the run's last partition.
@@ -31,7 +33,7 @@ from jde_mc_pipeline.defs.partitions import (
     partition_keys,
     partition_of_parties,
 )
-from jde_mc_pipeline.defs.resources import AuditStoreResource, JdeAisResource
+from jde_mc_pipeline.defs.resources import AuditStoreResource, JdeAisResource, SyncSettingsResource
 from jde_mc_pipeline.defs.run_tags import RANGE_TAG
 from jde_mc_pipeline.defs.step_speed import fewer_collections
 from jde_mc_pipeline.jde.dates import hhmmss_to_time
@@ -76,7 +78,12 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
         description="Reads from JD Edwards the parties changed in the run's UPMJ window, and the parties "
         "sharing an e-mail with them (one AIS polling cycle).",
     )
-    def jde_extract(context: dg.AssetExecutionContext, jde: JdeAisResource, audit: AuditStoreResource):
+    def jde_extract(
+        context: dg.AssetExecutionContext,
+        jde: JdeAisResource,
+        audit: AuditStoreResource,
+        sync_settings: SyncSettingsResource,
+    ):
         first, last = key_range(context.partition_keys)
         window = extraction_window(first, last, start)
         run_id = context.run.run_id
@@ -86,7 +93,7 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
             began = time.perf_counter()
             context.log.info(f"reading JDE: {describe_window(first, last, start)}")
             with jde.client() as ais, Heartbeat(context.log, lambda s: _reading(ais.stats, s)):
-                pulled = pull_window(ais, synced_state(store), window)
+                pulled = pull_window(ais, synced_state(store), window, sync_settings.options())
                 calls = ais.stats.as_dict()
             frames = pulled.frames
             seconds = time.perf_counter() - began

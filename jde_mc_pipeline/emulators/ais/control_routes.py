@@ -31,7 +31,7 @@ from jde_mc_pipeline.emulators.ais.store import RowError, Store
 from jde_mc_pipeline.emulators.ais.tokens import TokenRegistry
 from jde_mc_pipeline.emulators.controls import Faults, RequestStats
 from jde_mc_pipeline.emulators.http import Request, Response
-from jde_mc_pipeline.jde.tables import TABLES
+from jde_mc_pipeline.jde.tables import SERVED
 
 FAULT_KINDS = ("error", "drop", "revoke")
 _FAULT_KEYS = {"fault_rate", "latency_ms", "fault_kinds", "require_cookie"}
@@ -84,8 +84,8 @@ class ControlRoutes:
         return Response.json(404, {"error": f"no emulator control at {method} {request.path}"})
 
     def _upsert(self, table_name: str, request: Request) -> Response:
-        if table_name.upper() not in TABLES:
-            return Response.json(404, {"error": f"unknown table {table_name!r}; known: {', '.join(TABLES)}"})
+        if table_name.upper() not in SERVED:
+            return Response.json(404, {"error": f"unknown table {table_name!r}; known: {', '.join(SERVED)}"})
         rows = _json(request)
         if not isinstance(rows, list):
             raise ValueError("expected a JSON list of rows")
@@ -95,8 +95,8 @@ class ControlRoutes:
         return Response.json(200, body)
 
     def _delete(self, table_name: str, request: Request) -> Response:
-        if table_name.upper() not in TABLES:
-            return Response.json(404, {"error": f"unknown table {table_name!r}; known: {', '.join(TABLES)}"})
+        if table_name.upper() not in SERVED:
+            return Response.json(404, {"error": f"unknown table {table_name!r}; known: {', '.join(SERVED)}"})
         keys = _json(request)
         if not isinstance(keys, list):
             raise ValueError('expected a JSON list of primary keys such as [{"ABAN8": 4242}]')
@@ -104,8 +104,8 @@ class ControlRoutes:
         return Response.json(200, {"table": table_name.upper(), **counts})
 
     def _rows(self, table_name: str) -> Response:
-        if table_name.upper() not in TABLES:
-            return Response.json(404, {"error": f"unknown table {table_name!r}; known: {', '.join(TABLES)}"})
+        if table_name.upper() not in SERVED:
+            return Response.json(404, {"error": f"unknown table {table_name!r}; known: {', '.join(SERVED)}"})
         store = self._app.store
         return Response.json(
             200, {"table": table_name.upper(), "rows": store.as_dicts(table_name, store.scan(table_name))}

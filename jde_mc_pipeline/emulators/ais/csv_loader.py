@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from jde_mc_pipeline.emulators.ais.values import default, to_db
-from jde_mc_pipeline.jde.tables import TABLES, Table
+from jde_mc_pipeline.jde.tables import SERVED, Table
 
 
 class CsvLoadError(ValueError):
@@ -34,7 +34,7 @@ def read_export(directory: str | Path) -> dict[str, list[dict[str, Any]]]:
     if not folder.is_dir():
         raise CsvLoadError(f"{folder} is not a folder of <TABLE>.csv files")
     files = {path.stem.upper(): path for path in folder.iterdir() if path.suffix.lower() == ".csv"}
-    return {name: read_table(files[name], spec) if name in files else [] for name, spec in TABLES.items()}
+    return {name: read_table(files[name], spec) if name in files else [] for name, spec in SERVED.items()}
 
 
 def read_table(path: Path, spec: Table) -> list[dict[str, Any]]:

@@ -34,7 +34,7 @@ from jde_mc_pipeline.emulators.ais.store import Row, Store, position
 from jde_mc_pipeline.emulators.ais.tokens import Session
 from jde_mc_pipeline.emulators.ais.values import yyyymmdd
 from jde_mc_pipeline.emulators.controls import RequestStats
-from jde_mc_pipeline.jde.tables import TABLES, Table
+from jde_mc_pipeline.jde.tables import SERVED, Table
 
 DEFAULT_PAGE_SIZE = 100
 GRID_ID = 1
@@ -204,9 +204,9 @@ def _target(request: dict[str, Any]) -> Table:
         raise QueryError(f"targetType 'view' ({name}) is not served by the emulator; query the tables")
     if target_type != "table":
         raise QueryError(f"targetType must be 'table', not {request.get('targetType')!r}")
-    if name not in TABLES:
-        raise QueryError(f"table {request.get('targetName')!r} not found; served: {', '.join(TABLES)}")
-    return TABLES[name]
+    if name not in SERVED:
+        raise QueryError(f"table {request.get('targetName')!r} not found; served: {', '.join(SERVED)}")
+    return SERVED[name]
 
 
 def _fields(spec: Table, return_ids: Any) -> tuple[list[Field], str]:

@@ -3,7 +3,8 @@
 `churn_changes(rng, rows, count, today)` picks `count` in-scope parties (customers and vendors) from
 the current table contents and returns the rows to upsert: a changed or fixed e-mail, a new or changed
 phone, a move (a new F0116 row effective today, or the current row corrected in place), a renamed
-party, a customer master change (a vendor that becomes a customer gets its F03012 row), and sometimes
+party, a category code reassigned (region, customer class or industry), a customer master change (a
+vendor that becomes a customer gets its F03012 row), and sometimes
 a brand-new party with rows in several tables. Rows are full rows with database column names and the
 primary key, except UPMJ and UPMT: the server stamps those with its clock, as JDE does, and a missing
 stamp fails loudly instead of passing a made-up time. The input is never mutated.
@@ -30,12 +31,13 @@ from jde_mc_pipeline.emulators.ais.demo_party import (
 )
 from jde_mc_pipeline.emulators.ais.demo_plan import plan_party
 from jde_mc_pipeline.emulators.ais.demo_rows import broken_email, write_party
+from jde_mc_pipeline.emulators.ais.demo_udc import INDUSTRIES
 from jde_mc_pipeline.emulators.ais.formats import to_julian
 from jde_mc_pipeline.jde.tables import TABLES
 
 IN_SCOPE_TYPES = ("C", "V")
-CHANGE_KINDS = ("email", "phone", "address", "rename", "customer", "new_party")
-CHANGE_WEIGHTS = (30, 20, 20, 10, 5, 15)
+CHANGE_KINDS = ("email", "phone", "address", "rename", "customer", "new_party", "category")
+CHANGE_WEIGHTS = (30, 20, 20, 10, 5, 15, 8)
 NORMAL_CASES = {"email": "normal", "address": "normal", "name": "normal", "phone": "normal", "time": "normal"}
 _AUDIT = ("UPMJ", "UPMT")
 
@@ -69,9 +71,13 @@ def churn_changes(
             next_an8 += 1
             continue
         party = by_party[an8]
-        change = {"email": _email, "phone": _phone, "address": _address, "rename": _rename}.get(
-            kind, _customer
-        )
+        change = {
+            "email": _email,
+            "phone": _phone,
+            "address": _address,
+            "rename": _rename,
+            "category": _category,
+        }.get(kind, _customer)
         for table, row in change(writer, an8, party):
             out[table].append(_finish(writer, table, row))
     return out
@@ -198,6 +204,18 @@ def _rename(writer: PartyWriter, an8: int, party: dict[str, list[Row]]) -> list[
                 renamed["WWMLNM"] = new
             changes.append(("F0111", renamed))
     return changes
+
+
+def _category(writer: PartyWriter, an8: int, party: dict[str, list[Row]]) -> list[tuple[str, Row]]:
+    """A category code reassigned: the sales region (AC01), the customer class (AC02) or the industry
+    (AC03) of the address book row, to another code of its list (now and then one with no UDC row)."""
+    rng = writer.rng
+    master = party["F0101"][0]
+    column, codes = rng.choice((("ABAC01", pools.REGION_CODES), ("ABAC02", pools.CUSTOMER_CLASSES),
+                                ("ABAC03", INDUSTRIES)))  # fmt: skip
+    current = _text(master[column])
+    choices = [code for code in codes if code and code != current]
+    return [("F0101", dict(master) | {column: rng.choice(choices)})]
 
 
 def _customer(writer: PartyWriter, an8: int, party: dict[str, list[Row]]) -> list[tuple[str, Row]]:

@@ -20,6 +20,7 @@ from jde_mc_pipeline.emulators.ais.demo_party import (
     fit,
     pad_row,
 )
+from jde_mc_pipeline.emulators.ais.demo_udc import INDUSTRIES, PRICE_GROUPS, spread
 
 Out = dict[str, list[Row]]
 _LANGUAGES = {"DE": "G", "MX": "S", "JP": "J", "CH": "G"}  # UDC 01/LP; blank = English
@@ -81,6 +82,9 @@ def master_row(writer: PartyWriter, party: Party) -> Row:
         "ABAN81": party.parent or party.an8,
         "ABAC01": rng.choice(pools.REGION_CODES),
         "ABAC02": rng.choice(pools.CUSTOMER_CLASSES),
+        "ABAC03": spread(party.an8, INDUSTRIES, 3) if not party.person else "",
+        "ABAC04": "",
+        "ABAC05": "",
         "ABRMK": "" if rng.random() < 0.9 else "Converted from legacy AR" if converted else "See credit file",
         "ABALP1": "",
         "ABEFTB": writer.julian[party.created.day],
@@ -103,6 +107,7 @@ def customer_row(writer: PartyWriter, party: Party, company: str) -> Row:
         "AIHOLD": "" if rng.random() < 0.96 else "C1",
         "AICUSTS": "" if rng.random() < 0.97 else "1",
         "AIAC01": rng.choice(pools.REGION_CODES),
+        "AICPGP": spread(party.an8, PRICE_GROUPS, int(company)),
     }
     writer.stamp_party_row(row, "F03012", party, 240)
     return row

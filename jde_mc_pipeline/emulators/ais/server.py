@@ -126,12 +126,14 @@ def build_server(
             store.upsert(name, rows, stamp=False)
     elif demo is not None:
         from jde_mc_pipeline.emulators.ais.demo import generate_demo
+        from jde_mc_pipeline.emulators.ais.demo_udc import udc_rows
 
         started = now()
         generated = generate_demo(demo, seed, started.date())
         for name in list(generated):  # table by table, freeing each generated table once stored
             rows = _not_after(name, generated.pop(name), started)
             store.upsert(name, rows, stamp=False, strict=True)
+        store.upsert("F0005", udc_rows(), stamp=False, strict=True)
     stats = RequestStats()
     app = AisApp(
         identity=Identity(username, password, environment, simple_date_format),

@@ -33,7 +33,7 @@ from typing import Any
 
 from jde_mc_pipeline.emulators.ais.formats import to_hhmmss, to_julian
 from jde_mc_pipeline.emulators.ais.values import converter, default
-from jde_mc_pipeline.jde.tables import TABLES, Table, table
+from jde_mc_pipeline.jde.tables import SERVED, Table, table
 
 
 class RowError(ValueError):
@@ -54,7 +54,7 @@ class _TableData:
         self.names = tuple(spec.db_name(alias) for alias in spec.aliases)
         self.columns = {spec.db_name(c.alias): (i, converter(c)) for i, c in enumerate(spec.columns)}
         self.key_positions = tuple(position(spec, alias) for alias in spec.key)
-        self.an8 = position(spec, "AN8")
+        self.an8 = position(spec, "AN8") if "AN8" in spec.aliases else None  # F0005 has none
         self.upmj, self.upmt = position(spec, "UPMJ"), position(spec, "UPMT")
         self.defaults = tuple(default(c) for c in spec.columns)
         self.rows: dict[Row, Row] = {}
@@ -67,7 +67,8 @@ class _TableData:
         new = key not in self.rows
         self.rows[key] = row
         if new:
-            self.by_an8.setdefault(row[self.an8], set()).add(key)
+            if self.an8 is not None:
+                self.by_an8.setdefault(row[self.an8], set()).add(key)
             self._order = None
         return new
 
@@ -76,7 +77,7 @@ class _TableData:
         row = self.rows.pop(key, None)
         if row is None:
             return False
-        an8 = row[self.an8]
+        an8 = None if self.an8 is None else row[self.an8]
         same_an8 = self.by_an8.get(an8)
         if same_an8 is not None:
             same_an8.discard(key)
@@ -92,12 +93,13 @@ class _TableData:
 
 
 class Store:
-    """The six tables, thread-safe. `clock` gives JDE-local now for UPMJ/UPMT stamping."""
+    """The six tables of the parties and the UDC table F0005, thread-safe. `clock` gives JDE-local now
+    for UPMJ/UPMT stamping."""
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
         self._lock = threading.RLock()
-        self._tables = {name: _TableData(spec) for name, spec in TABLES.items()}
+        self._tables = {name: _TableData(spec) for name, spec in SERVED.items()}
 
     def upsert(
         self, table_name: str, rows: Iterable[dict[str, Any]], *, stamp: bool = True, strict: bool = True
