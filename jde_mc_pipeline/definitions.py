@@ -20,6 +20,7 @@ import dagster as dg
 
 from jde_mc_pipeline.defs.automation import definitions as automation
 from jde_mc_pipeline.defs.deployment import Deployment
+from jde_mc_pipeline.defs.history import definitions as history
 from jde_mc_pipeline.defs.jde import definitions as jde
 from jde_mc_pipeline.defs.mailchimp import definitions as mailchimp
 from jde_mc_pipeline.defs.mapping import definitions as mapping
@@ -33,6 +34,7 @@ def build_definitions(deployment: Deployment, resources: Mapping[str, Any]) -> d
         mapping.build(deployment),
         mailchimp.build(deployment),
         automation.build(deployment),
+        history.build(deployment),
         dg.Definitions(resources=dict(resources)),
     )
 
