@@ -1,0 +1,154 @@
+"""Segment fields over real HTTP (both emulators as servers, a DuckDB file): category codes and their UDC
+descriptions arrive as the configured merge fields and tags, a code change moves the tag and leaves the
+marketer's own tags alone, a code without a UDC row is sent as the code with its event, a dropdown gains
+a value it lacked, and the same JDE data again writes nothing.
+
+The JDE side is the 30-party dataset of jde/conftest.py; the extraction goes through `pull_window`, the
+path of the sync job, which reads F0005 once per code list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from jde_mc_pipeline.audit.backends import synced_state
+from jde_mc_pipeline.defs.automation.jobs import SYNC_JOB
+from jde_mc_pipeline.jde.extract import Window
+from jde_mc_pipeline.mapping.options import MappingOptions
+from jde_mc_pipeline.mapping.segments import SegmentField
+from jde_mc_pipeline.sync.stages import pull_window, sync_batch
+from jde_mc_pipeline_tests.jde.conftest import DATASET_NOW
+from jde_mc_pipeline_tests.sync.expected import subscriber_hash
+from jde_mc_pipeline_tests.sync.support import api, jde_upsert, member, rows, stamp, tag_names, write_requests
+
+SEGMENTS = (
+    SegmentField("F0101.AC01", tag_prefix="JDE Region: "),
+    SegmentField("F0101.AC02", merge_field="CUSTTYPE", type="dropdown", name="Customer type"),
+)
+UDC = {
+    ("01", "01"): {"W": "West", "NE": "Northeast"},
+    ("01", "02"): {"DIS": "Distributor", "RET": "Retailer"},
+}
+CODES = {1001: ("W", "DIS"), 1002: ("NE", "OEM"), 1003: ("", "")}
+LATER = stamp(date(2025, 11, 26), 120000)
+
+
+@pytest.fixture
+def segmented(jde_emulator, jde_dataset, settings):
+    """F0005 and the parties' category codes loaded in JDE; settings with the two segment fields."""
+    udc = [
+        {"DRSY": sy, "DRRT": rt, "DRKY": code.rjust(10), "DRDL01": text}
+        for (sy, rt), codes in UDC.items()
+        for code, text in codes.items()
+    ]
+    jde_upsert(jde_emulator.url, "F0005", udc)
+    set_codes(jde_emulator, jde_dataset, CODES)
+    return replace(settings, mapping=MappingOptions(segment_fields=SEGMENTS))
+
+
+def set_codes(jde_emulator, jde_dataset, codes: dict[int, tuple[str, str]], **stamped) -> None:
+    master = {row["ABAN8"]: row for row in jde_dataset["F0101"]}
+    changed = [
+        {**master[an8], "ABAC01": ac01, "ABAC02": ac02, **{"AB" + k: v for k, v in stamped.items()}}
+        for an8, (ac01, ac02) in codes.items()
+    ]
+    jde_upsert(jde_emulator.url, "F0101", changed)
+
+
+@pytest.fixture
+def run(ais, mc_client, store, segmented):
+    def sync(run_id: str):
+        sync.pages = []
+        ais.on_page = lambda table, _: sync.pages.append(table)
+        with ais:
+            pulled = pull_window(
+                ais, synced_state(store), Window.through(DATASET_NOW.date()), segmented.mapping
+            )
+        return sync_batch(pulled.frames, mc_client, store, segmented, run_id=run_id, job=SYNC_JOB,
+                          today=DATASET_NOW.date(), deleted=pulled.deleted.tolist())  # fmt: skip
+
+    return sync
+
+
+def merge_field(server, tag: str) -> dict:
+    fields = api(server, "GET", f"/lists/{server.list_id}/merge-fields", count=100).json()["merge_fields"]
+    return next(f for f in fields if f["tag"] == tag)
+
+
+def held(server, an8: int) -> tuple[dict, set[str]]:
+    email = f"party{an8 - 1000}@example.com"
+    return member(server, subscriber_hash(email))["merge_fields"], tag_names(server, subscriber_hash(email))
+
+
+def test_codes_arrive_as_descriptions_in_merge_fields_and_tags_with_their_trail(
+    run, mc_server, store
+) -> None:
+    report = run("r1")
+
+    assert report.reconciliation.ok
+    fields, tags = held(mc_server, 1001)
+    assert fields["CUSTTYPE"] == "Distributor" and tags == {"JDE Customer", "JDE Region: West"}
+    fields, tags = held(mc_server, 1002)
+    assert fields["CUSTTYPE"] == "OEM" and tags == {"JDE Customer", "JDE Region: Northeast"}
+    fields, tags = held(mc_server, 1003)
+    assert fields.get("CUSTTYPE", "") == "" and tags == {"JDE Customer"}
+    custtype = merge_field(mc_server, "CUSTTYPE")
+    assert (custtype["type"], custtype["name"]) == ("dropdown", "Customer type")
+    assert sorted(custtype["options"]["choices"]) == ["Distributor", "OEM"]
+    assert rows(store, "SELECT an8, target, detail FROM mapping_events WHERE event = 'udc_missing'") == [
+        (1002, "list_member", "F0101.AC02=OEM (UDC 01/02): sent as the code")
+    ]
+    trail = rows(
+        store,
+        "SELECT field, source_value, mapped_value FROM mapped_values WHERE an8 = 1001 AND field IN "
+        "('CUSTTYPE', 'tag:JDE Region: ') ORDER BY field",
+    )
+    assert trail == [("CUSTTYPE", "DIS", "Distributor"), ("tag:JDE Region: ", "W", "JDE Region: West")]
+    pulled = rows(
+        store,
+        "SELECT json_extract_string(row_json, '$.AC02_DL01') FROM jde_pulls "
+        "WHERE an8 = 1001 AND table_name = 'F0101'",
+    )
+    assert pulled == [("Distributor",)]
+
+
+def test_the_same_jde_data_again_writes_nothing_and_reads_each_udc_list_once(run, mc_server) -> None:
+    run("r1")
+    assert run.pages.count("F0005") == 2  # one read per UDC list (01/01, 01/02), not one per party
+    writes = write_requests(mc_server)
+
+    again = run("r2")
+
+    assert write_requests(mc_server) == writes
+    assert set(again.outcomes["outcome"]) <= {"unchanged", "skipped:out_of_scope", "quarantined:no_email"}
+    assert "unchanged" in set(again.outcomes["outcome"])
+    assert run.pages.count("F0005") == 2
+
+
+def test_a_code_change_moves_the_tag_keeps_the_marketers_tags_and_adds_the_dropdown_value(
+    run, mc_server, jde_emulator, jde_dataset
+) -> None:
+    run("r1")
+    party1 = subscriber_hash("party1@example.com")
+    own = [{"name": "VIP", "status": "active"}, {"name": "JDE Regional", "status": "active"}]
+    answer = api(mc_server, "POST", f"/lists/{mc_server.list_id}/members/{party1}/tags", {"tags": own})
+    assert answer.status_code == 204
+    set_codes(jde_emulator, jde_dataset, {1001: ("NE", "RET")}, **LATER)
+
+    report = run("r2")
+
+    assert report.reconciliation.ok
+    fields, tags = held(mc_server, 1001)
+    assert tags == {"JDE Customer", "JDE Region: Northeast", "VIP", "JDE Regional"}
+    assert fields["CUSTTYPE"] == "Retailer"
+    assert sorted(merge_field(mc_server, "CUSTTYPE")["options"]["choices"]) == [
+        "Distributor",
+        "OEM",
+        "Retailer",
+    ]
+    outcomes = report.outcomes.set_index(["an8", "target"])["outcome"]
+    assert outcomes[(1001, "list_member")] == "updated"
+    assert outcomes[(1002, "list_member")] == "unchanged"
