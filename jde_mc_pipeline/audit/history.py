@@ -332,22 +332,23 @@ def _held(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _field_changes(mapped: pd.DataFrame) -> list[dict[str, Any]]:
-    """Each mapped field whose value differs from the run before (the first mapping is not a change)."""
+    """Each mapped field of a party whose value differs from its run before (the first is no change)."""
     changes: list[dict[str, Any]] = []
-    last: dict[str, Any] = {}
+    last: dict[tuple[int, str], Any] = {}
     for row in _records(mapped.sort_values("mapped_at", kind="stable")):
-        field, value = row["field"], row["mapped_value"]
-        if field in last and last[field] != value:
+        key, value = (row["an8"], row["field"]), row["mapped_value"]
+        if key in last and last[key] != value:
             changes.append(
                 {
                     "at": _when(row["mapped_at"]),
                     "run_id": row["run_id"],
-                    "field": field,
-                    "from": last[field],
+                    "an8": row["an8"],
+                    "field": row["field"],
+                    "from": last[key],
                     "to": value,
                 }
             )
-        last[field] = value
+        last[key] = value
     return changes
 
 

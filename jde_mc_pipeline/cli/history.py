@@ -79,11 +79,13 @@ def render(history: dict[str, Any]) -> str:
     for found in history["deleted_in_jde"]:
         lines.append(f"found deleted in JDE: AN8 {found['an8']} by run {found['run_id']} at {_at(found)}")
     for target, story in history["targets"].items():
-        lines += ["", *_target(target, story, history["runs"])]
+        lines += ["", *_target(target, story, history["runs"], several=len(history["an8s"]) > 1)]
     return "\n".join(lines)
 
 
-def _target(target: str, story: dict[str, Any], runs: dict[str, dict[str, Any]]) -> list[str]:
+def _target(
+    target: str, story: dict[str, Any], runs: dict[str, dict[str, Any]], *, several: bool
+) -> list[str]:
     lines = [f"== {target} {story['target_key'] or '(no Mailchimp key)'} =="]
     if not story["outcomes"]:
         return [*lines, "never decided by a run"]
@@ -128,19 +130,21 @@ def _target(target: str, story: dict[str, Any], runs: dict[str, dict[str, Any]])
         lines.append(
             f"replayed:     by run {replay['run_id']}: {replay['outcome']} (resolved the failure of {fixed})"
         )
-    lines += ["timeline:", *_timeline(story, runs)]
+    lines += ["timeline:", *_timeline(story, runs, several)]
     if "live" in story:
         lines += _live(story["live"])
     return lines
 
 
-def _timeline(story: dict[str, Any], runs: dict[str, dict[str, Any]]) -> list[str]:
-    """Outcomes, HTTP attempts, events and field changes of the target, oldest first."""
+def _timeline(story: dict[str, Any], runs: dict[str, dict[str, Any]], several: bool) -> list[str]:
+    """Outcomes, HTTP attempts, events and field changes of the target, oldest first (each outcome with
+    its AN8 when the e-mail asked for belonged to several parties)."""
     entries: list[tuple[str, int, str]] = []
     for row in story["outcomes"]:
         resolved = f" (resolved by {row['resolved_by']})" if row["resolved_by"] else ""
         job = runs.get(row["run_id"], {}).get("job") or "?"
-        entries.append((row["at"], 0, f"{row['run_id']} [{job}] {_outcome(row)}{resolved}"))
+        whose = f"AN8 {row['an8']} " if several else ""
+        entries.append((row["at"], 0, f"{row['run_id']} [{job}] {whose}{_outcome(row)}{resolved}"))
     for write in story["writes"]:
         many = f" ({write['records_in_call']} records)" if write["records_in_call"] > 1 else ""
         status = write["status"] if write["status"] is not None else "no answer"

@@ -4,8 +4,9 @@ The story of vendor 1024 (party24@example.com), one sync after another:
 r1 Mailchimp's member calls fail (503): its member `failed`, its customer waits for it; replay-1 sends both
 (`created`); r2 its e-mail becomes vendor24@mailinator.com, a domain this Mailchimp finds fake: both
 targets `rejected:`; r3 it becomes twentyfour@acme-industries.net: `renamed` from the old member and
-customer; r4 it becomes an employee (no role): `left_scope:no_role` (the member untagged); r5 nothing
-changed: `unchanged`, nothing sent.
+customer; r4 it becomes an employee (no role): `left_scope:no_role` (the member untagged), and vendor
+1023 takes its first e-mail (1023 `renamed` to party24@example.com); r5 nothing changed: `unchanged`,
+nothing sent.
 """
 
 from __future__ import annotations
@@ -46,6 +47,30 @@ CUSTOMER_STORY = [
 ]
 
 
+TARGET_KEYS = {
+    "target", "target_key", "synced_state", "last_checked", "last_synced", "outcomes", "writes", "events",
+    "field_changes", "renames", "departures", "refusals", "refusal_held", "replays",
+}  # fmt: skip
+OUTCOME_KEYS = {
+    "at", "run_id", "job", "partition_key", "an8", "target_key", "outcome", "reason", "email", "payload_hash",
+    "payload", "resolved_by",
+}  # fmt: skip
+WRITE_KEYS = {
+    "at", "run_id", "method", "path", "records_in_call", "target_key", "attempt", "status", "request_body",
+    "response_body",
+}  # fmt: skip
+RUN_KEYS = {
+    "run_id",
+    "job",
+    "partition_start",
+    "partition_end",
+    "status",
+    "started_at",
+    "finished_at",
+    "parent_run_id",
+}
+
+
 @pytest.fixture
 def mc_server(mailchimp_emulator_factory):
     """Mailchimp accepting the dataset's example.com, refusing mailinator.com as fake."""
@@ -67,8 +92,8 @@ def story(audit_env, sync, settings, mc_server, mc_client, jde_emulator, jde_dat
     """The module doc's five syncs and replay of AN8 1024, recorded in the audit of `audit_env`."""
     store = open_store(audit_env.get("JDE_MC_AUDIT_URL") or audit_env["JDE_MC_AUDIT_DB"])
 
-    def email(address: str) -> None:
-        [row] = [r for r in jde_dataset["F01151"] if r["EAAN8"] == 1024]
+    def email(address: str, an8: int = 1024) -> None:
+        [row] = [r for r in jde_dataset["F01151"] if r["EAAN8"] == an8]
         jde_upsert(jde_emulator.url, "F01151", [{**row, "EAEMAL": address, "EAUPMJ": LATER["UPMJ"]}])
 
     control(mc_server, "POST", "faults", MEMBERS_DOWN)
@@ -81,6 +106,7 @@ def story(audit_env, sync, settings, mc_server, mc_client, jde_emulator, jde_dat
     sync("r3", store=store)
     [row] = [r for r in jde_dataset["F0101"] if r["ABAN8"] == 1024]
     jde_upsert(jde_emulator.url, "F0101", [{**row, "ABAT1": "E", "ABUPMJ": LATER["UPMJ"]}])
+    email(FIRST, an8=1023)
     sync("r4", store=store)
     sync("r5", store=store)
     return audit_env
@@ -167,11 +193,30 @@ def test_the_history_of_a_renamed_refused_replayed_and_departed_party(story, mc_
     ]
     assert changes == [("r2", FIRST, FAKE), ("r3", FAKE, LAST)]
 
-    # the same story, asked by any of its e-mails, in any case
-    for address in (FIRST, FAKE, LAST.upper()):
+    # the same story, asked by any of its e-mails, in any case; the first one also names 1023, which took it
+    for address in (FAKE, LAST.upper()):
         again = as_json(story, address)
         assert again["an8s"] == [1024]
         assert [o["outcome"] for o in again["targets"]["list_member"]["outcomes"]] == MEMBER_STORY
+    both = as_json(story, FIRST)
+    assert both["an8s"] == [1023, 1024]
+    outcomes = both["targets"]["list_member"]["outcomes"]
+    assert [o["outcome"] for o in outcomes if o["an8"] == 1024] == MEMBER_STORY
+    theirs = {o["run_id"]: (o["outcome"], o["email"]) for o in outcomes if o["an8"] == 1023}
+    assert theirs["r4"] == ("renamed", FIRST) and theirs["r5"] == ("unchanged", None)
+    moves = [(c["an8"], c["run_id"], c["to"]) for c in both["targets"]["list_member"]["field_changes"]]
+    assert [m for m in moves if "@" in str(m[2])] == [
+        (1024, "r2", FAKE),
+        (1024, "r3", LAST),
+        (1023, "r4", FIRST),
+    ]
+    assert {e["email"]: e["an8"] for e in both["emails"]}[FIRST] == 1024  # first mapped for 1024
+
+    # stable keys (docs/cli.md)
+    assert set(found) == {"asked", "audit", "an8s", "emails", "deleted_in_jde", "runs", "targets"}
+    assert set(member) == TARGET_KEYS and set(customer) == TARGET_KEYS
+    assert set(member["outcomes"][0]) == OUTCOME_KEYS and set(member["writes"][0]) == WRITE_KEYS
+    assert set(found["runs"]["r1"]) == RUN_KEYS
 
 
 def test_the_text_tells_the_story_per_target_with_a_timeline(story, mc_server):
@@ -197,6 +242,12 @@ def test_the_text_tells_the_story_per_target_with_a_timeline(story, mc_server):
     assert kinds.count("r1") == 4 and kinds[-1] == "r5"  # three attempts and the outcome; r5 decided last
     assert any(f"email_address: '{FIRST}' -> '{FAKE}'" in line for line in timeline)
     assert "rejected:Customer Was Not Saved" in customer and "action none" in customer
+    assert "AN8 " not in member.split("timeline:")[1]  # one party: no AN8 per line
+
+    code, text = history(story, FIRST)
+    assert code == 0 and "(AN8 1023, 1024)" in text.splitlines()[0]
+    assert "r4 [jde_to_mailchimp_sync] AN8 1023 renamed - renamed from member" in text
+    assert "r4 [jde_to_mailchimp_sync] AN8 1024 left_scope:no_role" in text
 
 
 def test_an_unknown_party_is_a_clear_error_with_exit_code_1(story):
