@@ -2,9 +2,9 @@
 
 Why a separate check: the first thing a user does against their own systems is find out whether the
 credentials, URLs, audience and store are right, and the answer must be a sentence, not a traceback.
-JDE: token request, one row of each of the six tables, logout. Mailchimp: `/ping`, the audience, its
-merge fields (types compatible? which would a sync create?), the store (present, or creatable). Nothing
-is created: ping must be safe to run against production.
+JDE: token request, one row of each of the six tables and of F0005 (user-defined codes), logout.
+Mailchimp: `/ping`, the audience, its merge fields (types compatible? which would a sync create?), the
+store (present, or creatable). Nothing is created: ping must be safe to run against production.
 
 Every line printed goes through `scrub` with the configured password and API key, on top of the
 clients' own care, so that no secret can be printed even by an unexpected error text. Secrets shorter
@@ -20,9 +20,10 @@ from typing import Any, TextIO
 
 from jde_mc_pipeline.jde.errors import AisAuthError, AisError, scrub
 from jde_mc_pipeline.jde.session import RetryPolicy as AisRetryPolicy
-from jde_mc_pipeline.jde.tables import TABLES
+from jde_mc_pipeline.jde.tables import F0005, TABLES
 from jde_mc_pipeline.mailchimp.client import MailchimpClient, RetryPolicy
 from jde_mc_pipeline.mailchimp.errors import AudienceNotFoundError, MailchimpApiError, MailchimpError
+from jde_mc_pipeline.mapping.segments import udc_columns
 from jde_mc_pipeline.settings.environment import SettingsError, env_text, from_env, secret_values
 from jde_mc_pipeline.settings.mapping import MappingSettings
 from jde_mc_pipeline.settings.systems import JdeSettings, MailchimpSettings
@@ -110,10 +111,31 @@ def check_jde(env: Mapping[str, str] | None, report: Report) -> None:
                 continue
             state = "has rows" if len(frame) else "is empty"
             report.ok(f"JDE table {name} ({table.title}) is readable and {state}")
+        check_udc(client, env, report)
     finally:
         client.logout()
         client.close()
     report.ok("AIS session logged out")
+
+
+def check_udc(client: Any, env: Mapping[str, str] | None, report: Report) -> None:
+    """One row of F0005 (user-defined codes): a problem when the segment fields send descriptions and it
+    cannot be read, a note otherwise (the sync reads it only for them)."""
+    try:
+        needed = bool(udc_columns(from_env(MappingSettings, env).options().segment_fields))
+    except SettingsError as error:
+        report.problem(f"mapping settings: {error}")
+        return
+    title = f"JDE table F0005 ({F0005.title})"
+    try:
+        frame, _ = client.first_page("F0005", None, ["SY", "RT", "KY"], ["SY"], 1)
+    except AisError as error:
+        (report.problem if needed else report.note)(f"{title} cannot be read: {error}")
+        return
+    if needed and not len(frame):
+        report.note(f"{title} is empty: the segment fields will send codes instead of descriptions")
+        return
+    report.ok(f"{title} is readable and {'has rows' if len(frame) else 'is empty'}")
 
 
 def check_mailchimp(env: Mapping[str, str] | None, report: Report, *, list_needed: bool) -> None:

@@ -53,6 +53,7 @@ def test_ping_reports_both_systems_and_creates_nothing(jde_emulator_factory, mai
     assert "token issued" in out and "logged out" in out
     for name in TABLES:
         assert f"JDE table {name} " in out and "readable" in out
+    assert "JDE table F0005 (User Defined Codes) is readable and has rows" in out
     assert f"audience {mailchimp_emulator.list_id!r} found" in out
     assert "merge fields compatible" in out
     assert "COMPANY, JDEAN8 missing: the first sync creates them" in out
