@@ -20,6 +20,7 @@ import dagster as dg
 
 from jde_mc_pipeline.defs.automation import definitions as automation
 from jde_mc_pipeline.defs.deployment import Deployment
+from jde_mc_pipeline.defs.drift import definitions as drift
 from jde_mc_pipeline.defs.history import definitions as history
 from jde_mc_pipeline.defs.jde import definitions as jde
 from jde_mc_pipeline.defs.mailchimp import definitions as mailchimp
@@ -35,6 +36,7 @@ def build_definitions(deployment: Deployment, resources: Mapping[str, Any]) -> d
         mailchimp.build(deployment),
         automation.build(deployment),
         history.build(deployment),
+        drift.build(deployment),
         dg.Definitions(resources=dict(resources)),
     )
 

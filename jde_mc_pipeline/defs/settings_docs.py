@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from jde_mc_pipeline.defs.deployment import Deployment
+from jde_mc_pipeline.defs.drift.settings import DriftSettings
 from jde_mc_pipeline.defs.resources import (
     AuditStoreResource,
     JdeAisResource,
@@ -33,9 +34,10 @@ SETTINGS_MODELS: dict[type[BaseModel], str] = {
     AuditStoreResource: "audit",
     StagedFrameIOManager: "staging",
     SyncSettingsResource: "sync_settings",
+    DriftSettings: "drift",
 }
 """Every model that holds settings, in the order the documentation lists them, with the key of its
-resource (`deployment`: the definitions themselves, not a resource)."""
+resource (`deployment`, `drift`: the definitions themselves, not a resource)."""
 
 
 @dataclass

@@ -24,6 +24,7 @@ def settings_for(mapping: MappingSettings, mailchimp: MailchimpSettings, jde_tim
         customer_batch_threshold=mailchimp.customer_batch_threshold,
         member_chunk_size=mailchimp.member_chunk_size,
         jde_timezone=jde_timezone,
+        resend_drifted=mapping.resend_drifted,
     )
 
 

@@ -142,6 +142,12 @@ class MappingSettings(BaseModel):
         description="share of records sent that were rejected or failed above which the check warns",
         json_schema_extra=variable("JDE_MC_MAX_REJECTION_RATE"),
     )
+    resend_drifted: bool = Field(
+        False,
+        description="the drift report marks owned merge fields and tags changed by hand, and customers "
+        "missing, for the next sync to write again (never a status: nobody is re-subscribed)",
+        json_schema_extra=variable("JDE_MC_RESEND_DRIFTED"),
+    )
 
     @field_validator("customer_targets", "vendor_targets", mode="before")
     @classmethod

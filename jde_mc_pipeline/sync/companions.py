@@ -12,6 +12,10 @@ own e-mails may reach further records, so it repeats until nothing new comes (a 
 The same pull moves customers kept under a legacy id (the AN8, before ids were the e-mail's hash):
 their parties join the next run, which writes them under the new id (ecommerce.py).
 
+The same pull brings the parties whose records a drift run marked for a repair (`JDE_MC_RESEND_DRIFTED`,
+audit/drift.py `resend_an8s`): the synced state then shows their records without a payload hash, so the
+mapping writes their owned fields again, and the state's advance resolves the findings.
+
 A companion read back without any row is gone from JDE (a purge leaves no trace): the synced state
 still folds it into the record the run rewrites, so it is returned as `deleted`, for the mapping to end
 it `left_scope:deleted_in_jde` in this run (docs/mapping.md, "Leaving scope"). Left out, the record
@@ -26,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from jde_mc_pipeline.audit.drift import resend_an8s
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.extract import read_parties
 from jde_mc_pipeline.mapping.changes import SyncedState
@@ -65,7 +70,10 @@ def with_companions(
 ) -> Companions:
     """`frames` plus the full rows of their companions (and of `extra` AN8s)."""
     pulled = _an8s(frames)
-    wanted = np.setdiff1d(np.asarray(extra if extra is not None else [], dtype=np.int64), pulled)
+    store = getattr(state, "store", None)
+    repairs = sorted(resend_an8s(store)) if store is not None else []
+    asked = np.union1d(np.asarray(extra if extra is not None else [], dtype=np.int64), repairs)
+    wanted = np.setdiff1d(asked.astype(np.int64), pulled)
     added: list[np.ndarray] = []
     deleted: list[np.ndarray] = []
     for _ in range(MAX_ROUNDS):

@@ -24,6 +24,8 @@ class SyncSettings:
     """Members per batch-subscribe call (Mailchimp's maximum is 500)."""
     jde_timezone: str = "UTC"
     """JDE's local time zone: decides 'today' for the current F0116 address."""
+    resend_drifted: bool = False
+    """The drift report marks the owned fields it finds changed for the next sync to write again."""
 
     @property
     def store_id(self) -> str:

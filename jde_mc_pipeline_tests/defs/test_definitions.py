@@ -61,7 +61,7 @@ def test_the_code_location_holds_the_pipeline() -> None:
     dg.Definitions.validate_loadable(definitions)
 
     names = _names(definitions)
-    assert names["assets"] == SYNC_ASSETS | {"mailchimp_dry_run"}
+    assert names["assets"] == SYNC_ASSETS | {"mailchimp_dry_run", "mailchimp_drift"}
     assert names["checks"] == {
         "parties:schema_valid",
         "decided_outcomes:quarantine_rate",
@@ -69,9 +69,14 @@ def test_the_code_location_holds_the_pipeline() -> None:
         "mailchimp_ecommerce_customer_sync:rejection_rate",
         "mailchimp_list_member_sync:reconciliation",
         "mailchimp_ecommerce_customer_sync:reconciliation",
+        "mailchimp_drift:drift_findings_under_threshold",
     }
-    assert names["jobs"] == JOBS
-    assert names["schedules"] == {"jde_to_mailchimp_schedule", "jde_scope_reconciliation_schedule"}
+    assert names["jobs"] == JOBS | {"mailchimp_drift_job", "record_history"}
+    assert names["schedules"] == {
+        "jde_to_mailchimp_schedule",
+        "jde_scope_reconciliation_schedule",
+        "mailchimp_drift_schedule",
+    }
     assert names["sensors"] == {"jde_change_sensor", "jde_dead_run_sensor", "mailchimp_replay_sensor"}
     assert names["resources"] == {"jde", "mailchimp", "audit", "sync_settings", "staging"}
 
@@ -82,7 +87,9 @@ def test_the_code_location_holds_the_pipeline() -> None:
     assert {key.to_user_string() for key in dry_run} == {key for key in SYNC_ASSETS if "sync" not in key} | {
         "mailchimp_dry_run"
     }
-    for key in graph.get_all_asset_keys():
+    drift = graph.get(dg.AssetKey("mailchimp_drift"))  # reads the audience as it is now: no partitions
+    assert drift.partitions_def is None and drift.group_name == "drift" and set(drift.pools) == {"mailchimp"}
+    for key in graph.get_all_asset_keys() - {drift.key}:
         node = graph.get(key)
         assert node.partitions_def.get_first_partition_key() == START_DATE.isoformat(), key
         assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
@@ -177,7 +184,10 @@ def test_dagster_and_dg_load_the_code_location() -> None:
     listed = _run("dg", "list", "defs", "--json", JDE_START_DATE="2026-11-01")
     assert listed.returncode == 0, listed.stderr
     found = json.loads(listed.stdout)
-    assert {asset["asset_key"] for asset in found["assets"]} == SYNC_ASSETS | {"mailchimp_dry_run"}
+    assert {asset["asset_key"] for asset in found["assets"]} == SYNC_ASSETS | {
+        "mailchimp_dry_run",
+        "mailchimp_drift",
+    }
     assert {job["name"] for job in found["jobs"]} >= JOBS
 
 

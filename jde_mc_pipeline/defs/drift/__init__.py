@@ -1,0 +1,1 @@
+"""The drift report: `mailchimp_drift`, its check and its daily schedule."""

@@ -1,0 +1,187 @@
+"""`mailchimp_drift` materialized for real: a sync writes the demo parties into the Mailchimp emulator,
+the test plays the marketer through the emulator's control endpoints, and the drift report finds each
+change once, with its values, reading only what changed after its first run."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import pytest
+import requests
+
+from jde_mc_pipeline.audit.drift import KINDS
+from jde_mc_pipeline.defs.drift.checks import DRIFT_FINDINGS
+from jde_mc_pipeline.defs.drift.definitions import DRIFT_JOB
+from jde_mc_pipeline_tests.defs.sync_world import SyncWorld, check_results
+
+pytestmark = pytest.mark.usefixtures("no_clock_skew")
+MEMBERS_ROUTE = "GET /lists/{list_id}/members"
+CUSTOMERS_ROUTE = "GET /ecommerce/stores/{store_id}/customers"
+
+
+@pytest.fixture
+def no_clock_skew(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator shares this process's clock: no allowance, so that a run re-reads nothing of the last."""
+    monkeypatch.setenv("JDE_MC_DRIFT_CLOCK_SKEW_SECONDS", "0")
+    monkeypatch.setenv("JDE_MC_DRIFT_WARN_FINDINGS", "3")
+
+
+def _drift(world: SyncWorld) -> tuple[dict[str, Any], dg.ExecuteInProcessResult]:
+    """Materialize mailchimp_drift once; its metadata as plain values."""
+    result = world.definitions.resolve_job_def(DRIFT_JOB).execute_in_process(
+        instance=world.instance, raise_on_error=False
+    )
+    assert result.success
+    [materialization] = result.asset_materializations_for_node("mailchimp_drift")
+    return {k: v.value for k, v in materialization.metadata.items()}, result
+
+
+def _synced(world: SyncWorld) -> pd.DataFrame:
+    """Each written member with the payload of its last write: an8, target_key, email, tags, payload."""
+    return world.store.query(
+        """
+        SELECT s.an8, s.target_key, s.email, s.tags, CAST(o.payload AS VARCHAR) AS payload
+        FROM synced_state s JOIN sync_outcomes o
+          ON o.an8 = s.an8 AND o.run_id = s.run_id AND o.target = s.target AND o.payload IS NOT NULL
+        WHERE s.target = 'list_member' ORDER BY s.an8
+        """
+    )
+
+
+def _control(world: SyncWorld, method: str, path: str, body: Any = None) -> None:
+    reply = requests.request(method, f"{world.mailchimp.url}/_emulator{path}", json=body, timeout=30)
+    assert reply.status_code in (200, 204), reply.text
+
+
+def _requests(world: SyncWorld) -> dict[str, int]:
+    stats = requests.get(f"{world.mailchimp.url}/_emulator/stats", timeout=30).json()
+    return {route: sum(by_status.values()) for route, by_status in stats["requests"].items()}
+
+
+def _findings(world: SyncWorld) -> list[tuple]:
+    frame = world.store.query(
+        "SELECT an8, target, kind, field, ours, theirs FROM drift_findings ORDER BY an8, kind, field"
+    )
+    return [tuple(None if pd.isna(v) else v for v in row) for row in frame.itertuples(index=False)]
+
+
+def _after_a_second() -> None:
+    """Mailchimp's `last_changed` has whole seconds: what happens next lands in a later second."""
+    time.sleep(1.1)
+
+
+def test_a_clean_audience_has_no_drift_and_the_next_run_reads_only_what_changed(sync_world: SyncWorld):
+    assert sync_world.run().success
+    members = len(_synced(sync_world))
+    _after_a_second()
+
+    first, result = _drift(sync_world)
+    assert first["new_findings"] == 0 and all(first[kind] == 0 for kind in KINDS)
+    assert first["members_read"] >= members > 0  # the first run reads the whole audience
+    assert first["full_reads"] == ["members", "customer_ids"]
+    assert check_results(result)[("mailchimp_drift", DRIFT_FINDINGS)].passed
+    assert _findings(sync_world) == []
+
+    _after_a_second()
+    before = _requests(sync_world)
+    second, _ = _drift(sync_world)
+    spent = {route: n - before.get(route, 0) for route, n in _requests(sync_world).items()}
+    assert second["members_read"] == 0 and second["full_reads"] == []
+    # the changed members (plain and archived) and the two totals; the store's total alone
+    assert spent[MEMBERS_ROUTE] == 4 and spent[CUSTOMERS_ROUTE] == 1
+    assert sum(spent.values()) == 5
+
+    target = _synced(sync_world).iloc[0]
+    _control(
+        sync_world, "POST", f"/lists/{sync_world.mailchimp.list_id}/members/{target.target_key}/unsubscribe"
+    )
+    third, _ = _drift(sync_world)
+    assert third["members_read"] == 1 and third["unsubscribed"] == 1 and third["new_findings"] == 1
+    runs = sync_world.store.query(
+        "SELECT status, window_start IS NULL AS first FROM sync_runs WHERE job = 'mailchimp_drift' "
+        "ORDER BY started_at"
+    )
+    assert runs.values.tolist() == [["succeeded", True], ["succeeded", False], ["succeeded", False]]
+
+
+def test_each_kind_of_drift_is_found_once_with_its_values(sync_world: SyncWorld):
+    assert sync_world.run().success
+    _after_a_second()
+    assert _drift(sync_world)[0]["new_findings"] == 0
+
+    synced = _synced(sync_world)
+    payloads = [json.loads(p) for p in synced["payload"]]
+    tagged = [i for i, p in enumerate(payloads) if "JDE Customer" in p.get("tags_active", [])]
+    companies = [i for i, p in enumerate(payloads) if p["merge_fields"].get("COMPANY")]
+    cast = {}
+    for role, pool in (("tag", tagged), ("company", companies), *((k, range(len(synced))) for k in
+                       ("unsubscribe", "clean", "archive", "delete-permanent"))):  # fmt: skip
+        cast[role] = next(i for i in pool if i not in cast.values())
+    list_id = sync_world.mailchimp.list_id
+    member = {role: f"/lists/{list_id}/members/{synced['target_key'].iloc[i]}" for role, i in cast.items()}
+    an8 = {role: int(synced["an8"].iloc[i]) for role, i in cast.items()}
+    for action in ("unsubscribe", "clean", "archive", "delete-permanent"):
+        _control(sync_world, "POST", f"{member[action]}/{action}")
+    _control(sync_world, "PATCH", member["company"], {"merge_fields": {"COMPANY": "Renamed by hand"}})
+    _control(
+        sync_world,
+        "POST",
+        f"{member['tag']}/tags",
+        {"tags": [{"name": "JDE Customer", "status": "inactive"}]},
+    )
+    _control(
+        sync_world,
+        "POST",
+        f"{member['tag']}/tags",
+        {"tags": [{"name": "VIP (marketer's)", "status": "active"}]},
+    )
+    customers = sync_world.store.query(
+        "SELECT an8, target_key, email FROM synced_state WHERE target = 'ecommerce_customer' ORDER BY an8"
+    )
+    gone_customer = customers.iloc[0]
+    _control(sync_world, "DELETE", f"/ecommerce/stores/jde-e1/customers/{gone_customer.target_key}")
+
+    found, result = _drift(sync_world)
+    company = payloads[cast["company"]]["merge_fields"]["COMPANY"]
+    assert sorted(_findings(sync_world)) == sorted(
+        [
+            (an8["unsubscribe"], "list_member", "unsubscribed", "status", "subscribed", "unsubscribed"),
+            (an8["clean"], "list_member", "cleaned", "status", "subscribed", "cleaned"),
+            (an8["archive"], "list_member", "archived", "status", "subscribed", "archived"),
+            (
+                an8["delete-permanent"],
+                "list_member",
+                "deleted",
+                None,
+                synced["email"].iloc[cast["delete-permanent"]],
+                None,
+            ),
+            (an8["company"], "list_member", "merge_field_changed", "COMPANY", company, "Renamed by hand"),
+            (an8["tag"], "list_member", "tag_removed", "JDE Customer", "active", "absent"),
+            (
+                int(gone_customer.an8),
+                "ecommerce_customer",
+                "customer_missing",
+                None,
+                gone_customer.email,
+                None,
+            ),
+        ]
+    )
+    assert found["new_findings"] == 7 and found["full_reads"] == ["member_ids", "customer_ids"]
+    assert {k: found[k] for k in KINDS if found[k]} == {
+        "unsubscribed": 1, "cleaned": 1, "archived": 1, "deleted": 1, "merge_field_changed": 1,
+        "tag_removed": 1, "customer_missing": 1,
+    }  # fmt: skip
+    assert "Renamed by hand" in found["sample"]
+    check = check_results(result)[("mailchimp_drift", DRIFT_FINDINGS)]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN  # 7 above the threshold 3
+
+    _after_a_second()
+    again, _ = _drift(sync_world)
+    assert again["new_findings"] == 0 and again["members_read"] == 0
+    assert len(_findings(sync_world)) == 7
