@@ -14,7 +14,8 @@ from datetime import date
 
 import pytest
 
-from jde_mc_pipeline.audit.backends import synced_state
+from jde_mc_pipeline.audit.backends import open_store, synced_state
+from jde_mc_pipeline.audit.postgres.migrations import upgrade
 from jde_mc_pipeline.defs.automation.jobs import SYNC_JOB
 from jde_mc_pipeline.jde.extract import Window
 from jde_mc_pipeline.mapping.options import MappingOptions
@@ -22,7 +23,7 @@ from jde_mc_pipeline.mapping.segments import SegmentField
 from jde_mc_pipeline.sync.stages import pull_window, sync_batch
 from jde_mc_pipeline_tests.jde.conftest import DATASET_NOW
 from jde_mc_pipeline_tests.sync.expected import subscriber_hash
-from jde_mc_pipeline_tests.sync.support import api, jde_upsert, member, rows, stamp, tag_names, write_requests
+from jde_mc_pipeline_tests.sync.support import api, jde_upsert, member, stamp, tag_names, write_requests
 
 SEGMENTS = (
     SegmentField("F0101.AC01", tag_prefix="JDE Region: "),
@@ -58,16 +59,30 @@ def set_codes(jde_emulator, jde_dataset, codes: dict[int, tuple[str, str]], **st
     jde_upsert(jde_emulator.url, "F0101", changed)
 
 
+@pytest.fixture(params=["duckdb", "postgres"])
+def audit(request, store):
+    """The audit store: the DuckDB file, or a PostgreSQL database (both backends keep the same rows)."""
+    if request.param == "duckdb":
+        return store
+    url = request.getfixturevalue("postgres_url")
+    upgrade(url)
+    return open_store(url)
+
+
+def values(audit, sql: str) -> list[tuple]:
+    return [tuple(row) for row in audit.query(sql).itertuples(index=False)]
+
+
 @pytest.fixture
-def run(ais, mc_client, store, segmented):
+def run(ais, mc_client, audit, segmented):
     def sync(run_id: str):
         sync.pages = []
         ais.on_page = lambda table, _: sync.pages.append(table)
         with ais:
             pulled = pull_window(
-                ais, synced_state(store), Window.through(DATASET_NOW.date()), segmented.mapping
+                ais, synced_state(audit), Window.through(DATASET_NOW.date()), segmented.mapping
             )
-        return sync_batch(pulled.frames, mc_client, store, segmented, run_id=run_id, job=SYNC_JOB,
+        return sync_batch(pulled.frames, mc_client, audit, segmented, run_id=run_id, job=SYNC_JOB,
                           today=DATASET_NOW.date(), deleted=pulled.deleted.tolist())  # fmt: skip
 
     return sync
@@ -84,7 +99,7 @@ def held(server, an8: int) -> tuple[dict, set[str]]:
 
 
 def test_codes_arrive_as_descriptions_in_merge_fields_and_tags_with_their_trail(
-    run, mc_server, store
+    run, mc_server, audit
 ) -> None:
     report = run("r1")
 
@@ -98,19 +113,18 @@ def test_codes_arrive_as_descriptions_in_merge_fields_and_tags_with_their_trail(
     custtype = merge_field(mc_server, "CUSTTYPE")
     assert (custtype["type"], custtype["name"]) == ("dropdown", "Customer type")
     assert sorted(custtype["options"]["choices"]) == ["Distributor", "OEM"]
-    assert rows(store, "SELECT an8, target, detail FROM mapping_events WHERE event = 'udc_missing'") == [
+    assert values(audit, "SELECT an8, target, detail FROM mapping_events WHERE event = 'udc_missing'") == [
         (1002, "list_member", "F0101.AC02=OEM (UDC 01/02): sent as the code")
     ]
-    trail = rows(
-        store,
+    trail = values(
+        audit,
         "SELECT field, source_value, mapped_value FROM mapped_values WHERE an8 = 1001 AND field IN "
         "('CUSTTYPE', 'tag:JDE Region: ') ORDER BY field",
     )
     assert trail == [("CUSTTYPE", "DIS", "Distributor"), ("tag:JDE Region: ", "W", "JDE Region: West")]
-    pulled = rows(
-        store,
-        "SELECT json_extract_string(row_json, '$.AC02_DL01') FROM jde_pulls "
-        "WHERE an8 = 1001 AND table_name = 'F0101'",
+    pulled = values(
+        audit,
+        "SELECT row_json->>'AC02_DL01' FROM jde_pulls WHERE an8 = 1001 AND table_name = 'F0101'",
     )
     assert pulled == [("Distributor",)]
 
