@@ -206,19 +206,22 @@ def _writes(
     )
 
 
+RUN_KEYS = ("run_id", "job", "partition_start", "partition_end", "status", "started_at", "finished_at",
+            "parent_run_id")  # fmt: skip
+
+
 def _runs(store: AnyAuditStore, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """run id → what `sync_runs` says of it (job, partition range, status, times, parent run)."""
+    """run id → what `sync_runs` says of it (job, partition range, status, times, parent run); a run
+    without a row there (outcomes recorded by hand) has status `unknown`."""
     if not run_ids:
         return {}
     frame = store.query(
-        "SELECT run_id, job, partition_start, partition_end, status, started_at, finished_at, parent_run_id "
-        f"FROM sync_runs WHERE run_id IN ({', '.join('?' for _ in run_ids)})",
+        f"SELECT {', '.join(RUN_KEYS)} FROM sync_runs WHERE run_id IN ({', '.join('?' for _ in run_ids)})",
         list(run_ids),
     )
     found = {row["run_id"]: _stamped(row, "started_at", "finished_at") for row in _records(frame)}
-    return {
-        run_id: found.get(run_id, {"run_id": run_id, "job": None, "status": "unknown"}) for run_id in run_ids
-    }
+    unknown = dict.fromkeys(RUN_KEYS) | {"status": "unknown"}
+    return {run_id: found.get(run_id, unknown | {"run_id": run_id}) for run_id in run_ids}
 
 
 # -- one target ------------------------------------------------------------------------------------------
