@@ -124,7 +124,7 @@ def diff_target(
     if target == LIST_MEMBER:
         same &= ~_lost_tags(payloads, plan.base_tags, options, roles, events, an8)
         retiring = np.fromiter((bool(keys) for keys in plan.retires), bool, len(payloads))
-        payloads["retire_tags"] = object_lookup([(), tag_sets(options, roles)[-1]])[retiring.astype(np.int64)]
+        payloads["retire_tags"] = _retire_tags(options, roles, retiring, plan.retired_tags)
     digest = payloads["payload_hash"].to_numpy(dtype=object)
     target_key = payloads["target_key"].to_numpy(dtype=object)
     unchanged = pd.DataFrame(
@@ -187,6 +187,8 @@ class _Plan:
     retires: np.ndarray
     base_tags: np.ndarray
     same: np.ndarray
+    retired_tags: np.ndarray
+    """Per payload row: the tags the records it retires had active (their segment tags go too)."""
 
 
 def _plan(
@@ -204,6 +206,7 @@ def _plan(
         retires=object_lookup([()])[np.zeros(n, dtype=np.int64)],
         base_tags=object_lookup([()])[np.zeros(n, dtype=np.int64)],
         same=np.zeros(n, dtype=bool),
+        retired_tags=object_lookup([()])[np.zeros(n, dtype=np.int64)],
     )
     found, rec = records.frame, records.rec
     priors: dict[int, list[int]] = {}
@@ -250,6 +253,8 @@ def _plan(
         else:
             noted.setdefault(EVENT_OLD_MEMBER_LEFT, []).extend((int(an8[row]), emails[i]) for i in olds)
         plan.retires[row] = tuple(keys[i] for i in olds) if retiring else ()
+        if olds and options.segment_fields:
+            plan.retired_tags[row] = tuple(dict.fromkeys(tag for i in olds for tag in tags[i]))
         plan.same[row] = bool(
             r >= 0
             and not olds
@@ -263,6 +268,18 @@ def _plan(
         if rows:
             events.append(events_frame([a for a, _ in rows], target, event, [d for _, d in rows]))
     return plan
+
+
+def _retire_tags(options: MappingOptions, roles, retiring: np.ndarray, had: np.ndarray) -> np.ndarray:
+    """Per row, the tags set inactive on the members it retires: the role tags, and with segment fields
+    the segment tags those members had (so a contact left behind does not stay in a segment)."""
+    role_tags = tag_sets(options, roles)[-1]
+    chosen = object_lookup([(), role_tags])[retiring.astype(np.int64)]
+    if options.segment_fields:
+        for row in np.flatnonzero(retiring):
+            extra = tuple(t for t in had[row] if options.owns_tag(t) and t not in role_tags)
+            chosen[row] = role_tags + extra
+    return chosen
 
 
 def _lost_tags(payloads, base_tags, options, roles, events, an8) -> np.ndarray:

@@ -138,3 +138,25 @@ def test_the_default_is_no_segment_field_and_a_list_is_read_from_the_environment
         "dropdown",
         ("40", "PC"),
     )
+
+
+def test_a_member_retired_by_an_email_change_loses_its_segment_tags_too() -> None:
+    shared = combine(party(1, email="p1@example.com"), party(2, email="p2@example.com"))
+    for row, region in zip(shared["F0101"], ("W", "NE"), strict=True):
+        row |= {"AC01": region, "AC02": ""}
+    built = frames(**shared)
+    built["F0101"]["AC01_DL01"] = built["F0101"]["AC01"].map(REGIONS).astype(object)
+    built["F0101"]["AC02_DL01"] = None
+    state = synced(map_batch(built, OPTIONS, today=TODAY))
+    moved = combine(party(1, email="p2@example.com"), party(2, email="p2@example.com"))
+    for row, region in zip(moved["F0101"], ("W", "NE"), strict=True):
+        row |= {"AC01": region, "AC02": "", "UPMJ": "2026-11-02" if row["AN8"] == 1 else None}
+    again = frames(**moved)
+    again["F0101"]["AC01_DL01"] = again["F0101"]["AC01"].map(REGIONS).astype(object)
+    again["F0101"]["AC02_DL01"] = None
+
+    result = map_batch(again, OPTIONS, today=TODAY, state=state)
+
+    (row,) = result.members.itertuples(index=False)
+    assert row.retires, "party 1's old member is retired: another record holds its new e-mail"
+    assert set(row.retire_tags) == {"JDE Customer", "JDE Vendor", "JDE Region: West"}
