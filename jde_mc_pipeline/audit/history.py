@@ -33,8 +33,7 @@ from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
 from jde_mc_pipeline.mailchimp.members import subscriber_hash
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS
-from jde_mc_pipeline.mapping.outcomes import REJECTED_PREFIX, RENAMED, SUCCESSFUL
-from jde_mc_pipeline.sync.replay import REPLAY_JOB
+from jde_mc_pipeline.mapping.outcomes import REJECTED_PREFIX, RENAMED, SUCCESSFUL, SUPERSEDED
 
 BODY_LIMIT = 2000
 """Characters of one request or response body kept in a history (the rest is cut, marked `…`)."""
@@ -262,15 +261,30 @@ def _target(
         "departures": [_stamped(row, "left_at") for row in _records(departures)],
         "refusals": [r for r in rows if r["outcome"].startswith(REJECTED_PREFIX)],
         "refusal_held": _stamped(_records(rejections)[-1], "rejected_at") if len(rejections) else None,
-        "replays": [
-            {
-                **{k: r[k] for k in ("at", "run_id", "outcome", "reason")},
-                "replayed_run_ids": [f["run_id"] for f in rows if f["resolved_by"] == r["run_id"]],
-            }
-            for r in rows
-            if r["job"] == REPLAY_JOB
-        ],
+        "replays": _replays(rows),
     }
+
+
+def _replays(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The replays that resolved failures of this record (only a replay sets `resolved_by`), with what each
+    decided: its own outcome, or `superseded` when it found a later run had already decided the record
+    and sent nothing (sync/replay.py). A replay that failed again resolved nothing: its `failed` outcome
+    is in the timeline."""
+    replayed: dict[str, list[str]] = {}
+    for row in rows:
+        if row["resolved_by"]:
+            replayed.setdefault(row["resolved_by"], []).append(row["run_id"])
+    decided = {row["run_id"]: row for row in rows}
+    return [
+        {
+            "run_id": run_id,
+            "at": decided[run_id]["at"] if run_id in decided else None,
+            "outcome": decided[run_id]["outcome"] if run_id in decided else SUPERSEDED,
+            "reason": decided[run_id]["reason"] if run_id in decided else "a later run had decided it",
+            "replayed_run_ids": sorted(set(failed)),
+        }
+        for run_id, failed in replayed.items()
+    ]
 
 
 def _outcome(row: dict[str, Any], runs: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import dagster as dg
 from pydantic import Field
 
 from jde_mc_pipeline.audit.history import RecordNotFoundError, add_live, record_history
-from jde_mc_pipeline.cli.history import render
+from jde_mc_pipeline.audit.history_text import render
 from jde_mc_pipeline.defs.metadata import numbers
 from jde_mc_pipeline.defs.resources import AuditStoreResource, MailchimpResource
 
