@@ -65,9 +65,16 @@ def record_history(store: AnyAuditStore, an8_or_email: str) -> dict[str, Any]:
     rejections = _frame(store, "synced_rejections", an8s, "rejected_at")
     deleted = _frame(store, "jde_deleted", an8s, "found_at")
     keys = sorted({k for k in [*outcomes["target_key"], *state["target_key"]] if isinstance(k, str)})
-    run_ids = sorted({*outcomes["run_id"], *mapped["run_id"], *events["run_id"], *departures["run_id"]})
-    writes = _writes(store, an8s, keys, [r for r in run_ids if isinstance(r, str)])
-    runs = _runs(store, sorted({*run_ids, *writes["run_id"]} - {None}))
+    named = [
+        outcomes["run_id"],
+        outcomes["resolved_by"],
+        mapped["run_id"],
+        events["run_id"],
+        departures["run_id"],
+    ]
+    run_ids = sorted({r for column in named for r in column if isinstance(r, str)})
+    writes = _writes(store, an8s, keys, run_ids)
+    runs = _runs(store, run_ids)
     return {
         "asked": asked,
         "audit": store.location,

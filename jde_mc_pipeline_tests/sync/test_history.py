@@ -315,3 +315,49 @@ def test_live_shows_what_mailchimp_holds_beside_what_we_last_sent(story, mc_serv
     [marked] = [line for line in text.splitlines() if "<- differs" in line]
     assert "merge_fields.COMPANY" in marked and "Party 24" in marked and edited in marked
     assert f"live: GET /lists/{mc_server.list_id}/members/{subscriber_hash(LAST)} -> 200" in text
+
+
+def test_a_replay_that_found_the_failure_superseded_is_shown_as_such(
+    ais, sync, store, settings, mc_server, mc_client
+):
+    """Failures recorded by hand (no `sync_runs` row), a later sync writing the party, then a replay that
+    only marks them resolved: the history names the replay with `superseded`, and the run it cannot find
+    in `sync_runs` as `unknown`."""
+    from jde_mc_pipeline.jde.extract import extract_through
+    from jde_mc_pipeline.mapping.options import LIST_MEMBER
+    from jde_mc_pipeline.sync.writes import TargetBatch, map_frames, prepare_mailchimp, push_target
+    from jde_mc_pipeline_tests.jde.conftest import DATASET_NOW
+
+    prepare_mailchimp(mc_client, settings)
+    with ais:
+        frames = extract_through(ais, DATASET_NOW.date()).frames
+    result = map_frames(frames, settings, None, DATASET_NOW.date())
+    control(mc_server, "POST", "faults", {"fault_rate": 1.0, "kinds": ["503"]})
+    members = push_target(mc_client, TargetBatch.of(result, LIST_MEMBER), settings)
+    control(mc_server, "POST", "faults", {"fault_rate": 0.0})
+    store.record_outcomes("push-failed", None, members)
+    sync("later")
+    replay_failures(store, mc_client, settings, run_id="push-failed", replay_run_id="replay-1")
+
+    found = as_json({"JDE_MC_AUDIT_DB": str(store.path)}, "1005")
+
+    member = found["targets"]["list_member"]
+    assert [(o["run_id"], o["outcome"]) for o in member["outcomes"]] == [
+        ("push-failed", "failed"),
+        ("later", "created"),
+    ]
+    assert member["replays"] == [
+        {
+            "run_id": "replay-1",
+            "at": None,
+            "outcome": "superseded",
+            "reason": "a later run had decided it",
+            "replayed_run_ids": ["push-failed"],
+        }
+    ]
+    assert found["runs"]["push-failed"] == dict.fromkeys(RUN_KEYS) | {
+        "run_id": "push-failed",
+        "status": "unknown",
+    }
+    assert found["runs"]["replay-1"]["job"] == "mailchimp_replay"
+    assert member["last_synced"]["run_id"] == "later"
