@@ -16,7 +16,7 @@ e-mails. Bodies hold no secret (the client never records credentials); long ones
 `BODY_LIMIT` characters.
 
 The result is a plain dict of JSON values, its keys documented in docs/cli.md (`--json`), so that
-scripts, the text rendering (cli/history.py) and the Dagster report read the same thing.
+scripts, the text (audit/history_text.py: the command's and the Dagster report's) read the same thing.
 """
 
 from __future__ import annotations
@@ -39,8 +39,6 @@ BODY_LIMIT = 2000
 """Characters of one request or response body kept in a history (the rest is cut, marked `…`)."""
 BATCH_KEYS = ("members", "new_members", "updated_members", "errors")
 """The lists of a batch-subscribe body and answer that hold one entry per contact."""
-
-
 EMAIL_KEYS = ("email", "an8", "first_run_id", "first_seen_at", "last_run_id", "last_seen_at")
 """An entry of `emails`: an e-mail the parties were mapped with, and the first and last run that did."""
 
@@ -322,8 +320,8 @@ def _write(row: dict[str, Any], emails: Sequence[str]) -> dict[str, Any]:
         "path": str(row["path"]).split("?", 1)[0],
         "records_in_call": len(carried),
         "target_key": row["target_key"],
-        "attempt": row["attempt"],
-        "status": row["status"],
+        "attempt": int(row["attempt"]),
+        "status": None if row["status"] is None else int(row["status"]),
         "request_body": trimmed(_json(row["request_body"]), emails),
         "response_body": trimmed(_json(row["response_body"]), emails),
     }
