@@ -60,6 +60,8 @@ from jde_mc_pipeline.sync.settings import SyncSettings
 
 AUDIENCE_TOTAL, STORE_TOTAL, OURS_CUSTOMERS = "audience_members", "store_customers", "ours_customers"
 IN_CHUNK = 1000
+WHOLE_READ = 10 * IN_CHUNK
+"""More records than this: their payloads are read in one join rather than in lists of IN_CHUNK."""
 
 
 @dataclass
@@ -168,6 +170,19 @@ def _sent_payloads(store: AnyAuditStore, ours: pd.DataFrame) -> dict[int, dict[s
     """holder AN8 → the payload of the record's last successful write (the outcome row of its run)."""
     found: dict[int, dict[str, Any]] = {}
     outcomes = ", ".join(f"'{o}'" for o in SUCCESSFUL)
+    if len(ours) > WHOLE_READ:  # a first run: one join over the whole state beats a hundred IN lists
+        wanted = set(ours["an8"].astype(int))
+        frame = store.query(
+            f"SELECT o.an8, CAST(o.payload AS VARCHAR) AS payload FROM sync_outcomes o "
+            f"JOIN synced_state s ON s.target = o.target AND s.an8 = o.an8 AND s.run_id = o.run_id "
+            f"WHERE o.target = ? AND o.outcome IN ({outcomes}) AND o.payload IS NOT NULL "
+            "ORDER BY o.decided_at",
+            [LIST_MEMBER],
+        )
+        for an8, payload in frame.itertuples(index=False):
+            if int(an8) in wanted:
+                found[int(an8)] = json.loads(payload)
+        return found
     for start in range(0, len(ours), IN_CHUNK):
         part = ours.iloc[start : start + IN_CHUNK]
         marks = ", ".join("?" for _ in range(len(part)))

@@ -4,7 +4,9 @@ resolved by the write that repaired them."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,8 @@ from jde_mc_pipeline.audit.drift import (
 )
 from jde_mc_pipeline.audit.store import RUN_SUCCEEDED
 from jde_mc_pipeline_tests.audit.test_state import _pushed
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _findings(rows: list[tuple]) -> pd.DataFrame:
@@ -104,3 +108,23 @@ def test_the_last_succeeded_drift_run_gives_the_watermark_and_totals(store):
     mark = last_mark(store)
     assert mark.watermark == early
     assert mark.counts == {"audience_members": 300, "deleted": 0}
+
+
+def test_the_documented_drift_question_answers_on_both_backends(store):
+    [query] = re.findall(
+        r"```pgsql\n(.*?)```", (ROOT / "docs" / "audit.md").read_text(encoding="utf-8"), re.DOTALL
+    )
+    since = datetime(2026, 11, 2, 5, tzinfo=UTC)
+    store.start_run("d2", DRIFT_JOB, window=(since, datetime(2026, 11, 3, 5, tzinfo=UTC)))
+    record_findings(store, "d2", FINDINGS, resend=True)
+    resolve_findings(store, "ecommerce_customer", [3], "sync-9")
+    found = store.query(query.strip().rstrip(";"))
+    assert found[["an8", "kind", "field", "theirs"]].astype(object).where(
+        found[["an8", "kind", "field", "theirs"]].notna(), None
+    ).values.tolist() == [
+        [1, "merge_field_changed", "COMPANY", "Acme, by hand"],
+        [2, "tag_removed", "JDE Customer", "absent"],
+        [2, "unsubscribed", "status", "unsubscribed"],
+    ]
+    assert found["resend"].astype(bool).tolist() == [True, True, False]
+    assert pd.Timestamp(found["read_since"].iloc[0]) == pd.Timestamp(since)
