@@ -1,8 +1,9 @@
 """`drift_findings` (schema.py, migration 3) and the drift report's runs, on either audit backend.
 
-Why functions over `AnyAuditStore` rather than one more method pair per backend: every read here is plain
-SQL both backends answer alike through `store.query` (`?` placeholders); only the bulk insert differs
-(DuckDB reads the frame in place, PostgreSQL takes it by COPY), and that one difference is `_insert`.
+Why functions over either store rather than one more method pair per backend: every read here is plain
+SQL both backends answer alike through `store.query` (`?` placeholders), and the findings of a run are few
+(thousands at most), so one parametrized INSERT per row, sent in one batch, serves both (`_insert`). The
+module imports neither backend, so the synced states of both can use it.
 
 A drift run keeps its row in `sync_runs` (job `mailchimp_drift`): `window_start` is the
 `since_last_changed` it read from (NULL: the whole audience), `window_end` the watermark the next run
@@ -16,17 +17,23 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
 
-from jde_mc_pipeline.audit.postgres.bulk import copy_frame
-from jde_mc_pipeline.audit.postgres.store import PostgresAuditStore
 from jde_mc_pipeline.mapping.outcomes import SUCCESSFUL
 
-if TYPE_CHECKING:
-    from jde_mc_pipeline.audit.backends import AnyAuditStore
+
+class AnyAuditStore(Protocol):
+    """What these functions use of a store of either backend (audit/backends.py `AnyAuditStore`)."""
+
+    read_only: bool
+
+    def query(self, sql: str, params: Any = ()) -> pd.DataFrame: ...
+
+    def connect(self) -> Any: ...
+
 
 DRIFT_JOB = "mailchimp_drift"
 FINDING_COLUMNS = ("an8", "target", "kind", "field", "ours", "theirs", "target_key")
@@ -100,7 +107,7 @@ def record_findings(
             "run_id": run_id,
             "an8": findings["an8"].astype("int64").to_numpy(),
             **{c: [_text(v) for v in findings[c]] for c in ("target", "kind", "field", "ours", "theirs")},
-            "found_at": now.isoformat() if isinstance(store, PostgresAuditStore) else now,
+            "found_at": now,
             "target_key": [_text(v) for v in findings["target_key"]],
             "resend": (findings["kind"].isin(RESENDABLE) & resend).to_numpy(dtype=bool),
             "resolved_by": None,
@@ -185,16 +192,21 @@ def resolve_resent(store: AnyAuditStore, outcomes: pd.DataFrame, run_id: str | N
 
 
 def _insert(store: AnyAuditStore, batch: pd.DataFrame) -> int:
-    if isinstance(store, PostgresAuditStore):
-        with store.connect() as conn:
-            return copy_frame(conn, "drift_findings", batch)
+    marks = ", ".join("?" * len(RELATION_COLUMNS))
+    sql = f"INSERT INTO drift_findings ({', '.join(RELATION_COLUMNS)}) VALUES ({marks})"
+    rows = [tuple(_plain(v) for v in row) for row in batch.itertuples(index=False, name=None)]
     with store.connect() as conn:
-        conn.register("findings_batch", batch)
-        conn.execute(
-            f"INSERT INTO drift_findings ({', '.join(RELATION_COLUMNS)}) SELECT * FROM findings_batch"
-        )
-        conn.unregister("findings_batch")
-    return len(batch)
+        if isinstance(conn, duckdb.DuckDBPyConnection):
+            conn.executemany(sql, rows)
+        else:  # psycopg: its own placeholders, the rows pipelined
+            with conn.cursor() as cursor:
+                cursor.executemany(sql.replace("?", "%s"), rows)
+    return len(rows)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python values (both drivers take those)."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def _text(value: Any) -> str | None:
