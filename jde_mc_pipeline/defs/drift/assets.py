@@ -48,7 +48,7 @@ def build_drift_asset(drift: DriftSettings) -> dg.AssetsDefinition:
         mailchimp: MailchimpResource,
         audit: AuditStoreResource,
         sync_settings: SyncSettingsResource,
-    ):
+    ) -> dg.MaterializeResult:
         run_id = context.run.run_id
         settings = settings_for(sync_settings, mailchimp, "UTC")
         with audit.closing_run(run_id) as store:
@@ -70,8 +70,7 @@ def build_drift_asset(drift: DriftSettings) -> dg.AssetsDefinition:
                 f"{int(requests.get('requests', 0)):,} Mailchimp requests in {seconds:.1f} s; "
                 f"{recorded:,} new findings"
             )
-            yield dg.Output(
-                None,
+            return dg.MaterializeResult(  # nothing to store: the findings are in the audit
                 metadata={
                     **numbers(counts),
                     **numbers(
@@ -88,7 +87,7 @@ def build_drift_asset(drift: DriftSettings) -> dg.AssetsDefinition:
                     else "none (first run)",
                     "sample": sample(report.findings),
                 },
+                check_results=[drift_result(DRIFT_KEY, recorded, drift.warn_findings)],
             )
-            yield drift_result(DRIFT_KEY, recorded, drift.warn_findings)
 
     return mailchimp_drift
