@@ -16,7 +16,9 @@ import requests
 from jde_mc_pipeline.audit.drift import KINDS
 from jde_mc_pipeline.defs.drift.checks import DRIFT_FINDINGS
 from jde_mc_pipeline.defs.drift.definitions import DRIFT_JOB
-from jde_mc_pipeline_tests.defs.sync_world import SyncWorld, check_results
+from jde_mc_pipeline.emulators.ais.demo_udc import UDC_LISTS
+from jde_mc_pipeline_tests.defs.sync_world import SYNC_DAY, SyncWorld, check_results
+from jde_mc_pipeline_tests.sync import support
 
 pytestmark = pytest.mark.usefixtures("no_clock_skew")
 MEMBERS_ROUTE = "GET /lists/{list_id}/members"
@@ -185,3 +187,32 @@ def test_each_kind_of_drift_is_found_once_with_its_values(sync_world: SyncWorld)
     again, _ = _drift(sync_world)
     assert again["new_findings"] == 0 and again["members_read"] == 0
     assert len(_findings(sync_world)) == 7
+
+
+def test_an_owned_tag_we_set_inactive_that_a_marketer_adds_back_is_found(sync_world: SyncWorld):
+    regions = UDC_LISTS[("01", "01")]
+    segments = json.dumps([{"column": "F0101.AC01", "tag_prefix": "JDE Region: "}])
+    sync_world.configure("sync_settings", segment_fields=segments)
+    assert sync_world.run().success
+    synced = _synced(sync_world)
+    payloads = [json.loads(p) for p in synced["payload"]]
+    i, old = next(
+        (i, tag)
+        for i, p in enumerate(payloads)
+        for tag in p.get("tags_active", [])
+        if tag.startswith("JDE Region: ") and tag != "JDE Region: West"
+    )
+    an8 = int(synced["an8"].iloc[i])
+    support.jde_upsert(sync_world.jde.url, "F0101", [{"ABAN8": an8, "ABAC01": "W"}])  # the party moves West
+    assert sync_world.run(SYNC_DAY, SYNC_DAY).success
+    moved = json.loads(_synced(sync_world).set_index("an8").loc[an8, "payload"])
+    assert old in moved["tags_inactive"] and f"JDE Region: {regions['W']}" in moved["tags_active"]
+    _after_a_second()
+    assert _drift(sync_world)[0]["new_findings"] == 0
+
+    key = synced["target_key"].iloc[i]
+    _control(sync_world, "POST", f"/lists/{sync_world.mailchimp.list_id}/members/{key}/tags",
+             {"tags": [{"name": old, "status": "active"}]})  # fmt: skip
+    found, _ = _drift(sync_world)
+    assert found["new_findings"] == 1
+    assert _findings(sync_world) == [(an8, "list_member", "tag_readded", old, "inactive", "active")]
