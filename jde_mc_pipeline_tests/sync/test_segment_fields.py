@@ -23,7 +23,15 @@ from jde_mc_pipeline.mapping.segments import SegmentField
 from jde_mc_pipeline.sync.stages import pull_window, sync_batch
 from jde_mc_pipeline_tests.jde.conftest import DATASET_NOW
 from jde_mc_pipeline_tests.sync.expected import subscriber_hash
-from jde_mc_pipeline_tests.sync.support import api, jde_upsert, member, stamp, tag_names, write_requests
+from jde_mc_pipeline_tests.sync.support import (
+    api,
+    jde_delete,
+    jde_upsert,
+    member,
+    stamp,
+    tag_names,
+    write_requests,
+)
 
 SEGMENTS = (
     SegmentField("F0101.AC01", tag_prefix="JDE Region: "),
@@ -166,3 +174,22 @@ def test_a_code_change_moves_the_tag_keeps_the_marketers_tags_and_adds_the_dropd
     outcomes = report.outcomes.set_index(["an8", "target"])["outcome"]
     assert outcomes[(1001, "list_member")] == "updated"
     assert outcomes[(1002, "list_member")] == "unchanged"
+
+
+def test_a_party_leaving_scope_loses_its_segment_tags_with_its_role_tags(
+    run, mc_server, jde_emulator, jde_dataset
+) -> None:
+    run("r1")
+    master = next(row for row in jde_dataset["F0101"] if row["ABAN8"] == 1001)
+    own = [{"name": "VIP", "status": "active"}]
+    party1 = subscriber_hash("party1@example.com")
+    api(mc_server, "POST", f"/lists/{mc_server.list_id}/members/{party1}/tags", {"tags": own})
+    jde_upsert(jde_emulator.url, "F0101", [{**master, "ABAT1": "E", "ABAC01": "W", "ABAC02": "DIS",
+                                           "ABUPMJ": LATER["UPMJ"], "ABUPMT": LATER["UPMT"]}])  # fmt: skip
+    jde_delete(jde_emulator.url, "F03012", [{"AIAN8": 1001, "AICO": "00000"}])  # no role left
+
+    report = run("r2")
+
+    outcomes = report.outcomes.set_index(["an8", "target"])["outcome"]
+    assert outcomes[(1001, "list_member")] == "left_scope:no_role"
+    assert tag_names(mc_server, party1) == {"VIP"}
