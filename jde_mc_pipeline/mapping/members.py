@@ -16,7 +16,7 @@ from jde_mc_pipeline.mapping.addresses import resolve_countries
 from jde_mc_pipeline.mapping.canonical import json_object, json_string
 from jde_mc_pipeline.mapping.options import LIST_MEMBER, MappingOptions
 from jde_mc_pipeline.mapping.outcomes import EVENT_ADDRESS_INCOMPLETE, EVENT_COUNTRY_UNKNOWN
-from jde_mc_pipeline.mapping.segment_payloads import segment_field
+from jde_mc_pipeline.mapping.segment_payloads import segment_field, sendable
 from jde_mc_pipeline.mapping.text import cut_series
 from jde_mc_pipeline.mapping.trail import events_frame, trail_frame
 
@@ -40,13 +40,6 @@ REQUIRED_ADDRESS_PARTS: tuple[str, ...] = ("addr1", "city", "state", "zip")
 ADDRESS_SOURCE = "F0116.ADD1|ADD2+ADD3+ADD4|CTY1|ADDS|ADDZ|CTR"
 
 
-def _sendable(value: np.ndarray, segment, options: MappingOptions) -> np.ndarray | None:
-    """Blank segment values are left out like other blanks; a dropdown never gets a blank (no choice)."""
-    if options.blank_clears and segment.type != "dropdown":
-        return None
-    return value != ""
-
-
 def member_fields(holders: pd.DataFrame, options: MappingOptions, with_trail: bool = True):
     """(merge_fields JSON array, events frame, trail frame) for the holder parties, row-aligned."""
     n = len(holders)
@@ -65,7 +58,7 @@ def member_fields(holders: pd.DataFrame, options: MappingOptions, with_trail: bo
     for segment in options.segment_fields:
         if segment.merge_field:
             value, events_of_field, part = segment_field(holders, segment, options, with_trail)
-            fields.append((segment.merge_field, json_string(value), _sendable(value, segment, options)))
+            fields.append((segment.merge_field, json_string(value), sendable(value, segment, options)))
             segment_events.append(events_of_field)
             trail_parts += part
     jdean8 = holders["an8_text"]

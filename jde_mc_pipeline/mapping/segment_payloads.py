@@ -44,6 +44,14 @@ def missing_events(holders: pd.DataFrame, segment: SegmentField, code: pd.Series
     return events_frame(an8, LIST_MEMBER, EVENT_UDC_MISSING, detail.to_numpy(dtype=object))
 
 
+def sendable(value: pd.Series, segment: SegmentField, options: MappingOptions) -> np.ndarray | None:
+    """Which merge field values are sent (None: all): blanks are left out like other blanks, unless
+    `blank_clears`; a dropdown never gets a blank (it is not one of its choices)."""
+    if options.blank_clears and segment.type != "dropdown":
+        return None
+    return (value != "").to_numpy()
+
+
 def segment_field(
     holders: pd.DataFrame, segment: SegmentField, options: MappingOptions, with_trail: bool
 ) -> tuple[pd.Series, pd.DataFrame, list[TrailPart]]:

@@ -160,3 +160,15 @@ def test_a_member_retired_by_an_email_change_loses_its_segment_tags_too() -> Non
     (row,) = result.members.itertuples(index=False)
     assert row.retires, "party 1's old member is retired: another record holds its new e-mail"
     assert set(row.retire_tags) == {"JDE Customer", "JDE Vendor", "JDE Region: West"}
+
+
+def test_blank_clears_clears_a_text_segment_but_never_sends_a_dropdown_a_blank() -> None:
+    segments = (
+        SegmentField("F0101.AC02", merge_field="CUSTTEXT"),
+        SegmentField("F0101.AC02", merge_field="CUSTLIST", type="dropdown"),
+    )
+    options = MappingOptions(segment_fields=segments, blank_clears=True)
+
+    fields = _member(map_batch(_frames((1, "", "")), options, today=TODAY), 1)["merge_fields"]
+
+    assert fields["CUSTTEXT"] == "" and "CUSTLIST" not in fields
