@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 import requests
 
+from jde_mc_pipeline.audit.backends import AnyAuditStore, open_store
 from jde_mc_pipeline.audit.drift import KINDS
+from jde_mc_pipeline.audit.postgres.migrations import upgrade
 from jde_mc_pipeline.defs.drift.checks import DRIFT_FINDINGS
 from jde_mc_pipeline.defs.drift.definitions import DRIFT_JOB
 from jde_mc_pipeline.emulators.ais.demo_udc import UDC_LISTS
@@ -42,9 +44,9 @@ def _drift(world: SyncWorld) -> tuple[dict[str, Any], dg.ExecuteInProcessResult]
     return {k: v.value for k, v in materialization.metadata.items()}, result
 
 
-def _synced(world: SyncWorld) -> pd.DataFrame:
+def _synced(world: SyncWorld, store: AnyAuditStore | None = None) -> pd.DataFrame:
     """Each written member with the payload of its last write: an8, target_key, email, tags, payload."""
-    return world.store.query(
+    return (store or world.store).query(
         """
         SELECT s.an8, s.target_key, s.email, s.tags, CAST(o.payload AS VARCHAR) AS payload
         FROM synced_state s JOIN sync_outcomes o
@@ -64,8 +66,8 @@ def _requests(world: SyncWorld) -> dict[str, int]:
     return {route: sum(by_status.values()) for route, by_status in stats["requests"].items()}
 
 
-def _findings(world: SyncWorld) -> list[tuple]:
-    frame = world.store.query(
+def _findings(world: SyncWorld, store: AnyAuditStore | None = None) -> list[tuple]:
+    frame = (store or world.store).query(
         "SELECT an8, target, kind, field, ours, theirs FROM drift_findings ORDER BY an8, kind, field"
     )
     return [tuple(None if pd.isna(v) else v for v in row) for row in frame.itertuples(index=False)]
@@ -217,3 +219,46 @@ def test_an_owned_tag_we_set_inactive_that_a_marketer_adds_back_is_found(sync_wo
     found, _ = _drift(sync_world)
     assert found["new_findings"] == 1
     assert _findings(sync_world) == [(an8, "list_member", "tag_readded", old, "inactive", "active")]
+
+
+def test_the_drift_report_keeps_its_findings_and_watermark_in_postgresql(sync_world: SyncWorld, postgres_url):
+    upgrade(postgres_url)
+    sync_world.configure("audit", url=postgres_url)
+    store = open_store(postgres_url)
+    assert sync_world.run().success
+    _after_a_second()
+    first, _ = _drift(sync_world)
+    assert first["new_findings"] == 0 and first["members_read"] == len(_synced(sync_world, store)) > 0
+
+    synced = _synced(sync_world, store)
+    list_id = sync_world.mailchimp.list_id
+    gone = synced.iloc[0]
+    edited = next(  # a company: it has no first name of ours, so FNAME is the marketer's to fill
+        row
+        for row in synced.iloc[1:].itertuples()
+        if "COMPANY" in (fields := json.loads(row.payload)["merge_fields"]) and "FNAME" not in fields
+    )
+    _control(sync_world, "POST", f"/lists/{list_id}/members/{gone.target_key}/unsubscribe")
+    _control(
+        sync_world,
+        "PATCH",
+        f"/lists/{list_id}/members/{edited.target_key}",
+        {"merge_fields": {"COMPANY": "Hand", "FNAME": "Marketer's"}},
+    )
+    _after_a_second()
+    found, _ = _drift(sync_world)
+    sent = json.loads(edited.payload)["merge_fields"]["COMPANY"]
+    assert found["members_read"] == 2 and found["new_findings"] == 2
+    assert _findings(sync_world, store) == sorted(
+        [
+            (int(gone.an8), "list_member", "unsubscribed", "status", "subscribed", "unsubscribed"),
+            (int(edited.an8), "list_member", "merge_field_changed", "COMPANY", sent, "Hand"),
+        ]
+    )
+    _after_a_second()
+    again, _ = _drift(sync_world)
+    assert again["new_findings"] == 0 and again["members_read"] == 0
+    runs = store.query(
+        "SELECT count(*) AS n FROM sync_runs WHERE job = 'mailchimp_drift' AND status = 'succeeded'"
+    )
+    assert int(runs["n"].iloc[0]) == 3
