@@ -180,6 +180,7 @@ def test_demo_starts_both_emulators_and_dagster_with_automation_running(demo: De
     assert {s["name"]: s["scheduleState"]["status"] for s in schedules} == {
         "jde_to_mailchimp_schedule": "RUNNING",
         "jde_scope_reconciliation_schedule": "RUNNING",
+        "mailchimp_drift_schedule": "RUNNING",
     }
     assert (demo.folder / ".dagster_home" / "dagster.yaml").is_file()
 
