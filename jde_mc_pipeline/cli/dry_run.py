@@ -33,7 +33,7 @@ from jde_mc_pipeline.settings.connector import Connector
 from jde_mc_pipeline.settings.environment import SettingsError
 from jde_mc_pipeline.settings.systems import AuditSettings
 from jde_mc_pipeline.sync.dry_run import likely_refusals, predict_sync
-from jde_mc_pipeline.sync.inspection import MergeFieldFindings
+from jde_mc_pipeline.sync.inspection import MergeFieldFindings, merge_field_specs
 from jde_mc_pipeline.sync.progress import Progress
 from jde_mc_pipeline.sync.stages import pull_window
 from jde_mc_pipeline.sync.writes import map_frames
@@ -77,7 +77,7 @@ def run_dry_run(
     try:
         with ais, Progress("reading JDE", out) as progress:
             ais.on_page = progress.pages
-            pulled = pull_window(ais, state, window)
+            pulled = pull_window(ais, state, window, settings.mapping)
     except AisError as error:
         print(f"dry-run: reading JDE failed: {error}", file=out)
         return 1
@@ -96,6 +96,7 @@ def run_dry_run(
                 mailchimp,
                 settings.list_id,
                 state,
+                merge_field_specs(settings.mapping),
             )
         except MailchimpError as error:
             print(f"dry-run: reading Mailchimp failed: {error}", file=out)

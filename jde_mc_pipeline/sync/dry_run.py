@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
-from jde_mc_pipeline.mailchimp.merge_fields import list_merge_fields
+from jde_mc_pipeline.mailchimp.merge_fields import DEFAULT_MERGE_FIELDS, MergeFieldSpec, list_merge_fields
 from jde_mc_pipeline.mapping.changes import SyncedState
 from jde_mc_pipeline.mapping.outcomes import REJECTED_PREFIX
 from jde_mc_pipeline.sync.inspection import MergeFieldFindings, judge_merge_fields
@@ -47,10 +47,12 @@ def predict_sync(
     client: MailchimpClient,
     list_id: str,
     state: SyncedState,
+    merge_fields: tuple[MergeFieldSpec, ...] = DEFAULT_MERGE_FIELDS,
 ) -> Prediction:
     """Read the merge fields and the members the payloads target (GETs only) and predict every outcome;
-    `emails`: AN8 → the party's e-mail (for the decided rows)."""
-    fields = judge_merge_fields(list_merge_fields(client, list_id))
+    `emails`: AN8 → the party's e-mail (for the decided rows); `merge_fields`: what the mapping fills
+    (`merge_field_specs`: the defaults and the segment fields)."""
+    fields = judge_merge_fields(list_merge_fields(client, list_id), merge_fields)
     contacts = read_members(client, list_id, hashes_needed(members))
     predicted = pd.concat(
         [predict_members(members, contacts), predict_customers(customers, state), predict_leaves(leaves)],

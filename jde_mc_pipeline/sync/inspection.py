@@ -14,7 +14,13 @@ from urllib.parse import quote
 from jde_mc_pipeline.mailchimp.audience import check_audience
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError, MergeFieldConflictError, StoreConflictError
-from jde_mc_pipeline.mailchimp.merge_fields import DEFAULT_MERGE_FIELDS, list_merge_fields
+from jde_mc_pipeline.mailchimp.merge_fields import (
+    DEFAULT_MERGE_FIELDS,
+    MergeFieldSpec,
+    list_merge_fields,
+    segment_specs,
+)
+from jde_mc_pipeline.mapping.options import MappingOptions
 from jde_mc_pipeline.sync.settings import SyncSettings
 
 
@@ -67,16 +73,25 @@ class MergeFieldFindings:
     required_unfilled: tuple[str, ...]
 
 
-def judge_merge_fields(fields: list[dict[str, Any]]) -> MergeFieldFindings:
-    """Conflicting types, fields a sync would create, removed defaults, required fields it cannot fill."""
+def merge_field_specs(options: MappingOptions) -> tuple[MergeFieldSpec, ...]:
+    """Every merge field the mapping fills: the defaults and the configured segment fields."""
+    return DEFAULT_MERGE_FIELDS + segment_specs(options.segment_fields)
+
+
+def judge_merge_fields(
+    fields: list[dict[str, Any]], specs: tuple[MergeFieldSpec, ...] = DEFAULT_MERGE_FIELDS
+) -> MergeFieldFindings:
+    """Conflicting types, fields a sync would create, removed defaults, required fields it cannot fill;
+    `specs`: what the mapping fills (`merge_field_specs`), so the dry run and ping judge the segment
+    fields as the sync does."""
     found = {str(f.get("tag", "")).upper(): f for f in fields}
-    absent = [spec for spec in DEFAULT_MERGE_FIELDS if spec.tag not in found]
-    ours = {spec.tag for spec in DEFAULT_MERGE_FIELDS}
+    absent = [spec for spec in specs if spec.tag not in found]
+    ours = {spec.tag for spec in specs}
     return MergeFieldFindings(
         types={tag: str(f.get("type")) for tag, f in found.items()},
         conflicts={
             spec.tag: (str(found[spec.tag].get("type")), spec.types)
-            for spec in DEFAULT_MERGE_FIELDS
+            for spec in specs
             if spec.tag in found and found[spec.tag].get("type") not in spec.types
         },
         to_create=tuple(spec.tag for spec in absent if spec.create),
@@ -93,7 +108,9 @@ def inspect_audience(
     Raises `AudienceNotFoundError` for an unknown list id and `MailchimpApiError` when a read fails.
     """
     audience = check_audience(client, settings.list_id)
-    judged = judge_merge_fields(list_merge_fields(client, settings.list_id))
+    judged = judge_merge_fields(
+        list_merge_fields(client, settings.list_id), merge_field_specs(settings.mapping)
+    )
     store = _read_store(client, settings.store_id) if with_store else None
     return AudienceInspection(
         audience=audience,

@@ -228,3 +228,28 @@ def test_on_a_terminal_the_dry_run_shows_its_progress(systems):
 
     assert done.returncode == 0, text
     assert "\r" in text and "reading JDE" in text and "rows/s" in text
+
+
+def test_dry_run_with_segment_fields_reads_their_codes_and_judges_their_merge_fields(systems):
+    """Segment fields configured: the dry run reads the UDC descriptions like the sync (OEM, a class with
+    no F0005 row, gives `udc_missing` events), names the merge field a sync would create, and stops on
+    one of a conflicting type, as the sync would before its first write."""
+    _, mailchimp, env = systems
+    segments = (
+        '[{"column": "F0101.AC02", "merge_field": "CUSTTYPE", "type": "dropdown"},'
+        ' {"column": "F0101.AC01", "tag_prefix": "JDE Region: "}]'
+    )
+    env = {**env, "JDE_MC_SEGMENT_FIELDS": segments}
+    writes = write_requests(mailchimp)
+
+    fresh = jde_mc("dry-run", env=env)
+    conflict = {"tag": "CUSTTYPE", "name": "Customer type", "type": "text"}
+    assert api(mailchimp, "POST", f"/lists/{mailchimp.list_id}/merge-fields", conflict).ok
+    blocked = jde_mc("dry-run", env=env)
+
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert "merge fields a sync would create: COMPANY, JDEAN8, CUSTTYPE" in fresh.stdout, fresh.stdout
+    events = {(target, event): int(n) for target, event, n in EVENT_LINE.findall(fresh.stdout)}
+    assert events.get(("list_member", "udc_missing"), 0) > 0
+    assert "WOULD STOP: merge field CUSTTYPE is of type 'text'" in blocked.stdout
+    assert write_requests(mailchimp) == writes + 1  # the test's own POST of the conflicting field

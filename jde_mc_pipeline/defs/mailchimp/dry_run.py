@@ -33,11 +33,11 @@ from jde_mc_pipeline.defs.mapping.assets import (
 )
 from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, numbers, outcome_counts, sample
 from jde_mc_pipeline.defs.partitions import key_range, partition_keys, staged_partitions
-from jde_mc_pipeline.defs.resources import AuditStoreResource, MailchimpResource
+from jde_mc_pipeline.defs.resources import AuditStoreResource, MailchimpResource, SyncSettingsResource
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
 from jde_mc_pipeline.mapping.outcomes import UNCHANGED
 from jde_mc_pipeline.sync.dry_run import likely_refusals, predict_sync
-from jde_mc_pipeline.sync.inspection import MergeFieldFindings
+from jde_mc_pipeline.sync.inspection import MergeFieldFindings, merge_field_specs
 from jde_mc_pipeline.sync.stages import PARTITION_COLUMN, close_run
 
 DRY_RUN_KEY = dg.AssetKey("mailchimp_dry_run")
@@ -78,6 +78,7 @@ def build_dry_run(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         departures: pd.DataFrame,
         mailchimp: MailchimpResource,
         audit: AuditStoreResource,
+        sync_settings: SyncSettingsResource,
     ):
         selected = context.run.asset_selection or context.job_def.asset_layer.selected_asset_keys
         if any(key in selected for key in SYNC_KEYS):
@@ -95,7 +96,7 @@ def build_dry_run(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
             with mailchimp.client() as client:
                 prediction = predict_sync(
                     members, customers, departures, decided, emails, client, mailchimp.list_id,
-                    synced_state(store),
+                    synced_state(store), merge_field_specs(sync_settings.options(mailchimp.store_id)),
                 )  # fmt: skip
                 reads = int(client.stats["requests"])
             table = prediction.table
