@@ -262,3 +262,17 @@ def test_the_drift_report_keeps_its_findings_and_watermark_in_postgresql(sync_wo
         "SELECT count(*) AS n FROM sync_runs WHERE job = 'mailchimp_drift' AND status = 'succeeded'"
     )
     assert int(runs["n"].iloc[0]) == 3
+
+
+def test_selected_with_the_sync_the_drift_report_steps_aside(sync_world: SyncWorld):
+    """`--select '*'` over a range (the README's example) or "Materialize all" selects the drift report
+    with the sync: it reads nothing there, so the run's row in sync_runs stays the sync's."""
+    result = sync_world.run(job="__ASSET_JOB")
+
+    assert result.success
+    assert result.asset_materializations_for_node("mailchimp_list_member_sync")
+    assert not result.asset_materializations_for_node("mailchimp_drift")
+    runs = sync_world.store.query("SELECT job, status FROM sync_runs WHERE run_id = ?", [result.run_id])
+    assert runs.to_dict("records") == [{"job": result.dagster_run.job_name, "status": "succeeded"}]
+    assert _requests(sync_world).get(MEMBERS_ROUTE, 0) == 0
+    assert not _findings(sync_world)

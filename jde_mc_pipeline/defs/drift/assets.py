@@ -5,11 +5,15 @@ materializable on demand from the UI.
 The run opens its row in `sync_runs` (job `mailchimp_drift`, whichever Dagster job ran it: the schedule's
 `mailchimp_drift_job` or the UI's asset job) with the `since_last_changed` it reads from
 and the watermark it leaves for the next run (audit/drift.py), and closes it `succeeded` with its counts;
-a run that raises is closed `failed`, and its watermark is never used. Only GETs are sent, through the
-Mailchimp client's process-wide connection cap, in the `mailchimp` pool (one Mailchimp step at a time).
+a run that raises is closed `failed`, and its watermark is never used. Selected in a run that also
+syncs (`--select '*'` over a range, "Materialize all"), it reads nothing: that run's row in `sync_runs`
+is the sync's, and the report runs on its own schedule or job (as `mailchimp_dry_run` steps aside too).
+Only GETs are sent, through the Mailchimp client's process-wide connection cap, in the `mailchimp` pool
+(one Mailchimp step at a time).
 """
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -17,8 +21,8 @@ import dagster as dg
 from jde_mc_pipeline.audit.drift import DRIFT_JOB, last_mark, record_findings
 from jde_mc_pipeline.audit.store import RUN_SUCCEEDED
 from jde_mc_pipeline.defs import MAILCHIMP_POOL
-from jde_mc_pipeline.defs.drift.checks import drift_result, drift_spec
 from jde_mc_pipeline.defs.drift.settings import DriftSettings
+from jde_mc_pipeline.defs.mailchimp.assets import SYNC_KEYS
 from jde_mc_pipeline.defs.metadata import OWNERS, numbers, sample
 from jde_mc_pipeline.defs.resources import AuditStoreResource, MailchimpResource, SyncSettingsResource
 from jde_mc_pipeline.settings.connector import settings_for
@@ -38,7 +42,7 @@ def build_drift_asset(drift: DriftSettings) -> dg.AssetsDefinition:
         kinds={"mailchimp"},
         owners=OWNERS,
         tags={"system": "mailchimp"},
-        check_specs=[drift_spec(DRIFT_KEY)],
+        output_required=False,
         description="What changed in Mailchimp since the sync wrote it (unsubscribed, cleaned, pending, "
         "archived, deleted, owned merge fields or tags edited by hand, customers missing), each finding "
         "recorded once in the audit's drift_findings.",
@@ -48,7 +52,11 @@ def build_drift_asset(drift: DriftSettings) -> dg.AssetsDefinition:
         mailchimp: MailchimpResource,
         audit: AuditStoreResource,
         sync_settings: SyncSettingsResource,
-    ) -> dg.MaterializeResult:
+    ) -> Iterator[dg.MaterializeResult]:
+        selected = context.run.asset_selection or context.job_def.asset_layer.selected_asset_keys
+        if any(key in selected for key in SYNC_KEYS):
+            context.log.info("not read: this run writes to Mailchimp; run mailchimp_drift_job for the report")
+            return
         run_id = context.run.run_id
         settings = settings_for(sync_settings, mailchimp, "UTC")
         with audit.closing_run(run_id) as store:
@@ -70,7 +78,7 @@ def build_drift_asset(drift: DriftSettings) -> dg.AssetsDefinition:
                 f"{int(requests.get('requests', 0)):,} Mailchimp requests in {seconds:.1f} s; "
                 f"{recorded:,} new findings"
             )
-            return dg.MaterializeResult(  # nothing to store: the findings are in the audit
+            yield dg.MaterializeResult(  # nothing to store: the findings are in the audit
                 metadata={
                     **numbers(counts),
                     **numbers(
@@ -87,7 +95,6 @@ def build_drift_asset(drift: DriftSettings) -> dg.AssetsDefinition:
                     else "none (first run)",
                     "sample": sample(report.findings),
                 },
-                check_results=[drift_result(DRIFT_KEY, recorded, drift.warn_findings)],
             )
 
     return mailchimp_drift

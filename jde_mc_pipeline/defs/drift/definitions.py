@@ -7,6 +7,7 @@ import dagster as dg
 
 from jde_mc_pipeline.defs.deployment import Deployment, deployment_from_env
 from jde_mc_pipeline.defs.drift.assets import DRIFT_KEY, build_drift_asset
+from jde_mc_pipeline.defs.drift.checks import build_drift_check
 from jde_mc_pipeline.defs.drift.settings import DriftSettings, drift_settings_from_env
 from jde_mc_pipeline.defs.run_tags import TRIGGER_TAG
 
@@ -34,6 +35,7 @@ def build(deployment: Deployment, drift: DriftSettings | None = None) -> dg.Defi
     )
     return dg.Definitions(
         assets=dg.with_source_code_references([build_drift_asset(drift)]),
+        asset_checks=[build_drift_check(DRIFT_KEY, drift.warn_findings)],
         jobs=[job],
         schedules=[schedule],
     )
