@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import shlex
 import shutil
@@ -148,6 +149,17 @@ def start_emulators(options: DemoOptions, timezone: str) -> tuple[JdeEmulatorSer
     return jde, mailchimp
 
 
+DEMO_SEGMENT_FIELDS = json.dumps(
+    [
+        {"column": "F0101.AC01", "tag_prefix": "JDE Region: "},
+        {"column": "F0101.AC02", "merge_field": "CUSTTYPE", "type": "dropdown", "name": "Customer type"},
+        {"column": "F0101.AC03", "merge_field": "INDUSTRY", "name": "Industry"},
+    ]
+)
+"""The demo's segment fields (docs/mapping.md): the region as a tag, the customer class as a dropdown and
+the industry as text, from the emulator's user-defined codes, so Mailchimp has segments to show."""
+
+
 def demo_settings(
     jde: JdeEmulatorServer,
     mailchimp: MailchimpEmulatorServer,
@@ -172,6 +184,7 @@ def demo_settings(
         "JDE_MC_STAGING_DIR": str(paths.staging),
         "DAGSTER_HOME": str(paths.dagster_home),
         "JDE_MC_AUTOMATION": "running",
+        "JDE_MC_SEGMENT_FIELDS": environ.get("JDE_MC_SEGMENT_FIELDS") or DEMO_SEGMENT_FIELDS,
     }
 
 
