@@ -40,12 +40,13 @@ from jde_mc_pipeline.mapping.outcomes import CREATED, FAILED, REJECTED, RENAMED,
 
 BATCH_SUBSCRIBE_MAX = 500
 STATUSES_IF_NEW = ("subscribed", "pending", "transactional")
-# Only what the mapping back needs: a full member object per contact would multiply the answer size.
+# Only what the mapping back and the drift report need (the status when written: a contact already
+# unsubscribed then is not news, sync/drift.py): a full member object per contact would multiply the answer.
 TRIMMED_FIELDS = (
     ",".join(
         f"{part}.{name}"
         for part in ("new_members", "updated_members")
-        for name in ("email_address", "tags", "tags_count")
+        for name in ("email_address", "status", "tags", "tags_count")
     )
     + ",errors,total_created,total_updated,error_count"
 )

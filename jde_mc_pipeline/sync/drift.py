@@ -3,8 +3,9 @@ then (docs/operations.md, Drift report).
 
 Kinds of finding (`drift_findings.kind`):
 - `unsubscribed`, `cleaned`, `pending`, `archived`: the member's status now (`theirs`) differs from its
-  status when we last wrote it (`ours`): the status Mailchimp answered, or, when the answer does not say
-  (batch subscribe's trimmed answer), the `status_if_new` sent for a member it created. A contact already
+  status when we last wrote it (`ours`): the status Mailchimp answered (batch subscribe's trimmed answer
+  carries it, mailchimp/members.py), or, for a write recorded before it did, the `status_if_new` sent for
+  a member it created. A contact already
   unsubscribed when we wrote is therefore not news.
 - `deleted`: a member we wrote is no longer in the audience at all (permanently deleted).
 - `merge_field_changed`: an owned merge field (one our payload carried; `field` is its tag) holds another

@@ -276,3 +276,24 @@ def test_selected_with_the_sync_the_drift_report_steps_aside(sync_world: SyncWor
     assert runs.to_dict("records") == [{"job": result.dagster_run.job_name, "status": "succeeded"}]
     assert _requests(sync_world).get(MEMBERS_ROUTE, 0) == 0
     assert not _findings(sync_world)
+
+
+def test_a_contact_already_unsubscribed_when_we_wrote_it_is_not_news(sync_world: SyncWorld):
+    """Unsubscribed, then updated by the sync (Mailchimp keeps the status and says so in its answer): the
+    drift report compares with the status of that answer, so it finds nothing for the contact."""
+    assert sync_world.run().success
+    target = _synced(sync_world).iloc[0]
+    path = f"/lists/{sync_world.mailchimp.list_id}/members/{target.target_key}"
+    _control(sync_world, "POST", f"{path}/unsubscribe")
+    renamed = {"ABAN8": int(target.an8), "ABALPH": "Renamed While Unsubscribed"}
+    support.jde_upsert(sync_world.jde.url, "F0101", [renamed])
+    assert sync_world.run(SYNC_DAY, SYNC_DAY).success
+    member = support.api(sync_world.mailchimp, "GET", path).json()
+    assert member["status"] == "unsubscribed"
+    assert member["merge_fields"]["COMPANY"] == "Renamed While Unsubscribed"
+    _after_a_second()
+
+    report, _ = _drift(sync_world)
+
+    assert report["unsubscribed"] == 0 and report["new_findings"] == 0
+    assert _findings(sync_world) == []
