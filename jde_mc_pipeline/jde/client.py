@@ -98,6 +98,9 @@ class AisClient:
         self.stats = ClientStats()
         self.on_page: Callable[[str, int], None] | None = None
         """Called with (table, rows) after every page: progress for a terminal or a run's log."""
+        self.on_demand: dict[str, tuple[str, ...]] = {}
+        """Table → its on-demand columns (jde/tables.py) that reads of every column fetch too: the
+        category codes the segment fields name (set by the sync, `segments.on_demand_columns`)."""
         self._session = AisSession(
             base_url,
             username,
@@ -126,6 +129,7 @@ class AisClient:
         to read other tables at the same time; its `stats` are its own (see `ClientStats.add`)."""
         sibling = AisClient(**self._settings)
         sibling.on_page = self.on_page
+        sibling.on_demand = self.on_demand
         return sibling
 
     def login(self) -> None:
@@ -164,7 +168,7 @@ class AisClient:
         they make paging recoverable. `order_by` None means the key ascending.
         """
         spec = catalogue_table(table)
-        builder = FrameBuilder(spec, _with_key(spec, columns))
+        builder = FrameBuilder(spec, _with_key(spec, columns, self.on_demand.get(spec.name, ())))
         for rows in self.iter_pages(spec.name, where, columns, order_by):
             builder.add(rows)
         return builder.build(self.timezone)
@@ -179,7 +183,7 @@ class AisClient:
     ) -> pd.DataFrame:
         """The rows of `table` for these address numbers: one `AN8 LIST` query per chunk of AN8s."""
         spec = catalogue_table(table)
-        builder = FrameBuilder(spec, _with_key(spec, columns))
+        builder = FrameBuilder(spec, _with_key(spec, columns, self.on_demand.get(spec.name, ())))
         for chunk in chunked(sorted(set(an8s)), chunk_size or self.list_chunk_size):
             selection = _as_query(where).and_(Condition("AN8", "LIST", tuple(chunk)))
             for rows in self.iter_pages(spec.name, selection, columns):
@@ -215,7 +219,7 @@ class AisClient:
         """The raw GRID_DATA rows page by page, each row delivered exactly once (see the module doc)."""
         spec = catalogue_table(table)
         query = _as_query(where)
-        aliases = _with_key(spec, columns)
+        aliases = _with_key(spec, columns, self.on_demand.get(spec.name, ()))
         key_order = [(alias, "ASC") for alias in spec.key]
         order = key_order if order_by is None else [_order(o) for o in order_by]
         keyset = order[: len(key_order)] == key_order
@@ -364,9 +368,9 @@ def chunked(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
         yield values[start : start + size]
 
 
-def _with_key(spec: Table, columns: Sequence[str] | None) -> list[str]:
+def _with_key(spec: Table, columns: Sequence[str] | None, on_demand: Sequence[str] = ()) -> list[str]:
     if columns is None:
-        return list(spec.aliases)
+        return list(spec.read_aliases(on_demand))
     for alias in columns:
         spec.column(alias)  # KeyError naming the table for an unknown column
     return list(columns) + [alias for alias in spec.key if alias not in columns]

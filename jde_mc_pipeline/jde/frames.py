@@ -31,8 +31,8 @@ class FrameBuilder:
 
     def __init__(self, table: Table, aliases: Sequence[str] | None = None) -> None:
         self.table = table
-        self.columns: tuple[Column, ...] = (
-            table.columns if aliases is None else tuple(table.column(a) for a in aliases)
+        self.columns: tuple[Column, ...] = tuple(
+            table.column(a) for a in (table.read_aliases() if aliases is None else aliases)
         )
         self._keys = [table.output_key(c.alias) for c in self.columns]
         self._values: list[list[Any]] = [[] for _ in self.columns]
@@ -99,7 +99,7 @@ def _typeable(column: Column, value: Any) -> bool:
 
 
 def empty_frame(table: Table, timezone: str) -> pd.DataFrame:
-    """A frame with no rows and the full contract columns and dtypes."""
+    """A frame with no rows and the contract columns and dtypes (no on-demand column: jde/tables.py)."""
     return FrameBuilder(table).build(timezone)
 
 

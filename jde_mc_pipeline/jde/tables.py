@@ -2,9 +2,10 @@
 
 Both the AIS emulator and the AIS client use it (the only thing they share), so a column is declared
 once. Sources: docs/ais.md, The six tables (JDE 9.2 column lists). Only the columns the mapping, the
-incremental extraction and the audit need are listed, plus the audit columns every table carries. Of the
-thirty address-book category codes, AC01-AC05 are catalogued (segment fields can use them); another one
-is one line here.
+incremental extraction and the audit need are listed, plus the audit columns every table carries, and
+the thirty category codes AC01-AC30 of F0101 and F03012, which segment fields can map. Most of those are
+read only when a segment field names them (`Table.on_demand`): thirty 3-character columns on every row
+of every read would cost every deployment time and memory for codes few of them send.
 
 Column kinds, and how each travels:
 - `string`: padded CHAR in the database; AIS trims trailing blanks and keeps leading ones.
@@ -15,6 +16,7 @@ Column kinds, and how each travels:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,6 +42,9 @@ class Table:
     title: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
+    on_demand: frozenset[str] = frozenset()
+    """Columns left out of a read unless asked for (`AisClient.on_demand`): category codes no segment
+    field names."""
 
     def column(self, alias: str) -> Column:
         """The column with this alias; KeyError names the table when there is none."""
@@ -52,6 +57,12 @@ class Table:
     def aliases(self) -> tuple[str, ...]:
         """Column aliases in catalogue order."""
         return tuple(column.alias for column in self.columns)
+
+    def read_aliases(self, wanted: Iterable[str] = ()) -> tuple[str, ...]:
+        """What a read of every column fetches: the catalogue without its on-demand columns, except the
+        `wanted` ones, in catalogue order."""
+        keep = set(wanted)
+        return tuple(a for a in self.aliases if a not in self.on_demand or a in keep)
 
     def db_name(self, alias: str) -> str:
         """The database column name: prefix + alias (`ABAN8`)."""
@@ -76,6 +87,14 @@ def _n(alias: str, title: str) -> Column:
 
 def _d(alias: str, title: str) -> Column:
     return Column(alias, "date", title)
+
+
+def _category_codes() -> tuple[Column, ...]:
+    return tuple(_s(f"AC{n:02d}", f"Category Code {n:02d}", 3) for n in range(1, 31))
+
+
+def _on_demand_codes(*read_always: str) -> frozenset[str]:
+    return frozenset(c.alias for c in _category_codes()) - set(read_always)
 
 
 AUDIT_COLUMNS: tuple[Column, ...] = (
@@ -104,16 +123,13 @@ F0101 = Table(
         _s("CM", "Credit Message", 2),
         _s("TAXC", "Person/Corporation Code", 1),
         _n("AN81", "Parent Number"),
-        _s("AC01", "Category Code 01", 3),
-        _s("AC02", "Category Code 02", 3),
-        _s("AC03", "Category Code 03", 3),
-        _s("AC04", "Category Code 04", 3),
-        _s("AC05", "Category Code 05", 3),
+        *_category_codes(),
         _s("RMK", "Remark", 30),
         _s("ALP1", "Secondary Alpha Name", 40),
         _d("EFTB", "Effective Date"),
         *AUDIT_COLUMNS,
     ),
+    _on_demand_codes("AC01", "AC02", "AC03", "AC04", "AC05"),
 )
 
 F03012 = Table(
@@ -131,10 +147,11 @@ F03012 = Table(
         _s("TRAR", "Payment Terms", 3),
         _s("HOLD", "Hold Orders Code", 2),
         _s("CUSTS", "Customer Status", 1),
-        _s("AC01", "Category Code 01", 3),
+        *_category_codes(),
         _s("CPGP", "Customer Price Group", 8),
         *AUDIT_COLUMNS,
     ),
+    _on_demand_codes("AC01"),
 )
 
 F0116 = Table(

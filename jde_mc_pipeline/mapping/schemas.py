@@ -56,7 +56,10 @@ def _extract_model(table: Table) -> type[pa.DataFrameModel]:
     annotations: dict[str, object] = {}
     namespace: dict[str, object] = {"__annotations__": annotations, "Config": _Config}
     for column in table.columns:
-        if column.kind == "string":
+        if column.alias in table.on_demand:  # read only when a segment field names it
+            annotations[column.alias] = Series[object]
+            namespace[column.alias] = pa.Field(nullable=False, required=False)
+        elif column.kind == "string":
             annotations[column.alias] = Series[object]
             namespace[column.alias] = pa.Field(nullable=False)
         elif column.kind == "date":

@@ -120,6 +120,16 @@ def check_segments(segments: tuple[SegmentField, ...], role_tags: tuple[str, ...
                 raise ValueError(f"segment fields: tag prefix {prefix!r} collides with role tag {role_tag!r}")
 
 
+def on_demand_columns(segments: tuple[SegmentField, ...]) -> dict[str, tuple[str, ...]]:
+    """Table → the on-demand columns (jde/tables.py) the segment fields name: what the reads fetch
+    besides the columns every read has (`AisClient.on_demand`)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for s in segments:
+        if s.alias in TABLES[s.table].on_demand and s.alias not in found.get(s.table, ()):
+            found[s.table] = (*found.get(s.table, ()), s.alias)
+    return found
+
+
 def udc_columns(segments: tuple[SegmentField, ...]) -> tuple[tuple[str, str, str, str], ...]:
     """(table, alias, SY, RT) of every column whose UDC descriptions are needed, once each."""
     needed = {

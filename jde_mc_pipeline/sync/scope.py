@@ -36,7 +36,7 @@ from jde_mc_pipeline.jde.extract import read_parties
 from jde_mc_pipeline.jde.udc import add_descriptions
 from jde_mc_pipeline.mapping.emails import choose_emails
 from jde_mc_pipeline.mapping.options import CUSTOMER, LIST_MEMBER, TARGETS, VENDOR, MappingOptions
-from jde_mc_pipeline.mapping.segments import udc_columns
+from jde_mc_pipeline.mapping.segments import on_demand_columns, udc_columns
 from jde_mc_pipeline.sync.companions import companion_an8s, with_companions
 
 KEY_COLUMNS = {"F0101": ["AN8", "AT1"], "F03012": ["AN8"], "F01151": ["AN8", "IDLN", "RCK7", "ETP", "EMAL"]}
@@ -75,6 +75,7 @@ def jde_roles(client: AisClient, options: MappingOptions) -> pd.DataFrame:
 
 def scope_changes(client: AisClient, state: AnySyncedState, options: MappingOptions) -> ScopeChanges:
     """Compare JDE's keys with the synced state and pull what must be synced again (module doc)."""
+    client.on_demand = on_demand_columns(options.segment_fields)
     roles = jde_roles(client, options)
     held = {int(a): {CUSTOMER: c, VENDOR: v} for a, c, v in roles.itertuples(index=False)}
     chosen = choose_emails(client.browse("F01151", None, KEY_COLUMNS["F01151"]))

@@ -31,7 +31,7 @@ from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError
 from jde_mc_pipeline.mapping.batch import MappingResult
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER, TARGETS, MappingOptions
-from jde_mc_pipeline.mapping.segments import udc_columns
+from jde_mc_pipeline.mapping.segments import on_demand_columns, udc_columns
 from jde_mc_pipeline.sync.companions import with_companions
 from jde_mc_pipeline.sync.recording import AuditRecorder
 from jde_mc_pipeline.sync.settings import SyncSettings
@@ -69,7 +69,10 @@ def pull_window(
 ) -> Pulled:
     """The parties changed in `window`, with every party that shares a record with them and the parties
     of customers still under a legacy id until their move is recorded (sync/companions.py,
-    audit/legacy.py); with the UDC descriptions the segment fields of `options` send (jde/udc.py)."""
+    audit/legacy.py); with the category codes and UDC descriptions the segment fields of `options` send
+    (jde/udc.py)."""
+    if options:
+        ais.on_demand = on_demand_columns(options.segment_fields)
     extraction = extract_window(ais, window)
     legacy = legacy_an8s(state)
     found = with_companions(ais, state, extraction.frames, legacy)

@@ -35,10 +35,27 @@ def upsert(url: str, table: str, rows: list[dict[str, Any]]) -> None:
     requests.post(f"{url}/_emulator/tables/{table}/rows", json=rows, timeout=5).raise_for_status()
 
 
+def test_category_codes_on_demand_are_read_only_when_asked_for(jde_emulator: Any) -> None:
+    """AC06-AC30 cost every read when no segment field sends them: a client reads one when its
+    `on_demand` names it (the sync sets it from the segment fields), and AIS is asked for it."""
+    upsert(jde_emulator.url, "F0101", [{"ABAN8": 1001, "ABAC07": "LX"}])
+    with make_client(jde_emulator.url) as client:
+        client.on_demand = {"F0101": ("AC07",)}
+        frame = client.browse("F0101")
+        listed = client.browse_an8s("F0101", [1001, 1002])
+        sibling = client.sibling()
+    by_an8 = frame.set_index("AN8")
+    assert by_an8.loc[1001, "AC07"] == "LX" and by_an8.loc[1002, "AC07"] == ""
+    assert "AC08" not in frame.columns
+    assert list(listed["AC07"]) == ["LX", ""]
+    assert sibling.on_demand == {"F0101": ("AC07",)}
+
+
 def test_browse_returns_the_contract_frame(jde_emulator: Any) -> None:
     with make_client(jde_emulator.url) as client:
         frame = client.browse("F0101")
-    assert list(frame.columns) == [*TABLES["F0101"].aliases, "updated_at"]
+    assert list(frame.columns) == [*TABLES["F0101"].read_aliases(), "updated_at"]
+    assert "AC05" in frame.columns and "AC06" not in frame.columns  # AC06-AC30: on demand
     assert len(frame) == 30
     assert frame["AN8"].dtype == "Int64" and frame["UPMT"].dtype == "Int64"
     assert frame["UPMJ"].dtype == "datetime64[ns]" and frame["EFTB"].dtype == "datetime64[ns]"

@@ -42,8 +42,8 @@ def test_a_bad_value_names_table_and_column() -> None:
 def test_empty_frames_have_the_contract_dtypes() -> None:
     for name, spec in TABLES.items():
         frame = empty_frame(spec, "America/Chicago")
-        assert list(frame.columns) == [*spec.aliases, "updated_at"], name
-        for column in spec.columns:
+        assert list(frame.columns) == [*spec.read_aliases(), "updated_at"], name
+        for column in map(spec.column, spec.read_aliases()):
             expected = {"string": "object", "number": "Int64", "time": "Int64", "date": "datetime64[ns]"}
             assert str(frame[column.alias].dtype) == expected[column.kind], (name, column.alias)
         assert str(frame["updated_at"].dtype) == "datetime64[ns, America/Chicago]"

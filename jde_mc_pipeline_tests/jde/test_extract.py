@@ -71,7 +71,7 @@ def test_frames_follow_the_contract(jde_emulator: Any) -> None:
         result = extract_days(client, NOV[20])
     assert set(result.frames) == set(TABLES)
     for name, frame in result.frames.items():
-        assert list(frame.columns) == [*TABLES[name].aliases, "updated_at"], name
+        assert list(frame.columns) == [*TABLES[name].read_aliases(), "updated_at"], name
         assert str(frame["updated_at"].dtype) == "datetime64[ns, America/Chicago]"
     assert result.frames["F03012"].empty  # 1029/1030 are companies: no customer master
     assert result.frames["F03012"]["AN8"].dtype == "Int64"

@@ -193,3 +193,27 @@ def test_a_party_leaving_scope_loses_its_segment_tags_with_its_role_tags(
     outcomes = report.outcomes.set_index(["an8", "target"])["outcome"]
     assert outcomes[(1001, "list_member")] == "left_scope:no_role"
     assert tag_names(mc_server, party1) == {"VIP"}
+
+
+def test_any_of_the_thirty_category_codes_can_be_a_segment(
+    ais, mc_client, mc_server, store, settings, jde_emulator, jde_dataset
+) -> None:
+    """AC07 is not read by default (jde/tables.py, on demand): named by a segment field, it is read and
+    sent; its code list 01/07 has no F0005 row here, so the code itself is the tag."""
+    master = next(row for row in jde_dataset["F0101"] if row["ABAN8"] == 1001)
+    jde_upsert(jde_emulator.url, "F0101", [{**master, "ABAC07": "LX"}])
+    segmented = replace(
+        settings,
+        mapping=MappingOptions(segment_fields=(SegmentField("F0101.AC07", tag_prefix="JDE Line: "),)),
+    )
+    with ais:
+        pulled = pull_window(ais, synced_state(store), Window.through(DATASET_NOW.date()), segmented.mapping)
+    report = sync_batch(pulled.frames, mc_client, store, segmented, run_id="r1", job=SYNC_JOB,
+                        today=DATASET_NOW.date(), deleted=pulled.deleted.tolist())  # fmt: skip
+
+    assert report.reconciliation.ok
+    assert held(mc_server, 1001)[1] == {"JDE Customer", "JDE Line: LX"}
+    assert held(mc_server, 1002)[1] == {"JDE Customer"}
+    assert values(store, "SELECT an8, detail FROM mapping_events WHERE event = 'udc_missing'") == [
+        (1001, "F0101.AC07=LX (UDC 01/07): sent as the code")
+    ]

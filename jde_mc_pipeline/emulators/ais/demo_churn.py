@@ -109,9 +109,10 @@ def _finish(writer: PartyWriter, table: str, row: Row) -> Row:
 
 
 def _blank(table: str, an8: int) -> Row:
-    """A row of the table with every column blank (0 for numbers) and the AN8 set."""
+    """A row of the table with every column blank (0 for numbers) and the AN8 set; the on-demand category
+    codes are left to the store's default, as in the generated rows (demo_party.py)."""
     t = TABLES[table]
-    row: Row = {t.db_name(c.alias): "" if c.kind == "string" else 0 for c in t.columns}
+    row: Row = {t.db_name(a): "" if t.column(a).kind == "string" else 0 for a in t.read_aliases()}
     row[t.db_name("AN8")] = an8
     return row
 

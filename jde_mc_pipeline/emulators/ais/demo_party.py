@@ -31,8 +31,10 @@ _AUDIT_COLUMNS = {
     name: tuple(t.db_name(alias) for alias in ("USER", "PID", "JOBN", "UPMJ", "UPMT"))
     for name, t in TABLES.items()
 }
-_STRING_LENGTHS = {
-    name: tuple((t.db_name(c.alias), c.length) for c in t.columns if c.kind == "string")
+_STRING_LENGTHS = {  # the on-demand category codes stay blank in the demo: the store's default fills them
+    name: tuple(
+        (t.db_name(c.alias), c.length) for c in t.columns if c.kind == "string" and c.alias not in t.on_demand
+    )
     for name, t in TABLES.items()
 }
 
