@@ -20,14 +20,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import random
-import re
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,12 +29,11 @@ import pandas as pd
 import requests
 from mailchimp_upsert import (
     API_KEY,
-    LIMIT,
     LIST_ID,
     POLL,
     STORE_ID,
-    Emulator,
     customer_records,
+    emulator,
     member_records,
 )
 
@@ -179,29 +172,6 @@ def _client(url: str, recorder) -> MailchimpClient:
 
 def _hash(email: str) -> str:
     return hashlib.md5(email.encode()).hexdigest()
-
-
-@contextmanager
-def emulator(latency_ms: float, state: str) -> Iterator[Emulator]:
-    """`jde-mc emulate mailchimp` in a child process, started from and saved to `state` (on Ctrl-C)."""
-    command = [
-        sys.executable, "-m", "jde_mc_pipeline.cli", "emulate", "mailchimp", "--port", "0",
-        "--api-key", API_KEY, "--list-id", LIST_ID, "--latency-ms", str(latency_ms),
-        "--max-connections", str(LIMIT), "--seed", "1", "--state", state,
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        line = process.stdout.readline() if process.stdout else ""
-        found = re.search(r"MAILCHIMP_API_URL=(http://\S+)/\{dc\}/3\.0", line)
-        if found is None:
-            raise RuntimeError(f"the emulator did not start: {line!r}")
-        yield Emulator(found.group(1), process.pid)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=600)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 if __name__ == "__main__":

@@ -106,13 +106,14 @@ def customer_records(n: int, prefix: str, first_id: int = 0) -> list[CustomerWri
 
 
 @contextmanager
-def emulator(latency_ms: float) -> Iterator[Emulator]:
+def emulator(latency_ms: float, state: str | None = None) -> Iterator[Emulator]:
     """`jde-mc emulate mailchimp` in a child process (its own interpreter, as in production), stopped with
-    Ctrl-C on the way out; the URL comes from its ready line."""
+    Ctrl-C on the way out; the URL comes from its ready line. With `state`, it starts from that file and
+    saves to it when stopped (drift.py reuses a loaded audience), which may take a while."""
     command = [
         sys.executable, "-m", "jde_mc_pipeline.cli", "emulate", "mailchimp", "--port", "0",
         "--api-key", API_KEY, "--list-id", LIST_ID, "--latency-ms", str(latency_ms),
-        "--max-connections", str(LIMIT), "--seed", "1",
+        "--max-connections", str(LIMIT), "--seed", "1", *(["--state", state] if state else []),
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
@@ -124,7 +125,7 @@ def emulator(latency_ms: float) -> Iterator[Emulator]:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=600 if state else 30)
         except subprocess.TimeoutExpired:
             process.kill()
 
