@@ -89,6 +89,8 @@ def test_the_code_location_holds_the_pipeline() -> None:
     }
     drift = graph.get(dg.AssetKey("mailchimp_drift"))  # reads the audience as it is now: no partitions
     assert drift.partitions_def is None and drift.group_name == "drift" and set(drift.pools) == {"mailchimp"}
+    # `dagster asset materialize --select '*' --partition-range` refuses any selected asset without it
+    assert drift.backfill_policy == dg.BackfillPolicy.single_run()
     for key in graph.get_all_asset_keys() - {drift.key}:
         node = graph.get(key)
         assert node.partitions_def.get_first_partition_key() == START_DATE.isoformat(), key
