@@ -297,3 +297,25 @@ def test_a_contact_already_unsubscribed_when_we_wrote_it_is_not_news(sync_world:
 
     assert report["unsubscribed"] == 0 and report["new_findings"] == 0
     assert _findings(sync_world) == []
+
+
+def test_a_contact_set_pending_elsewhere_is_found_once(sync_world: SyncWorld):
+    """`pending` has no marketer button: another tool re-sends the opt-in confirmation through the API
+    (PATCH status), which the drift report finds once, with the status then and now."""
+    assert sync_world.run().success
+    _after_a_second()
+    assert _drift(sync_world)[0]["new_findings"] == 0
+    target = _synced(sync_world).iloc[0]
+    path = f"/lists/{sync_world.mailchimp.list_id}/members/{target.target_key}"
+    assert support.api(sync_world.mailchimp, "PATCH", path, {"status": "pending"}).ok
+    _after_a_second()
+
+    first, _ = _drift(sync_world)
+    _after_a_second()
+    again, _ = _drift(sync_world)
+
+    assert first["pending"] == 1 and first["new_findings"] == 1
+    assert again["new_findings"] == 0
+    assert _findings(sync_world) == [
+        (int(target.an8), "list_member", "pending", "status", "subscribed", "pending")
+    ]
