@@ -1,21 +1,26 @@
 """Benchmark: extract every demo party from the AIS emulator, then small windows and the change probe.
 
 Usage: .venv/bin/python benchmarks/jde_extract.py [--parties 100000] [--latencies 0,50]
-       [--latency-parties 100000] [--page-size 1000] [--chunk-size 500] [--read-sessions 2]
+       [--latency-parties 100000] [--page-size 1000] [--chunk-size 500] [--read-sessions 1,2,4,8]
+       [--initial-load-only]
 
-The emulator runs in a child process (started with `build_server(demo=N, ...)`), so that the peak memory
-printed is the client's own (ru_maxrss of this process; the emulator holds the whole data set) and the
-two do not share one GIL. Printed per run: parties/s, AIS calls (all HTTP requests; data requests apart),
-tokens requested, pages, rows, retries and peak memory. Then, to show that calls grow with the changed
-parties and not with the table sizes, windows with K changed parties (K new phone rows posted through the
-control endpoint), and the probe with no change (target: one call per table plus token and logout).
-Last, the key read of the scope reconciliation (F0101 AN8/AT1, F03012 AN8, the F01151 e-mail rows), which
-runs nightly over the whole address book.
+The emulator runs in a child process (started with `build_server(demo=N, ...)`), so that it does not share
+one GIL with the client. Each initial load (all history in one pass, about 670 calls for 100,000 parties;
+jde/extract.py) runs once per `--read-sessions` count (JDE_MC_AIS_READ_SESSIONS: the calls shared by that
+many AIS sessions, jde/slices.py), each in a forked process of its own, so that the peak memory printed is
+that run's own (its ru_maxrss; the emulator holds the whole data set). Printed per run: wall time,
+parties/s, client CPU, AIS calls (all HTTP requests; data requests apart), tokens requested, pages, rows,
+retries and peak memory; then one line per latency comparing the runs.
 
-At 50 ms emulated latency every call costs 50 ms: the initial load of 100,000 parties reads all history
-in one pass (about 660 calls; jde/extract.py), spread over `--read-sessions` AIS sessions (default 2, as
-the pipeline's JDE_MC_AIS_READ_SESSIONS). `--latency-parties` bounds the parties of the runs with
-latency on slower machines; the output says when it did.
+Then (unless `--initial-load-only`), to show that calls grow with the changed parties and not with the
+table sizes, windows with K changed parties (K new phone rows posted through the control endpoint), and
+the probe with no change (target: one call per table plus token and logout). Last, the key read of the
+scope reconciliation (F0101 AN8/AT1, F03012 AN8, the F01151 e-mail rows), which runs nightly over the
+whole address book.
+
+At L ms emulated latency every call costs L ms (each call sleeps in its own server thread, so calls of
+different sessions overlap as on a real AIS with many worker threads). `--latency-parties` bounds the
+parties of the runs with latency on slower machines; the output says when it did.
 """
 
 from __future__ import annotations
@@ -78,9 +83,26 @@ def describe(stats: ClientStats) -> str:
     )
 
 
-def full_extraction(
-    url: str, page_size: int, chunk_size: int, read_sessions: int
-) -> tuple[Watermark | None, list[int]]:
+def full_extraction(url: str, page_size: int, chunk_size: int, read_sessions: int) -> dict[str, Any]:
+    """One initial load in a forked process (its own peak memory): its figures, watermark and parties."""
+    parent, child = multiprocessing.Pipe()
+    process = multiprocessing.get_context("fork").Process(
+        target=_extract_in_child, args=(url, page_size, chunk_size, read_sessions, child)
+    )
+    process.start()
+    run = parent.recv()
+    process.join()
+    print(
+        f"  initial load, {read_sessions} read session(s): {len(run['an8s']):,} parties in "
+        f"{run['seconds']:.1f} s = {len(run['an8s']) / run['seconds']:,.0f} parties/s "
+        f"(client CPU {run['cpu']:.1f} s), peak memory {run['peak_mib']:,.0f} MiB"
+    )
+    print(f"    {run['stats']}")
+    print(f"    rows per table: {run['rows']}")
+    return run
+
+
+def _extract_in_child(url: str, page_size: int, chunk_size: int, read_sessions: int, pipe: Any) -> None:
     client = AisClient(
         url, "JDE", "JDE", environment="JDV920", page_size=page_size, list_chunk_size=chunk_size,
         read_sessions=read_sessions,
@@ -89,15 +111,30 @@ def full_extraction(
     with client:
         result = extract_through(client, dt.date.today() + dt.timedelta(days=1))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    rows = {name: len(frame) for name, frame in result.frames.items()}
-    print(
-        f"  full extraction: {len(result.an8s):,} parties in {seconds:.1f} s "
-        f"= {len(result.an8s) / seconds:,.0f} parties/s (client CPU {cpu:.1f} s)"
+    pipe.send(
+        {
+            "sessions": read_sessions,
+            "seconds": seconds,
+            "cpu": cpu,
+            "calls": client.stats.calls,
+            "stats": describe(client.stats),
+            "rows": {name: len(frame) for name, frame in result.frames.items()},
+            "peak_mib": peak_mib(),
+            "watermark": result.watermark,
+            "an8s": sorted(result.an8s),
+        }
     )
-    print(f"  {describe(client.stats)}")
-    print(f"  rows per table: {rows}")
-    print(f"  peak memory (this process, ru_maxrss): {peak_mib():,.0f} MiB")
-    return result.watermark, sorted(result.an8s)
+
+
+def compare(latency: float, runs: list[dict[str, Any]]) -> None:
+    """One line per run: wall time, its ratio to the first run's, AIS calls, peak memory."""
+    first = runs[0]["seconds"]
+    print(f"  latency {latency:g} ms: sessions | wall s | × first | AIS calls | peak MiB")
+    for run in runs:
+        print(
+            f"    {run['sessions']:>2} | {run['seconds']:6.1f} | {first / run['seconds']:5.2f} | "
+            f"{run['calls']:>5} | {run['peak_mib']:,.0f}"
+        )
 
 
 def changed_windows(
@@ -147,8 +184,12 @@ def main() -> None:
     parser.add_argument("--latency-parties", type=int, default=100_000, help="parties for latencies > 0")
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--chunk-size", type=int, default=500)
-    parser.add_argument("--read-sessions", type=int, default=2, help="AIS sessions of the initial load")
+    parser.add_argument(
+        "--read-sessions", default="1,2,4,8", help="AIS sessions of the initial load, comma-separated"
+    )
+    parser.add_argument("--initial-load-only", action="store_true", help="no windows, probe, scope read")
     args = parser.parse_args()
+    sessions = [int(value) for value in args.read_sessions.split(",")]
     for latency in (float(value) for value in args.latencies.split(",")):
         parties = args.parties if latency == 0 else min(args.parties, args.latency_parties)
         bounded = " (bounded to keep the run within a few minutes)" if parties < args.parties else ""
@@ -157,7 +198,11 @@ def main() -> None:
             f"page size {args.page_size}, LIST chunk {args.chunk_size}"
         )
         with emulator(parties, latency) as url:
-            watermark, an8s = full_extraction(url, args.page_size, args.chunk_size, args.read_sessions)
+            runs = [full_extraction(url, args.page_size, args.chunk_size, count) for count in sessions]
+            compare(latency, runs)
+            if args.initial_load_only:
+                continue
+            watermark, an8s = runs[0]["watermark"], runs[0]["an8s"]
             if watermark is not None:
                 # The demo holds a few stamps later than now, so the extraction's watermark stops at now (see
                 # extract.py); the no-change probe starts from the greatest stamp and looks from tomorrow.

@@ -58,11 +58,11 @@ class JdeSettings(BaseModel):
     )
 
     read_sessions: int = Field(
-        2,
+        4,
         ge=1,
-        le=6,
-        description="AIS sessions reading tables at once in the initial load (1: one session, one table "
-        "at a time)",
+        le=8,
+        description="AIS sessions sharing the initial load's reads, each its own token (1: one session, "
+        "one table at a time; docs/ais.md, Read sessions)",
         json_schema_extra=variable("JDE_MC_AIS_READ_SESSIONS"),
     )
 

@@ -93,13 +93,15 @@ class DataService:
 
         if plan.an8s is not None:
             rows = self._store.for_an8s(spec.name, plan.an8s)
+        elif plan.an8_range is not None and spec.key[0] == "AN8":
+            rows = self._store.an8_range(spec.name, *plan.an8_range)
         else:
             rows = self._store.scan(spec.name)
         if plan.predicate is not None:
             predicate = plan.predicate
             rows = [row for row in rows if predicate(row)]
-        if order:
-            rows = sort_rows(rows, order)
+        if order and order != [(position(spec, alias), False) for alias in spec.key]:
+            rows = sort_rows(rows, order)  # the store's rows are in key order already
         if service == "COUNT":
             return _envelope(spec, fields, [], len(rows), more=False)
 

@@ -1,8 +1,10 @@
 """The data service's `query` object, `complexQuery` and ordering, evaluated over stored rows.
 
 A query compiles once into a plain predicate over stored rows (tuples, see store.py), with values
-converted to the column's stored form up front, plus an optional set of AN8s that lets the caller
-read candidates through the store's AN8 index instead of scanning.
+converted to the column's stored form up front, plus an optional set of AN8s or range of AN8s that lets
+the caller read candidates through the store's AN8 index instead of scanning, as a database reads an
+indexed key range (the initial load's AN8 slices, jde/slices.py: a scan per slice would make the emulator,
+not the client, the cost of more read sessions). The predicate still decides which candidates match.
 
 Design decisions for [UNCONFIRMED] behaviour (docs/ais.md, The data service):
 - `complexQuery` elements combine strictly left to right with no precedence:
@@ -53,10 +55,12 @@ class QueryContext:
 
 @dataclass(frozen=True)
 class Plan:
-    """A compiled query: `predicate` (None = all rows) and `an8s` (None = no index restriction)."""
+    """A compiled query: `predicate` (None = all rows), `an8s` (None = no index restriction) and
+    `an8_range` (inclusive (low, high), either None for open; None = no range restriction)."""
 
     predicate: Predicate | None
     an8s: frozenset[Any] | None
+    an8_range: tuple[Any, Any] | None = None
 
 
 _COMPARE = {
@@ -80,8 +84,10 @@ def compile_query(spec: Table, query: Any, context: QueryContext) -> Plan:
     """Compile a request's `query` (None or missing: all rows)."""
     if query is None:
         return Plan(None, None)
-    predicate, an8s = _group(spec, query, context, "query")
-    return Plan(predicate, an8s)
+    predicate, index = _group(spec, query, context, "query")
+    if isinstance(index, AN8Range):
+        return Plan(predicate, None, (index.low, index.high))
+    return Plan(predicate, index)
 
 
 def order_by(spec: Table, request: dict[str, Any]) -> list[tuple[int, bool]]:
@@ -125,8 +131,7 @@ def _group(spec: Table, query: Any, context: QueryContext, where: str) -> tuple[
     an8s = None
     if match == "MATCH_ALL" or len(compiled) == 1:
         for _, values in compiled:
-            if values is not None:
-                an8s = values if an8s is None else an8s & values
+            an8s = _narrower(an8s, values)
     group = _all(predicates) if match == "MATCH_ALL" else _any(predicates)
     complex_predicate = _complex(spec, query.get("complexQuery"), context, where)
     if group and complex_predicate:
@@ -190,10 +195,54 @@ def _condition(spec: Table, condition: Any, context: QueryContext, where: str) -
         return (lambda row: row[name] in members), (members if column.alias == "AN8" else None)
     if op == "BETWEEN":
         low, high = values
-        return (lambda row: low <= row[name] <= high), None
+        return (lambda row: low <= row[name] <= high), (
+            AN8Range(low, high) if column.alias == "AN8" else None
+        )
     compare, value = _COMPARE[op], values[0]
-    index = frozenset(values) if op == "EQUAL" and column.alias == "AN8" else None
+    index: Any = None
+    if column.alias == "AN8":
+        index = {
+            "EQUAL": frozenset(values),
+            "GREATER": AN8Range(value, None),
+            "GREATER_EQUAL": AN8Range(value, None),
+            "LESS": AN8Range(None, value),
+            "LESS_EQUAL": AN8Range(None, value),
+        }.get(op)
     return (lambda row: compare(row[name], value)), index
+
+
+@dataclass(frozen=True)
+class AN8Range:
+    """Candidate AN8s `low <= AN8 <= high` (None: open): a superset for GREATER and LESS, which the
+    predicate then narrows."""
+
+    low: Any
+    high: Any
+
+    def __and__(self, other: AN8Range) -> AN8Range:
+        low = self.low if other.low is None else other.low if self.low is None else max(self.low, other.low)
+        high = (
+            self.high
+            if other.high is None
+            else other.high
+            if self.high is None
+            else min(self.high, other.high)
+        )
+        return AN8Range(low, high)
+
+
+def _narrower(index: Any, other: Any) -> Any:
+    """Two candidate restrictions of one AND-group combined: sets intersect, ranges intersect, and a set
+    beats a range (the predicate applies the range to the set's rows)."""
+    if index is None or other is None:
+        return other if index is None else index
+    if isinstance(index, AN8Range) and isinstance(other, AN8Range):
+        return index & other
+    if isinstance(index, AN8Range):
+        return other
+    if isinstance(other, AN8Range):
+        return index
+    return index & other
 
 
 def _value(spec: Table, column: Column, item: Any, context: QueryContext, where: str) -> Any:
