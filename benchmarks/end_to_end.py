@@ -1,16 +1,22 @@
 """Benchmark: the initial load as a user runs it, through Dagster, with both emulators in their own processes.
 
 Usage: .venv/bin/python benchmarks/end_to_end.py [--parties 100000] [--latency-ms 100]
+       [--ais-latency-ms 0] [--read-sessions 1,2,4,8] [--span both|range|first]
        [--executor in_process|multiprocess] [--audit duckdb|postgresql] [--naive-peer] [--json]
 
-What it measures: `jde-mc emulate jde --demo N` and `jde-mc emulate mailchimp --latency-ms L` (its limit
-of 10 simultaneous connections), then `dagster asset materialize --select '*' --partition <first>` (the
-first partition holds all history: the initial load) in its own process with a fresh DAGSTER_HOME holding
-the project's dagster.yaml. Printed: wall time; per step its time from the event log (STEP_START to
-STEP_SUCCESS) and what is left for Dagster itself (process start, imports, step launches, staging
-between steps); AIS calls and Mailchimp requests (the emulators' stats); the peak resident memory of the
-run (its process and every step process, summed, sampled every 0.2 s); and each Mailchimp step's ratio
-to its physical floor (requests ÷ 10 connections × latency). `--json`: the summary on the last line.
+What it measures: `jde-mc emulate jde --demo N [--latency-ms A]` and `jde-mc emulate mailchimp
+--latency-ms L` (its limit of 10 simultaneous connections), then, in its own process with a fresh
+DAGSTER_HOME holding the project's dagster.yaml, what users run by default: `dagster asset materialize
+--select '*' --partition-range <JDE_START_DATE 30 days ago>...<today>` (one run over 31 partitions, as
+the sensor's first tick and the README's example make it), and beside it the first partition alone
+(`--partition <yesterday>` with JDE_START_DATE yesterday: the same parties, one partition). Printed per
+run: wall time; per step its time from the event log (STEP_START to STEP_SUCCESS), the time it waited on
+AIS and Mailchimp (the clients' timers, wait_clock.py, in the step's metadata) and what is left, the
+step's own time; what is left for Dagster itself (process start, imports, step launches, the range's
+per-partition events); AIS calls and Mailchimp requests (the emulators' stats); the peak resident memory
+of the run (its process and every step process, summed, sampled every 0.2 s), overall and per step; and
+each Mailchimp step's ratio to its physical floor (requests ÷ 10 connections × latency). `--read-sessions
+1,2,4,8`: one range run per value of JDE_MC_AIS_READ_SESSIONS. `--json`: the summaries on the last line.
 
 `--audit postgresql`: the audit on a PostgreSQL server the script starts (jde_mc_pipeline_tests/postgres.py,
 its schema created by `jde-mc audit upgrade`, then `JDE_MC_AUDIT_URL`) instead of the DuckDB file. The
@@ -85,12 +91,18 @@ def start(command: list[str], url: str, log: Path) -> subprocess.Popen:
             time.sleep(0.5)
 
 
-def step_seconds(home: Path) -> dict[str, float]:
-    """STEP_START → STEP_SUCCESS per step of the (only) run in this Dagster home."""
+WAITS = ("run_waiting_on_ais_seconds", "run_waiting_on_mailchimp_seconds")
+"""Metadata of the steps that call AIS or Mailchimp (defs/step_speed.py `Waits`)."""
+
+
+def step_times(home: Path) -> tuple[dict[str, tuple[float, float]], dict[str, float]]:
+    """STEP_START and STEP_SUCCESS times (epoch seconds) per step of the (only) run in this Dagster home,
+    and per step the seconds it waited on AIS and Mailchimp (from its materializations' metadata)."""
     with dg.DagsterInstance.from_config(str(home)) as instance:
         [run] = instance.get_runs()
         began: dict[str, float] = {}
-        took: dict[str, float] = {}
+        spans: dict[str, tuple[float, float]] = {}
+        waited: dict[str, float] = {}
         for record in instance.all_logs(run.run_id):
             event = record.dagster_event
             if event is None or event.step_key is None:
@@ -98,8 +110,12 @@ def step_seconds(home: Path) -> dict[str, float]:
             if event.event_type == dg.DagsterEventType.STEP_START:
                 began[event.step_key] = record.timestamp
             elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
-                took[event.step_key] = record.timestamp - began[event.step_key]
-        return took
+                spans[event.step_key] = (began[event.step_key], record.timestamp)
+            elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+                metadata = event.step_materialization_data.materialization.metadata
+                if all(name in metadata for name in WAITS):
+                    waited[event.step_key] = sum(float(metadata[name].value) for name in WAITS)
+        return spans, waited
 
 
 @dataclass
@@ -139,16 +155,24 @@ def start_mailchimp(port: int, latency_ms: float, log: Path) -> subprocess.Popen
     return start(command, f"http://127.0.0.1:{port}", log)
 
 
-def start_bench(parties: int, latency_ms: float, workdir: Path, first: dt.date) -> Bench:
-    """`jde-mc emulate jde --demo N` and `jde-mc emulate mailchimp --latency-ms L`, and a Dagster home with
-    the project's dagster.yaml; `first` is the first partition (JDE_START_DATE)."""
+def start_bench(
+    parties: int,
+    latency_ms: float,
+    workdir: Path,
+    first: dt.date,
+    *,
+    ais_latency_ms: float = 0.0,
+    read_sessions: int | None = None,
+) -> Bench:
+    """`jde-mc emulate jde --demo N [--latency-ms A]` and `jde-mc emulate mailchimp --latency-ms L`, and a
+    Dagster home with the project's dagster.yaml; `first` is the first partition (JDE_START_DATE);
+    `read_sessions`: JDE_MC_AIS_READ_SESSIONS (default: the setting's)."""
     jde_port, mailchimp_port = free_port(), free_port()
     jde_url, mailchimp_url = f"http://127.0.0.1:{jde_port}", f"http://127.0.0.1:{mailchimp_port}"
-    jde = start(
-        [str(BIN / "jde-mc"), "emulate", "jde", "--port", str(jde_port), "--demo", str(parties)],
-        jde_url,
-        workdir / "jde.log",
-    )
+    jde_command = [str(BIN / "jde-mc"), "emulate", "jde", "--port", str(jde_port), "--demo", str(parties)]
+    if ais_latency_ms:
+        jde_command += ["--latency-ms", str(ais_latency_ms)]
+    jde = start(jde_command, jde_url, workdir / "jde.log")
     mailchimp = start_mailchimp(mailchimp_port, latency_ms, workdir / "mailchimp.log")
     home = workdir / "dagster_home"
     home.mkdir()
@@ -167,16 +191,31 @@ def start_bench(parties: int, latency_ms: float, workdir: Path, first: dt.date) 
         "JDE_MC_AUDIT_DB": str(workdir / "audit_trail.duckdb"),
         "JDE_MC_STAGING_DIR": str(workdir / "staging"),
     }
+    if read_sessions is not None:
+        settings["JDE_MC_AIS_READ_SESSIONS"] = str(read_sessions)
     return Bench(jde, mailchimp, jde_url, mailchimp_url, settings)
 
 
+@dataclass(frozen=True)
+class Load:
+    """One initial load to measure: how many parties, the services' latencies, the AIS read sessions, and
+    which partitions: `range` (every day from a 30-day-old JDE_START_DATE to today, as the sensor's first
+    tick and the README's example run it) or `first` (JDE_START_DATE yesterday, its first partition)."""
+
+    parties: int
+    latency_ms: float = 100.0
+    ais_latency_ms: float = 0.0
+    read_sessions: int | None = None
+    span: str = "range"
+    executor: str | None = None
+
+    @property
+    def days(self) -> int:
+        return 30 if self.span == "range" else 1
+
+
 def run_end_to_end(
-    parties: int,
-    latency_ms: float,
-    workdir: Path,
-    executor: str | None,
-    naive_peer: bool = False,
-    audit: str = "duckdb",
+    load: Load, workdir: Path, naive_peer: bool = False, audit: str = "duckdb"
 ) -> dict[str, Any]:
     with ExitStack() as stack:
         audit_env = {}
@@ -186,42 +225,49 @@ def run_end_to_end(
             audit_env = {"JDE_MC_AUDIT_URL": server.create_database("end_to_end")}
             upgrade = [str(BIN / "jde-mc"), "audit", "upgrade"]
             subprocess.run(upgrade, env={**os.environ, **audit_env}, check=True, capture_output=True)
-        summary = _run(parties, latency_ms, workdir, executor, naive_peer, audit_env)
+        summary = _run(load, workdir, naive_peer, audit_env)
         if audit == "postgresql":
             summary["postgres_rss_mib"] = round(tree_rss(server.postmaster_pid()) / 2**20)
         return summary | {"audit": audit}
 
 
-def _run(
-    parties: int,
-    latency_ms: float,
-    workdir: Path,
-    executor: str | None,
-    naive_peer: bool,
-    audit_env: dict[str, str],
-) -> dict[str, Any]:
-    first = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
-    bench = start_bench(parties, latency_ms, workdir, first)
+def _run(load: Load, workdir: Path, naive_peer: bool, audit_env: dict[str, str]) -> dict[str, Any]:
+    today = dt.datetime.now(dt.UTC).date()
+    first = today - dt.timedelta(days=load.days)
+    latency_ms = load.latency_ms
+    bench = start_bench(
+        load.parties,
+        latency_ms,
+        workdir,
+        first,
+        ais_latency_ms=load.ais_latency_ms,
+        read_sessions=load.read_sessions,
+    )
     bench.settings.update(audit_env)
     home = Path(bench.settings["DAGSTER_HOME"])
     jde_url, mailchimp_url, env = bench.jde_url, bench.mailchimp_url, bench.env
     try:
         command = [str(BIN / "dagster"), "asset", "materialize", "-m", "jde_mc_pipeline.definitions"]
-        if executor is not None:
-            command += ["--config-json", json.dumps({"execution": {"config": {executor: {}}}})]
+        if load.executor is not None:
+            command += ["--config-json", json.dumps({"execution": {"config": {load.executor: {}}}})]
+        partitions = (
+            ["--partition-range", f"{first.isoformat()}...{today.isoformat()}"]
+            if load.span == "range"
+            else ["--partition", first.isoformat()]
+        )
         began = time.perf_counter()
         run = subprocess.Popen(
-            [*command, "--select", "*", "--partition", first.isoformat()],
+            [*command, "--select", "*", *partitions],
             cwd=workdir,
             env=env,
             stdout=(workdir / "run.log").open("w"),
             stderr=subprocess.STDOUT,
         )
-        peak = [0]
+        samples: list[tuple[float, int]] = []
 
         def sample() -> None:
             while run.poll() is None:
-                peak[0] = max(peak[0], tree_rss(run.pid))
+                samples.append((time.time(), tree_rss(run.pid)))
                 time.sleep(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -236,7 +282,8 @@ def _run(
         ours_left = left_in_mailchimp(mailchimp_url) if naive_peer else None  # after the stats: not counted
     finally:
         bench.stop()
-    steps = step_seconds(home)
+    spans, waited = step_times(home)
+    steps = {step: end - start for step, (start, end) in spans.items()}
     by_route: dict[str, int] = {
         route: sum(codes.values()) for route, codes in mailchimp_stats.get("requests", {}).items()
     }
@@ -252,20 +299,29 @@ def _run(
         )
     }
     summary = {
-        "parties": parties,
-        "executor": executor or "the code location's",
+        "parties": load.parties,
+        "span": f"{first.isoformat()}...{today.isoformat()}" if load.span == "range" else first.isoformat(),
+        "ais_latency_ms": load.ais_latency_ms,
+        "read_sessions": load.read_sessions or "default",
+        "executor": load.executor or "the code location's",
         "floor_ratio": {
             step: round(steps.get(step, 0) / floor, 1) if floor else None for step, floor in floors.items()
         },
         "latency_ms": latency_ms,
         "wall_seconds": round(wall, 1),
         "step_seconds": {k: round(v, 1) for k, v in steps.items()},
+        "own_seconds": {k: round(v - waited.get(k, 0.0), 1) for k, v in steps.items()},
+        "waiting_seconds": {k: round(v, 1) for k, v in waited.items()},
         "dagster_overhead_seconds": round(wall - sum(steps.values()), 1),
         "ais_calls": ais_calls,
         "mailchimp_requests": int(mailchimp_stats.get("total_requests", 0)),
         "mailchimp_requests_by_route": by_route,
         "mailchimp_max_concurrent": mailchimp_stats.get("max_concurrent"),
-        "peak_rss_mib": round(peak[0] / 2**20),
+        "peak_rss_mib": round(max((rss for _, rss in samples), default=0) / 2**20),
+        "step_peak_rss_mib": {
+            step: round(max((rss for at, rss in samples if start <= at <= end), default=0) / 2**20)
+            for step, (start, end) in spans.items()
+        },
     }
     if naive_peer:
         audit_db = Path(bench.settings["JDE_MC_AUDIT_DB"])
@@ -387,12 +443,16 @@ def run_naive_peer(audit_db: Path, latency_ms: float, workdir: Path) -> dict[str
 
 def report(summary: dict[str, Any]) -> None:
     print(
-        f"initial load of {summary['parties']:,} parties through Dagster, Mailchimp at "
-        f"{summary['latency_ms']:g} ms, {summary['executor']} executor: {summary['wall_seconds']:.1f} s, "
-        f"peak {summary['peak_rss_mib']:,} MiB"
+        f"initial load of {summary['parties']:,} parties through Dagster over {summary['span']}, Mailchimp "
+        f"at {summary['latency_ms']:g} ms, AIS at {summary['ais_latency_ms']:g} ms with "
+        f"{summary['read_sessions']} read sessions, {summary['executor']} executor: "
+        f"{summary['wall_seconds']:.1f} s, peak {summary['peak_rss_mib']:,} MiB"
     )
+    print(f"  {'step':<48} {'time':>7} {'waiting':>9} {'own':>7} {'peak RSS':>10}")
     for step, seconds in summary["step_seconds"].items():
-        print(f"  {step:<40} {seconds:>7.1f} s")
+        waiting = summary["waiting_seconds"].get(step, 0.0)
+        own, peak = summary["own_seconds"][step], summary["step_peak_rss_mib"].get(step, 0)
+        print(f"  {step:<48} {seconds:>5.1f} s {waiting:>7.1f} s {own:>5.1f} s {peak:>6,} MiB")
     print(f"  {'Dagster (start, imports, launches)':<40} {summary['dagster_overhead_seconds']:>7.1f} s")
     print(f"AIS calls {summary['ais_calls']:,}; Mailchimp requests {summary['mailchimp_requests']:,}")
     print(f"most simultaneous Mailchimp connections {summary['mailchimp_max_concurrent']}")
@@ -462,7 +522,23 @@ def report_naive(summary: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parties", type=int, default=100_000)
-    parser.add_argument("--latency-ms", type=float, default=100)
+    parser.add_argument("--latency-ms", type=float, default=100, help="Mailchimp's, per request")
+    parser.add_argument(
+        "--ais-latency-ms", type=float, default=0, help="AIS's, per call (jde-mc emulate jde --latency-ms)"
+    )
+    parser.add_argument(
+        "--read-sessions",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[None],
+        help="JDE_MC_AIS_READ_SESSIONS, or a list (1,2,4,8): one range run each; default: the setting's",
+    )
+    parser.add_argument(
+        "--span",
+        choices=("range", "first", "both"),
+        default="both",
+        help="range: every day from a 30-day-old JDE_START_DATE to today (what users run); first: the "
+        "first partition alone (JDE_START_DATE yesterday); both (default): the range, then the first",
+    )
     parser.add_argument(
         "--executor", choices=("in_process", "multiprocess"), help="default: the definitions'"
     )
@@ -470,21 +546,47 @@ def main() -> int:
         "--naive-peer",
         action="store_true",
         help="then the naive peer (one PUT per member and per customer, official client, 10 threads) "
-        "writing the same records to a fresh emulator",
+        "writing the same records as the (first) range run, to a fresh emulator",
     )
     parser.add_argument("--audit", choices=("duckdb", "postgresql"), default="duckdb")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.naive_peer and args.audit != "duckdb":
         parser.error("--naive-peer reads the run's writes from the DuckDB audit: use it with --audit duckdb")
-    with tempfile.TemporaryDirectory() as folder:
-        summary = run_end_to_end(
-            args.parties, args.latency_ms, Path(folder), args.executor, args.naive_peer, args.audit
-        )
-    report(summary)
+    spans = ("range", "first") if args.span == "both" else (args.span,)
+    loads = [
+        Load(args.parties, args.latency_ms, args.ais_latency_ms, sessions, span, args.executor)
+        for span in spans
+        for sessions in (args.read_sessions if span == "range" else args.read_sessions[:1])
+    ]
+    summaries = []
+    for number, load in enumerate(loads):
+        with tempfile.TemporaryDirectory() as folder:
+            naive = args.naive_peer and number == 0
+            summaries.append(run_end_to_end(load, Path(folder), naive, args.audit))
+        report(summaries[-1])
+        print()
+    if len(summaries) > 1:
+        report_side_by_side(summaries)
     if args.json:
-        print(json.dumps(summary))
+        print(json.dumps(summaries if len(summaries) > 1 else summaries[0]))
     return 0
+
+
+def report_side_by_side(summaries: list[dict[str, Any]]) -> None:
+    """One line per run: partitions, AIS latency and sessions, wall time, peak, and each step's own time."""
+    print("side by side (own: the step's time less its waits on AIS and Mailchimp)")
+    for summary in summaries:
+        own = ", ".join(
+            f"{step.removeprefix('mailchimp_')} {seconds:.1f}"
+            for step, seconds in summary["own_seconds"].items()
+            if seconds >= 0.05 and not step.endswith("_reconciliation")
+        )
+        print(
+            f"  {summary['span']:<24} AIS {summary['ais_latency_ms']:g} ms, sessions "
+            f"{summary['read_sessions']}: {summary['wall_seconds']:.1f} s, peak {summary['peak_rss_mib']:,} "
+            f"MiB; own: {own}"
+        )
 
 
 if __name__ == "__main__":

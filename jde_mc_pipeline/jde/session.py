@@ -34,6 +34,7 @@ from jde_mc_pipeline.jde.errors import (
     ais_message,
     scrub,
 )
+from jde_mc_pipeline.wait_clock import AIS_WAIT
 
 log = logging.getLogger(__name__)
 
@@ -262,9 +263,10 @@ class AisSession:
         self.stats.calls += 1
         self._last_error, self._last_status = "", None
         try:
-            response = self._http.post(
-                url, json=body, headers=self._auth_headers(self._token), timeout=self._timeout
-            )
+            with AIS_WAIT.waiting():
+                response = self._http.post(
+                    url, json=body, headers=self._auth_headers(self._token), timeout=self._timeout
+                )
         except requests.exceptions.SSLError as exc:  # a certificate refused now is refused on every retry
             where = f" on table {table}" if table else ""
             raise AisServerError(

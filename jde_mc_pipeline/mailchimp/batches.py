@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 
 from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
 from jde_mc_pipeline.redaction import cut_signed_urls
+from jde_mc_pipeline.wait_clock import MAILCHIMP_WAIT
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,8 @@ def resubmit_when_refused(
     attempts = submitted.attempts
     while refused_for_now(submitted) and time.monotonic() + wait <= deadline:
         log.info("Mailchimp refused a batch for now (429); submitting it again in %.1f s", wait)
-        sleep(wait)
+        with MAILCHIMP_WAIT.waiting():
+            sleep(wait)
         submitted = submit_batch(client, operations)
         attempts += submitted.attempts
         wait = min(wait * poll.factor, poll.max_wait_s)
@@ -161,7 +163,8 @@ def await_batch(
                 f"(last status {status.get('status')!r}); its operations may still be applied",
                 attempts=attempts,
             )
-        sleep(wait)
+        with MAILCHIMP_WAIT.waiting():
+            sleep(wait)
         answer = client.call("GET", f"/batches/{batch_id}")
         attempts += answer.attempts
         if not answer.ok or not isinstance(answer.body, dict):

@@ -50,6 +50,7 @@ from jde_mc_pipeline.mailchimp.limits import (
     connection_cap_for,
 )
 from jde_mc_pipeline.redaction import cut_signed_urls
+from jde_mc_pipeline.wait_clock import MAILCHIMP_WAIT
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,9 @@ class HttpEvent:
     target_key: str | None = None
     record_keys: tuple[str, ...] = ()
     error: str | None = None
+    request_text: str | None = None
+    """`request_body` as the JSON text sent: a recorder keeps it without encoding the body again or
+    holding on to its objects (a batch of 500 members is 500 dicts)."""
 
 
 Recorder = Callable[[HttpEvent], None]
@@ -324,9 +328,10 @@ class MailchimpClient:
         with self.cap.slot():
             started = time.monotonic()
             try:
-                reply = session.request(
-                    method, url, data=data, params=params, headers=headers, timeout=self.timeout
-                )
+                with MAILCHIMP_WAIT.waiting():
+                    reply = session.request(
+                        method, url, data=data, params=params, headers=headers, timeout=self.timeout
+                    )
             except requests.RequestException as exc:
                 error = self._scrub(f"{type(exc).__name__}: {exc}")
                 connect_failed = _never_sent(exc)
@@ -357,6 +362,7 @@ class MailchimpClient:
                 elapsed_s=round(elapsed, 6),
                 at=started_at,
                 error=answer.error,
+                request_text=None if data is None else data.decode(),
                 **context,
             )
         )

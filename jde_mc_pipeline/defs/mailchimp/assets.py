@@ -50,7 +50,7 @@ from jde_mc_pipeline.defs.resources import (
     MailchimpResource,
     SyncSettingsResource,
 )
-from jde_mc_pipeline.defs.step_speed import fewer_collections
+from jde_mc_pipeline.defs.step_speed import Waits, fewer_collections
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
 from jde_mc_pipeline.mapping.outcomes import FAILED, REJECTED_PREFIX
 from jde_mc_pipeline.settings.connector import settings_for
@@ -143,7 +143,7 @@ def build_sync_target(
         with audit.closing_run(run_id) as store, fewer_collections():
             audit.open_run(store, context, (first, last))
             waiting = members_failed(store.unresolved_failures(run_id)) if spec.after is not None else set()
-            began = time.perf_counter()
+            began, waits = time.perf_counter(), Waits()
             with AuditRecorder(store, run_id) as recorder, mailchimp.client(recorder=recorder) as client:
                 trouble = prepare(client, settings)
                 if trouble is not None:
@@ -182,6 +182,7 @@ def build_sync_target(
                             "run_seconds": round(seconds, 3),
                         }
                     ),
+                    **waits.metadata(),
                     "http_statuses": dg.MetadataValue.json(
                         {k: int(v) for k, v in sorted(requests.items()) if k.startswith("status_")}
                     ),
