@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple
@@ -100,7 +101,12 @@ class AuditStore:
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection (read-write unless the store is read-only) that is always closed, retried while
-        another process holds the lock."""
+        another process holds the lock; one thread of the process at a time (`_ONE_THREAD`)."""
+        with _ONE_THREAD, self._connection() as conn:
+            yield conn
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         if self._memory is not None:
             with self._memory.cursor() as cursor:
                 yield cursor
@@ -298,14 +304,18 @@ class AuditStore:
             conn.execute("INSERT INTO mailchimp_writes SELECT * FROM batch")
         return len(batch)
 
-    def record_outcomes(self, run_id: str, partition_key: str | None, outcomes: pd.DataFrame) -> int:
-        """Keep one row per party and target: an8, target, target_key, outcome, reason, hash, payload."""
+    def record_outcomes(
+        self, run_id: str, partition_key: str | Sequence[str | None] | None, outcomes: pd.DataFrame
+    ) -> int:
+        """Keep one row per party and target: an8, target, target_key, outcome, reason, hash, payload.
+        `partition_key`: the rows' partition, or one per row (a range run's outcomes in one write: one
+        connection, not one per day of the range)."""
         if outcomes.empty:
             return 0
         batch = pd.DataFrame(
             {
                 "run_id": run_id,
-                "partition_key": partition_key,
+                "partition_key": _partition_keys(partition_key),
                 "an8": outcomes["an8"].astype("int64").to_numpy(),
                 "target": outcomes["target"].to_numpy(),
                 "target_key": _column(outcomes, "target_key"),
@@ -455,9 +465,25 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+_ONE_THREAD = threading.RLock()
+"""Held while a thread of this process uses the audit file. Connections of two threads to one file share
+one DuckDB instance, and a thread closing the last of them (which checkpoints and shuts the instance) while
+another opens one made DuckDB lose its pandas scan ("Table Function with name pandas_scan does not
+exist"): the recorder's thread (sync/recording.py) and the step's own writes take turns instead."""
+
+
+class JsonText(str):
+    """Text already made by `json.dumps` (e.g. a request body exactly as sent): kept as it is, neither
+    parsed again to check it nor encoded again."""
+
+    __slots__ = ()
+
+
 def _json_or_none(value: Any) -> str | None:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
+    if isinstance(value, JsonText):
+        return str(value)
     if isinstance(value, str | bytes):
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
         try:
@@ -472,3 +498,10 @@ def _column(frame: pd.DataFrame, name: str) -> list[Any]:
     if name not in frame.columns:
         return [None] * len(frame)
     return [None if (v is None or (isinstance(v, float) and pd.isna(v))) else v for v in frame[name]]
+
+
+def _partition_keys(keys: str | Sequence[str | None] | None) -> Any:
+    """One key for every row, or one key per row (a missing one, NaN included, as NULL)."""
+    if keys is None or isinstance(keys, str):
+        return keys
+    return [key if isinstance(key, str) else None for key in keys]

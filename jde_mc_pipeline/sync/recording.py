@@ -3,7 +3,11 @@
 Why buffered and flushed as the run goes: a crash in the middle of a long push must still leave the
 attempts made so far in the audit (issue 5: "written as the run goes, not only at the end"), but one
 DuckDB transaction per HTTP attempt would cost more than the attempt. So events are buffered and
-written every `flush_every` events or `flush_seconds`, whichever comes first, and at `close()`.
+written every `flush_every` events or `flush_seconds` (1 s), whichever comes first, and at `close()`;
+the request bodies are kept as the JSON text sent, not as the objects they were made from.
+The writes are made by a thread of the recorder's own, never by the thread that made the request: a
+flush (JSON of the bodies, a DuckDB or PostgreSQL transaction) would otherwise hold that Mailchimp
+connection idle, and the bookkeeping is done beside the writes instead of between them.
 
 Only writes (every method but GET/HEAD) are kept unless `include_reads`: the relation is the record
 of what was *done* to Mailchimp. `HttpEvent` never carries the API key (client.py), and the
@@ -14,14 +18,17 @@ logged, never raised into the push.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
 
 from jde_mc_pipeline.audit.backends import AnyAuditStore
+from jde_mc_pipeline.audit.store import JsonText
 from jde_mc_pipeline.mailchimp.client import HttpEvent
 
 READ_METHODS = ("GET", "HEAD")
+log = logging.getLogger(__name__)
 
 
 class AuditRecorder:
@@ -32,7 +39,7 @@ class AuditRecorder:
         store: AnyAuditStore,
         run_id: str,
         flush_every: int = 200,
-        flush_seconds: float = 5.0,
+        flush_seconds: float = 1.0,
         *,
         include_reads: bool = False,
     ) -> None:
@@ -46,6 +53,10 @@ class AuditRecorder:
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._last_flush = time.monotonic()
+        self._due = threading.Event()
+        self._closed = False
+        self._flusher = threading.Thread(target=self._flush_when_due, name="audit-recorder", daemon=True)
+        self._flusher.start()
 
     def __call__(self, event: HttpEvent) -> None:
         if event.method.upper() in READ_METHODS and not self.include_reads:
@@ -56,7 +67,9 @@ class AuditRecorder:
             "record_key": ",".join(event.record_keys) or None,
             "method": event.method,
             "path": event.path,
-            "request_body": event.request_body,
+            "request_body": event.request_body
+            if event.request_text is None
+            else JsonText(event.request_text),
             "status": event.status,
             "response_body": event.response_body if event.response_body is not None else _error(event),
             "attempt": event.attempt,
@@ -70,7 +83,20 @@ class AuditRecorder:
                 or time.monotonic() - self._last_flush >= self.flush_seconds
             )
         if due:
-            self.flush()
+            self._due.set()
+
+    def _flush_when_due(self) -> None:
+        """The recorder's thread: a flush when one is due, at least every `flush_seconds`. A failure keeps
+        the rows for the next flush and is logged; `close()` tries once more and raises."""
+        while not self._closed:
+            self._due.wait(self.flush_seconds)
+            self._due.clear()
+            if self._closed:
+                return
+            try:
+                self.flush()
+            except Exception as exc:  # kept and retried; close() raises it
+                log.warning("audit recorder: flush failed, kept for the next one: %s", type(exc).__name__)
 
     def flush(self) -> int:
         """Write the buffered events now; returns how many were written."""
@@ -90,7 +116,11 @@ class AuditRecorder:
             return written
 
     def close(self) -> None:
-        """Flush what is left (call at the end of the step, also when it failed)."""
+        """Stop the recorder's thread and flush what is left (call at the end of the step, also when it
+        failed)."""
+        self._closed = True
+        self._due.set()
+        self._flusher.join()
         self.flush()
 
     def __enter__(self) -> AuditRecorder:
@@ -98,6 +128,11 @@ class AuditRecorder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _sent(event: HttpEvent) -> Any:
+    """The request body as the JSON text sent (not the body's objects, held until the flush)."""
+    return event.request_body if event.request_text is None else JsonText(event.request_text)
 
 
 def _error(event: HttpEvent) -> dict[str, str] | None:

@@ -90,8 +90,7 @@ def replay_failures(
             recorder.close()
     new = pd.concat([frame for frame in sent if len(frame)] or [_empty()], ignore_index=True)
 
-    for partition_key, rows in new.groupby(new["partition_key"].fillna(""), sort=False):
-        store.record_outcomes(replay_run_id, partition_key or None, rows.drop(columns=["partition_key"]))
+    store.record_outcomes(replay_run_id, new["partition_key"].tolist(), new.drop(columns=["partition_key"]))
     synced_state(store).record_outcomes(new, run_id=replay_run_id)
     settled = new.loc[new["outcome"] != FAILED, ["replayed_run_id", "an8", "target"]]
     store.mark_resolved(

@@ -135,10 +135,9 @@ def write_target(
         pushed = failed_outcomes(batch, trouble)
     outcomes = combine_outcomes(batch.decided, pushed)
     outcomes[PARTITION_COLUMN] = _keys(outcomes["an8"], partition_of)
-    for key, rows in outcomes.groupby(PARTITION_COLUMN, sort=True, dropna=False):
-        store.record_outcomes(
-            run_id, key if isinstance(key, str) else None, rows.drop(columns=PARTITION_COLUMN)
-        )
+    store.record_outcomes(
+        run_id, outcomes[PARTITION_COLUMN].tolist(), outcomes.drop(columns=PARTITION_COLUMN)
+    )
     state.record_outcomes(outcomes, run_id=run_id)
     if customers:
         record_if_moved(state, run_id)

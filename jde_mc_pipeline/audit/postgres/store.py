@@ -24,7 +24,7 @@ import psycopg
 from jde_mc_pipeline.audit.postgres.bulk import copy_frame, copying, placeholders
 from jde_mc_pipeline.audit.postgres.connection import connection, redacted
 from jde_mc_pipeline.audit.postgres.migrations import require_current
-from jde_mc_pipeline.audit.store import RUN_COLUMNS, _column, _json_or_none
+from jde_mc_pipeline.audit.store import RUN_COLUMNS, _column, _json_or_none, _partition_keys
 from jde_mc_pipeline.mapping.options import ECOMMERCE_CUSTOMER, LIST_MEMBER
 from jde_mc_pipeline.mapping.outcomes import FAILED
 
@@ -248,14 +248,18 @@ class PostgresAuditStore:
         with self.connect() as conn:
             return copy_frame(conn, "mailchimp_writes", batch)
 
-    def record_outcomes(self, run_id: str, partition_key: str | None, outcomes: pd.DataFrame) -> int:
-        """Keep one row per party and target: an8, target, target_key, outcome, reason, hash, payload."""
+    def record_outcomes(
+        self, run_id: str, partition_key: str | Sequence[str | None] | None, outcomes: pd.DataFrame
+    ) -> int:
+        """Keep one row per party and target: an8, target, target_key, outcome, reason, hash, payload.
+        `partition_key`: the rows' partition, or one per row (a range run's outcomes in one write: one
+        connection, not one per day of the range)."""
         if outcomes.empty:
             return 0
         batch = pd.DataFrame(
             {
                 "run_id": run_id,
-                "partition_key": partition_key,
+                "partition_key": _partition_keys(partition_key),
                 "an8": outcomes["an8"].astype("int64").to_numpy(),
                 "target": outcomes["target"].to_numpy(),
                 "target_key": _column(outcomes, "target_key"),
