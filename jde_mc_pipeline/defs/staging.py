@@ -47,6 +47,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 from upath import UPath
@@ -144,12 +145,10 @@ class StagedFrameIOManager(dg.ConfigurableIOManager):
             raise StagingError(
                 f"{name}: rows for partitions {stray[:5]} outside this step's {keys[0]}...{keys[-1]}"
             )
-        if len(keys) == 1:  # one partition (every initial load, most runs): no grouped copy of the frame
-            groups = {keys[0]: obj}
-        else:
-            groups = dict(tuple(obj.groupby(PARTITION_COLUMN, sort=False))) if len(obj) else {}
+        groups = {keys[0]: obj} if len(keys) == 1 else split_by_partition(obj)
         for key in keys:
             self._stage(folder / key, run_id, groups.get(key, obj.iloc[0:0]))
+            groups.pop(key, None)  # each part released once staged
         where = dg.MetadataValue.path(str(folder)) if is_local(folder) else dg.MetadataValue.url(str(folder))
         context.add_output_metadata({"staged_partitions": len(keys), "staged_files": where})
 
@@ -208,6 +207,36 @@ def _load_staged(partition: UPath, run_id: str | None) -> pd.DataFrame | None:
             pass
     path = newest(partition)
     return None if path is None else read_frame(path)
+
+
+def with_partition_keys(frame: pd.DataFrame, keys: Any) -> pd.DataFrame:
+    """`frame` with its `partition_key` column: a new frame sharing the columns' data (`assign` would copy
+    every column: hundreds of MB for the initial load's tables)."""
+    keyed = frame.copy(deep=False)
+    keyed[PARTITION_COLUMN] = keys
+    return keyed
+
+
+def split_by_partition(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The rows of each partition key, numbered from 0, for a step covering several partitions.
+
+    One reordered copy of the frame, sliced: a `groupby` would copy each group and renumbering each group
+    would copy it again, which made a range run's staging cost twice the memory and time of a
+    one-partition run's.
+    """
+    if frame.empty:
+        return {}
+    codes, names = pd.factorize(frame[PARTITION_COLUMN], sort=True)
+    order = np.argsort(codes, kind="stable")
+    ordered = frame.take(order)
+    ordered.index = pd.RangeIndex(len(ordered))
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    parts = {}
+    for number, name in enumerate(names):
+        part = ordered.iloc[bounds[number] : bounds[number + 1]]
+        part.index = pd.RangeIndex(len(part))
+        parts[str(name)] = part
+    return parts
 
 
 def _numbered(frame: pd.DataFrame) -> pd.DataFrame:

@@ -35,12 +35,13 @@ from jde_mc_pipeline.defs.partitions import (
 )
 from jde_mc_pipeline.defs.resources import AuditStoreResource, JdeAisResource, SyncSettingsResource
 from jde_mc_pipeline.defs.run_tags import RANGE_TAG
-from jde_mc_pipeline.defs.step_speed import fewer_collections
+from jde_mc_pipeline.defs.staging import with_partition_keys
+from jde_mc_pipeline.defs.step_speed import Waits, fewer_collections
 from jde_mc_pipeline.jde.dates import hhmmss_to_time
 from jde_mc_pipeline.jde.extract import Watermark, Window
 from jde_mc_pipeline.jde.session import ClientStats
 from jde_mc_pipeline.jde.tables import TABLES
-from jde_mc_pipeline.sync.stages import PARTITION_COLUMN, pull_window
+from jde_mc_pipeline.sync.stages import pull_window
 
 JDE_GROUP = "jde_raw"
 
@@ -90,7 +91,7 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
         context.instance.add_run_tags(run_id, {RANGE_TAG: first if first == last else f"{first}...{last}"})
         with audit.closing_run(run_id) as store, fewer_collections():
             audit.open_run(store, context, (first, last), _window_bounds(window, jde.timezone))
-            began = time.perf_counter()
+            began, waits = time.perf_counter(), Waits()
             context.log.info(f"reading JDE: {describe_window(first, last, start)}")
             with jde.client() as ais, Heartbeat(context.log, lambda s: _reading(ais.stats, s)):
                 pulled = pull_window(ais, synced_state(store), window, sync_settings.options())
@@ -117,6 +118,7 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
                     "watermark": str(pulled.extraction.watermark)
                     if pulled.extraction.watermark
                     else "no change",
+                    **waits.metadata(),
                     **numbers(
                         {
                             "run_ais_calls": calls["calls"],
@@ -127,7 +129,7 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
                     ),
                 }
                 for name, frame in frames.items():
-                    staged = frame.assign(**{PARTITION_COLUMN: _keys(frame, parties, last)})
+                    staged = with_partition_keys(frame, _keys(frame, parties, last))
                     add_partition_counts(context, staged, jde_asset_key(name))
                     yield dg.Output(
                         staged,

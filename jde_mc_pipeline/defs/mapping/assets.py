@@ -31,6 +31,7 @@ from jde_mc_pipeline.defs.resources import (
     MailchimpResource,
     SyncSettingsResource,
 )
+from jde_mc_pipeline.defs.staging import with_partition_keys
 from jde_mc_pipeline.defs.step_speed import fewer_collections
 from jde_mc_pipeline.jde.tables import TABLES
 from jde_mc_pipeline.mapping.batch import MappingResult
@@ -182,7 +183,7 @@ def _outputs(
     """The five frames, each row filed under its party's partition, with their metadata."""
 
     def keyed(frame: pd.DataFrame, an8: pd.Series) -> pd.DataFrame:
-        return frame.assign(**{PARTITION_COLUMN: partition_of(an8).to_numpy()})
+        return with_partition_keys(frame, partition_of(an8).to_numpy())
 
     outputs = {
         "parties": keyed(result.parties, result.parties["an8"]),
