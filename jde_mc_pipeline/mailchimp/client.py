@@ -98,9 +98,9 @@ class HttpEvent:
     target_key: str | None = None
     record_keys: tuple[str, ...] = ()
     error: str | None = None
-    request_text: str | None = None
-    """`request_body` as the JSON text sent: a recorder keeps it without encoding the body again or
-    holding on to its objects (a batch of 500 members is 500 dicts)."""
+    request_json: bytes | None = None
+    """`request_body` as the JSON sent (the very bytes object): a recorder keeps it without encoding the
+    body again or holding on to its objects (a batch of 500 members is 500 dicts)."""
 
 
 Recorder = Callable[[HttpEvent], None]
@@ -362,7 +362,7 @@ class MailchimpClient:
                 elapsed_s=round(elapsed, 6),
                 at=started_at,
                 error=answer.error,
-                request_text=None if data is None else data.decode(),
+                request_json=data,
                 **context,
             )
         )

@@ -7,6 +7,7 @@ here (GET audience, GET merge fields, GET store) and differ only in what they do
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -107,11 +108,15 @@ def inspect_audience(
 
     Raises `AudienceNotFoundError` for an unknown list id and `MailchimpApiError` when a read fails.
     """
-    audience = check_audience(client, settings.list_id)
-    judged = judge_merge_fields(
-        list_merge_fields(client, settings.list_id), merge_field_specs(settings.mapping)
-    )
-    store = _read_store(client, settings.store_id) if with_store else None
+    # Three reads at once (each waits a round trip; a sync makes them twice): the audience's answer is
+    # judged first, so an unknown list is reported as such whatever the others answered.
+    with ThreadPoolExecutor(3, thread_name_prefix="inspect") as pool:
+        audience_read = pool.submit(check_audience, client, settings.list_id)
+        fields_read = pool.submit(list_merge_fields, client, settings.list_id)
+        store_read = pool.submit(_read_store, client, settings.store_id) if with_store else None
+        audience = audience_read.result()
+        judged = judge_merge_fields(fields_read.result(), merge_field_specs(settings.mapping))
+        store = store_read.result() if store_read is not None else None
     return AudienceInspection(
         audience=audience,
         merge_fields=judged.types,

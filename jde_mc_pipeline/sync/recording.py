@@ -3,7 +3,7 @@
 Why buffered and flushed as the run goes: a crash in the middle of a long push must still leave the
 attempts made so far in the audit (issue 5: "written as the run goes, not only at the end"), but one
 DuckDB transaction per HTTP attempt would cost more than the attempt. So events are buffered and
-written every `flush_every` events or `flush_seconds` (1 s), whichever comes first, and at `close()`;
+written every `flush_every` events or `flush_seconds` (5 s), whichever comes first, and at `close()`;
 the request bodies are kept as the JSON text sent, not as the objects they were made from.
 The writes are made by a thread of the recorder's own, never by the thread that made the request: a
 flush (JSON of the bodies, a DuckDB or PostgreSQL transaction) would otherwise hold that Mailchimp
@@ -39,7 +39,7 @@ class AuditRecorder:
         store: AnyAuditStore,
         run_id: str,
         flush_every: int = 200,
-        flush_seconds: float = 1.0,
+        flush_seconds: float = 5.0,
         *,
         include_reads: bool = False,
     ) -> None:
@@ -67,9 +67,7 @@ class AuditRecorder:
             "record_key": ",".join(event.record_keys) or None,
             "method": event.method,
             "path": event.path,
-            "request_body": event.request_body
-            if event.request_text is None
-            else JsonText(event.request_text),
+            "request_body": _sent(event),
             "status": event.status,
             "response_body": event.response_body if event.response_body is not None else _error(event),
             "attempt": event.attempt,
@@ -107,10 +105,10 @@ class AuditRecorder:
             if not rows:
                 return 0
             try:
-                written = self.store.record_writes(self.run_id, rows)
-            except Exception:
-                with self._lock:  # keep them for the next flush rather than lose them
-                    self._buffer[:0] = rows
+                written = self.store.record_writes(self.run_id, [_as_text(row) for row in rows])
+            except Exception as exc:
+                with self._lock:  # keep those not written for the next flush rather than lose them
+                    self._buffer[:0] = rows[getattr(exc, "rows_written", 0) :]
                 raise
             self.recorded += written
             return written
@@ -131,8 +129,14 @@ class AuditRecorder:
 
 
 def _sent(event: HttpEvent) -> Any:
-    """The request body as the JSON text sent (not the body's objects, held until the flush)."""
-    return event.request_body if event.request_text is None else JsonText(event.request_text)
+    """The request body as the JSON sent (the bytes, not the body's objects, are held until the flush)."""
+    return event.request_body if event.request_json is None else event.request_json
+
+
+def _as_text(row: dict[str, Any]) -> dict[str, Any]:
+    """A buffered row with its request body as text, at the flush (trusted JSON: not parsed again)."""
+    body = row["request_body"]
+    return {**row, "request_body": JsonText(body.decode())} if isinstance(body, bytes) else row
 
 
 def _error(event: HttpEvent) -> dict[str, str] | None:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from jde_mc_pipeline.audit.backends import AnyAuditStore, AnySyncedState, synced_state
 from jde_mc_pipeline.audit.legacy import legacy_an8s, record_if_moved
-from jde_mc_pipeline.audit.store import RUN_FAILED, RUN_SUCCEEDED
+from jde_mc_pipeline.audit.store import RUN_FAILED, RUN_SUCCEEDED, JsonText
 from jde_mc_pipeline.jde.client import AisClient
 from jde_mc_pipeline.jde.extract import Extraction, Window, extract_window
 from jde_mc_pipeline.jde.udc import add_descriptions
@@ -141,6 +141,8 @@ def write_target(
     state.record_outcomes(outcomes, run_id=run_id)
     if customers:
         record_if_moved(state, run_id)
+    # plain text from here: the frame is staged, and pickle writes a str subclass ten times slower
+    outcomes["payload"] = [str(p) if isinstance(p, JsonText) else p for p in outcomes["payload"]]
     return outcomes
 
 

@@ -7,6 +7,10 @@ is one Dagster asset (or asset check), and each returns plain frames the audit s
 outcome rows of a push carry the record sent (`payload`, JSON-able), because a `failed` write must be
 replayable from the audit store alone, long after the mapping result is gone.
 
+The records' JSON for `sync_outcomes` is encoded in a thread of its own while the writes wait on Mailchimp
+(the request threads mostly wait, so the encoding costs the step almost no time), and the outcome rows
+of written records carry it as text (`JsonText`), which the audit keeps as it is.
+
 Outcome names: the API results become `created`, `updated`, `renamed`, `left_scope:<reason>`,
 `rejected:<Mailchimp title>` or `failed` (docs/mapping.md); `reason` is Mailchimp's detail (or the
 failure's cause).
@@ -23,12 +27,14 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Collection, Iterable, Iterator, Sequence, Set
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from jde_mc_pipeline.audit.store import JsonText
 from jde_mc_pipeline.jde.extract import jde_now
 from jde_mc_pipeline.mailchimp.client import MailchimpClient
 from jde_mc_pipeline.mailchimp.ecommerce import ensure_store, upsert_customers
@@ -92,9 +98,11 @@ def prepare_mailchimp(client: MailchimpClient, settings: SyncSettings) -> Prepar
     segments = segment_specs(settings.mapping.segment_fields)
     report = ensure_merge_fields(client, settings.list_id, DEFAULT_MERGE_FIELDS + segments)
     options = settings.mapping
-    store = ensure_store(
-        client, options.store_id, settings.list_id, options.store_name, options.currency_code
-    )
+    store = inspection.store  # read above and judged bound to this audience: not read again
+    if store is None:
+        store = ensure_store(
+            client, options.store_id, settings.list_id, options.store_name, options.currency_code
+        )
     return PreparedAudience(audience=inspection.audience, merge_fields=report, store=store)
 
 
@@ -180,15 +188,28 @@ def push_target(
     payload row and per leaving AN8. `waiting_for_member`: AN8s whose member write failed in this run
     (their customers are `failed` without being sent); `known_customers`: the customer ids the synced
     state holds (not read before their write)."""
-    if batch.target == LIST_MEMBER:
-        records = member_records(batch.payloads)
-        add_dropdown_choices(client, settings, records)
-        results = upsert_members(client, settings.list_id, records, chunk_size=settings.member_chunk_size)
-    else:
-        records = customer_records(batch.payloads)
-        results = write_customers(client, settings, records, waiting_for_member, known_customers)
-    written = outcome_rows(records, results, batch.payloads["payload_hash"])
+    members = batch.target == LIST_MEMBER
+    records = member_records(batch.payloads) if members else customer_records(batch.payloads)
+    # The records' JSON for the audit is made while the writes wait on Mailchimp (module doc)
+    with ThreadPoolExecutor(1, thread_name_prefix="payload-json") as encoder:
+        texts = encoder.submit(payload_texts, records)
+        if members:
+            add_dropdown_choices(client, settings, records)
+            chunk = settings.member_chunk_size
+            results = upsert_members(client, settings.list_id, records, chunk_size=chunk)
+        else:
+            results = write_customers(client, settings, records, waiting_for_member, known_customers)
+        written = outcome_rows(records, results, batch.payloads["payload_hash"], texts.result())
     return pd.concat([written, apply_leave_rows(client, settings, batch.leaves)], ignore_index=True)
+
+
+def payload_texts(records: Sequence[MemberWrite | CustomerWrite]) -> list[JsonText]:
+    """Each record as the JSON the audit keeps (`record_payload`, keys sorted: what `sync_outcomes`
+    would otherwise encode itself once the writes are done)."""
+    return [
+        JsonText(json.dumps(record_payload(record), ensure_ascii=False, sort_keys=True, default=str))
+        for record in records
+    ]
 
 
 def add_dropdown_choices(
@@ -286,8 +307,11 @@ def outcome_rows(
     records: Sequence[MemberWrite | CustomerWrite],
     results: Sequence[WriteResult],
     payload_hashes: Iterable[str],
+    payloads: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
-    """The outcome rows of written records: the client's result, the payload hash and the record sent."""
+    """The outcome rows of written records: the client's result, the payload hash and the record sent
+    (`payloads`: the records already as JSON, `payload_texts`; by default the records as dicts)."""
+    sent = payloads if payloads is not None else [record_payload(record) for record in records]
     rows = [
         {
             "an8": int(record.key),
@@ -296,9 +320,9 @@ def outcome_rows(
             "outcome": outcome_name(result),
             "reason": result.detail or result.title or "",
             "payload_hash": digest,
-            "payload": record_payload(record),
+            "payload": payload,
         }
-        for record, result, digest in zip(records, results, payload_hashes, strict=True)
+        for record, result, digest, payload in zip(records, results, payload_hashes, sent, strict=True)
     ]
     return _frame(rows)
 

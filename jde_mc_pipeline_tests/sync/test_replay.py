@@ -84,7 +84,7 @@ def test_failed_pushes_keep_replayable_payloads_and_a_later_run_supersedes_them(
     customers = push_target(mc_client, TargetBatch.of(result, ECOMMERCE_CUSTOMER), settings)
     control(mc_server, "POST", "faults", FAULTS_OFF)
     assert set(members["outcome"]) == {"failed"} and set(customers["outcome"]) == {"failed"}
-    first = json.loads(json.dumps(members["payload"].iloc[0]))  # JSON-able, as the audit stores it
+    first = json.loads(members["payload"].iloc[0])  # the record as JSON text, as the audit stores it
     assert first["email_address"] == result.members["email_address"].iloc[0]
     store.record_outcomes("push-failed", None, members)
     store.record_outcomes("push-failed", None, customers)
