@@ -42,7 +42,14 @@ from jde_mc_pipeline.defs.mapping.assets import (
     DEPARTURES,
     MEMBER_PAYLOADS,
 )
-from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, numbers, outcome_counts, sample
+from jde_mc_pipeline.defs.metadata import (
+    OWNERS,
+    add_partition_counts,
+    add_run_metadata,
+    numbers,
+    outcome_counts,
+    sample,
+)
 from jde_mc_pipeline.defs.partitions import key_range, partition_keys, staged_partitions
 from jde_mc_pipeline.defs.resources import (
     AuditStoreResource,
@@ -169,9 +176,9 @@ def build_sync_target(
             )
             _close_if_last(context, store, spec, audit.keep_raw_days, f"{first}...{last}")
             add_partition_counts(context, outcomes, outcomes=True)
-            yield dg.Output(
-                outcomes,
-                metadata={
+            add_run_metadata(
+                context,
+                {
                     **numbers(outcome_counts(outcomes), prefix="run_"),
                     **numbers(
                         {
@@ -191,6 +198,7 @@ def build_sync_target(
                     "sample": sample(outcomes.loc[:, SAMPLE_COLUMNS]),
                 },
             )
+            yield dg.Output(outcomes)
             yield rejection_result(spec.key, sent, sync_settings.max_rejection_rate)
 
     return sync, build_reconciliation_check(spec.target, spec.key)
