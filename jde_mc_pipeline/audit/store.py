@@ -31,9 +31,27 @@ from jde_mc_pipeline.mapping.outcomes import FAILED
 
 log = logging.getLogger(__name__)
 MEMORY = ":memory:"
-PULLS_MEMORY_LIMIT = "256MB"
-"""DuckDB's memory for keeping the pulls (its default is 80% of RAM): the initial load writes 660,000 rows
-while jde_extract stages its frames, and with the default the two peaks added up to over 1 GiB."""
+BULK_WRITE_MEMORY = 32 * 2**20
+BULK_WRITE_MEMORY_PER_ROW = 64
+
+
+def bound_bulk_write(conn: duckdb.DuckDBPyConnection, rows: int) -> None:
+    """Cap DuckDB's memory (its default is 80% of RAM) for a write of `rows` rows from a frame, and make
+    it one thread. The pulls and the mapped values are an initial load's largest writes, and DuckDB fills
+    whatever cap it has before it writes out: at 100,000 parties the pulls took the 256 MB of their
+    former fixed cap beside jde_extract's staging, and the uncapped mapped values 140 MB in map_parties;
+    now 70 and 35 MB.
+
+    One thread, because each thread holds its own buffers: the need would grow with the machine's cores,
+    and the pandas scan waits on the GIL anyway (no slower measured). The per-row part is for the index on
+    `an8`, which stays in memory as it grows: at one thread 660,000 pulls (100,000 parties) needed 24 to
+    32 MB, 2.6 million 80 to 96 MB, 6.6 million 260 to 300 MB; this gives 1.4 to 2.3 times that. A file
+    store only: what does not fit is written out, and an in-memory store could not.
+    """
+    conn.execute("SET threads = 1")
+    conn.execute(f"SET memory_limit = '{(BULK_WRITE_MEMORY + BULK_WRITE_MEMORY_PER_ROW * rows) // 2**20}MB'")
+
+
 RUN_COLUMNS = (
     "run_id, job, partition_start, partition_end, window_start, window_end, started_at, finished_at, status, "
     "counts, parent_run_id"
@@ -204,13 +222,13 @@ class AuditStore:
 
         DuckDB reads the frame in place and writes each row's JSON itself (`to_json` of the row): the
         initial load pulls 1.3M rows for 100,000 parties, and building the JSON text in pandas first
-        took most of the extract step's own time.
+        took most of the extract step's own time. Its memory is capped (`bound_bulk_write`).
         """
         written = 0
         pulled_at = _now()
         with self.connect() as conn:
-            if self._memory is None:  # a file: what does not fit is written out; in memory it could not
-                conn.execute(f"SET memory_limit = '{PULLS_MEMORY_LIMIT}'")
+            if self._memory is None:
+                bound_bulk_write(conn, sum(len(frame) for frame in frames.values()))
             for table_name, frame in frames.items():
                 if frame.empty:
                     continue
@@ -246,11 +264,14 @@ class AuditStore:
         """Keep the field-level trail: an8, target, field, source_value, mapped_value.
 
         DuckDB reads the frame in place and casts in SQL: a million parties make a trail of ~12M rows,
-        and converting its columns in pandas first would cost more memory than the mapping itself.
+        and converting its columns in pandas first would cost more memory than the mapping itself. Its
+        memory is capped (`bound_bulk_write`).
         """
         if trail.empty:
             return 0
         with self.connect() as conn:
+            if self._memory is None:
+                bound_bulk_write(conn, len(trail))
             conn.register("trail", trail)
             conn.execute(
                 "INSERT INTO mapped_values SELECT ?, an8, target::VARCHAR, field::VARCHAR, "

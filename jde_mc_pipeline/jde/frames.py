@@ -2,7 +2,9 @@
 
 Rows arrive as dicts keyed `F0101_AN8` (docs/ais.md). `FrameBuilder` keeps them column by
 column as plain lists while pages arrive (the row dicts of a page can then be freed: a dict per row costs
-several times the values it holds) and types every column once, vectorised, when the frame is built.
+several times the values it holds) and types every column once, vectorised, when the frame is built. Text
+is stripped as each page arrives, one object per distinct text: the JSON decoder makes a new object per
+cell, and keeping those until the build held the table's every cell twice over (as text, then typed).
 
 Types, per catalogue kind (jde_mc_pipeline/jde/tables.py):
 - string → object dtype of `str`, stripped; null, missing → "" (AIS keeps leading blanks, e.g. in MCU);
@@ -36,6 +38,8 @@ class FrameBuilder:
         )
         self._keys = [table.output_key(c.alias) for c in self.columns]
         self._values: list[list[Any]] = [[] for _ in self.columns]
+        self._texts: list[dict[str, str] | None] = [{} if c.kind == "string" else None for c in self.columns]
+        """Per text column, each distinct text once (`_stripped`); None for the other kinds."""
 
     def __len__(self) -> int:
         return len(self._values[0]) if self._values else 0
@@ -43,8 +47,9 @@ class FrameBuilder:
     def add(self, rows: Iterable[dict[str, Any]]) -> None:
         """Append rows of a GRID_DATA rowset."""
         rows = list(rows)
-        for key, values in zip(self._keys, self._values, strict=True):
-            values.extend([row.get(key) for row in rows])
+        for key, values, texts in zip(self._keys, self._values, self._texts, strict=True):
+            raw = [row.get(key) for row in rows]
+            values.extend(raw if texts is None else _stripped(raw, texts))
 
     def build(self, timezone: str) -> pd.DataFrame:
         """The typed frame; the collected lists are released."""
@@ -59,6 +64,7 @@ class FrameBuilder:
             if column.alias not in self.table.key:  # the keys name the rows of a later failure
                 self._values[index] = []  # the raw column goes as soon as its typed one exists
         self._values = [[] for _ in self.columns]
+        self._texts = [None if texts is None else {} for texts in self._texts]
         frame = pd.DataFrame(data)
         if "UPMJ" in frame.columns:
             upmt = frame["UPMT"] if "UPMT" in frame.columns else pd.Series(0, index=frame.index)
@@ -104,8 +110,9 @@ def empty_frame(table: Table, timezone: str) -> pd.DataFrame:
 
 
 def _typed(column: Column, values: list[Any]) -> pd.Series:
+    """The typed column of these values; text already stripped by `FrameBuilder.add`."""
     if column.kind == "string":
-        return pd.Series(_stripped(values), dtype=object)
+        return pd.Series(values, dtype=object)
     raw = pd.Series(values, dtype=object)
     if column.kind == "date":
         return yyyymmdd_to_datetime64(raw)
@@ -115,11 +122,11 @@ def _typed(column: Column, values: list[Any]) -> pd.Series:
     return numbers.astype("Int64")
 
 
-def _stripped(values: list[Any]) -> list[str]:
+def _stripped(values: list[Any], once: dict[str, str]) -> list[str]:
     """Every value as stripped text, null → "". A plain comprehension: pandas' `.str.strip()` with its
     null handling took twice as long, and the initial load strips millions of cells; and one object per
-    distinct text, as the JSON decoder makes a new one per cell."""
-    once: dict[str, str] = {}  # equal texts share one object: codes and countries repeat on most rows
+    distinct text (kept in `once` from page to page), as the JSON decoder makes a new one per cell: codes
+    and countries repeat on most rows."""
     try:
         return ["" if value is None else once.setdefault(text := value.strip(), text) for value in values]
     except AttributeError:  # a number or another non-text value in a loose answer

@@ -47,3 +47,26 @@ def test_empty_frames_have_the_contract_dtypes() -> None:
             expected = {"string": "object", "number": "Int64", "time": "Int64", "date": "datetime64[ns]"}
             assert str(frame[column.alias].dtype) == expected[column.kind], (name, column.alias)
         assert str(frame["updated_at"].dtype) == "datetime64[ns, America/Chicago]"
+
+
+def test_text_typed_page_by_page_is_the_text_of_the_whole_column() -> None:
+    """Text is stripped as each page arrives (jde/frames.py): a loose page (a number, NaN, pd.NA in a
+    text column) beside a clean one gives what stripping the whole column at the end gave, and an equal
+    text of two pages is one object, so a table's codes cost one string each, not one per row."""
+    pages = [
+        [{"F0116_AN8": 1, "F0116_ADD1": " Main St ", "F0116_CTY1": "PARIS  ", "F0116_COUN": None}],
+        [
+            {"F0116_AN8": 2, "F0116_ADD1": 12, "F0116_CTY1": "PARIS", "F0116_COUN": float("nan")},
+            {"F0116_AN8": 3, "F0116_ADD1": pd.NA, "F0116_CTY1": "\tPARIS", "F0116_COUN": " FR "},
+        ],
+        [{"F0116_AN8": 4, "F0116_ADD1": "", "F0116_CTY1": "".join(["PA", "RIS"])}],
+    ]
+    builder = FrameBuilder(TABLES["F0116"])
+    for page in pages:
+        builder.add(page)
+    frame = builder.build("UTC")
+    assert list(frame["ADD1"]) == ["Main St", "12", "", ""]
+    assert list(frame["COUN"]) == ["", "", "FR", ""]
+    assert list(frame["CTY1"]) == ["PARIS"] * 4
+    assert len({id(text) for text in frame["CTY1"]}) == 1
+    assert frame["ADD1"].dtype == object and frame["CTY1"].dtype == object

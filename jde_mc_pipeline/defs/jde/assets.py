@@ -96,9 +96,15 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
             with jde.client() as ais, Heartbeat(context.log, lambda s: _reading(ais.stats, s)):
                 pulled = pull_window(ais, synced_state(store), window, sync_settings.options())
                 calls = ais.stats.as_dict()
-            frames = pulled.frames
             seconds = time.perf_counter() - began
             store.record_deleted(run_id, pulled.deleted.tolist())  # not beside the thread writing the pulls
+            frames, watermark = pulled.frames, pulled.extraction.watermark
+            changed, companions, deleted = (
+                len(pulled.extraction.an8s), len(pulled.companions), len(pulled.deleted)
+            )  # fmt: skip
+            # the rest of the pull would be held while the frames are staged: its sets of AN8s (Python
+            # ints, 50 MB at 100,000 parties) and the frames as they were before companions joined them
+            del pulled
             # DuckDB writes the pulls without holding the GIL: they are kept while the frames are staged
             # (the step ends only once they are, so nothing is mapped before the audit has them)
             with ThreadPoolExecutor(1, thread_name_prefix="jde-pulls") as keeper:
@@ -107,23 +113,20 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
                 pulled_rows = sum(len(frame) for frame in frames.values())
                 rate = pulled_rows / max(seconds, 1e-3)
                 context.log.info(
-                    f"{len(pulled.extraction.an8s):,} parties changed, {len(pulled.companions):,} more "
-                    f"pulled with them (they share a record; {len(pulled.deleted):,} of them deleted in "
-                    f"JDE): {pulled_rows:,} rows in {seconds:.1f} s "
+                    f"{changed:,} parties changed, {companions:,} more pulled with them (they share a "
+                    f"record; {deleted:,} of them deleted in JDE): {pulled_rows:,} rows in {seconds:.1f} s "
                     f"({rate:,.0f} rows/s, {calls['calls']} AIS calls)"
                 )
                 shared = {
                     "upmj_window": describe_window(first, last, start),
                     "partition_range": f"{first}...{last}",
-                    "watermark": str(pulled.extraction.watermark)
-                    if pulled.extraction.watermark
-                    else "no change",
+                    "watermark": str(watermark) if watermark else "no change",
                     **waits.metadata(),
                     **numbers(
                         {
                             "run_ais_calls": calls["calls"],
-                            "run_parties_changed": len(pulled.extraction.an8s),
-                            "run_parties_pulled_with_them": len(pulled.companions),
+                            "run_parties_changed": changed,
+                            "run_parties_pulled_with_them": companions,
                             "run_seconds": round(seconds, 3),
                         }
                     ),
