@@ -40,7 +40,7 @@ def bound_bulk_write(conn: duckdb.DuckDBPyConnection, rows: int) -> None:
     it one thread. The pulls and the mapped values are an initial load's largest writes, and DuckDB fills
     whatever cap it has before it writes out: at 100,000 parties the pulls took the 256 MB of their
     former fixed cap beside jde_extract's staging, and the uncapped mapped values 140 MB in map_parties;
-    now 70 and 35 MB.
+    now about 80 and 35 MB, in the same time.
 
     One thread, because each thread holds its own buffers: the need would grow with the machine's cores,
     and the pandas scan waits on the GIL anyway (no slower measured). The per-row part is for the index on

@@ -4,7 +4,8 @@ Rows arrive as dicts keyed `F0101_AN8` (docs/ais.md). `FrameBuilder` keeps them 
 column as plain lists while pages arrive (the row dicts of a page can then be freed: a dict per row costs
 several times the values it holds) and types every column once, vectorised, when the frame is built. Text
 is stripped as each page arrives, one object per distinct text: the JSON decoder makes a new object per
-cell, and keeping those until the build held the table's every cell twice over (as text, then typed).
+cell, and a slice's cells were held as those until the build (16 MB more at the peak of reading 100,000
+parties with 4 sessions).
 
 Types, per catalogue kind (jde_mc_pipeline/jde/tables.py):
 - string → object dtype of `str`, stripped; null, missing → "" (AIS keeps leading blanks, e.g. in MCU);
