@@ -321,8 +321,16 @@ class AuditStore:
                 "written_at": [e.get("at") or _now() for e in events],
             }
         )
+        written = 0
         with self.connect() as conn:
-            conn.execute("INSERT INTO mailchimp_writes SELECT * FROM batch")
+            for start, end in _slices_of_text(batch["request_body"], WRITES_TEXT_PER_INSERT):
+                part = batch.iloc[start:end]  # noqa: F841 - read by the INSERT below
+                try:
+                    conn.execute("INSERT INTO mailchimp_writes SELECT * FROM part")
+                except Exception as exc:
+                    exc.rows_written = written  # type: ignore[attr-defined] # the recorder keeps the rest
+                    raise
+                written = end
         return len(batch)
 
     def record_outcomes(
@@ -349,6 +357,8 @@ class AuditStore:
             }
         )
         with self.connect() as conn:
+            if self._memory is None:
+                bound_bulk_write(conn, len(batch))  # an initial load's 200,000 outcomes took 200 MB
             conn.execute("INSERT INTO sync_outcomes SELECT * FROM batch")
         return len(batch)
 
@@ -491,6 +501,26 @@ _ONE_THREAD = threading.RLock()
 one DuckDB instance, and a thread closing the last of them (which checkpoints and shuts the instance) while
 another opens one made DuckDB lose its pandas scan ("Table Function with name pandas_scan does not
 exist"): the recorder's thread (sync/recording.py) and the step's own writes take turns instead."""
+
+
+WRITES_TEXT_PER_INSERT = 8_000_000
+"""Characters of request bodies per INSERT into `mailchimp_writes`, each its own transaction: DuckDB holds
+a transaction's rows, and parses every JSON value it stores a whole vector at once. 17 batch requests of
+2 MB took 175 MB more in one INSERT than one by one (38 MB). What is left is DuckDB's checkpoint, which
+rewrites the table's last row group, big bodies and all (BENCHMARKS.md)."""
+
+
+def _slices_of_text(texts: pd.Series, limit: int) -> Iterator[tuple[int, int]]:
+    """[start, end) row ranges whose texts add up to at most `limit` characters (one row at least)."""
+    start, size = 0, 0
+    for number, text in enumerate(texts):
+        length = len(text) if isinstance(text, str) else 0
+        if number > start and size + length > limit:
+            yield start, number
+            start, size = number, 0
+        size += length
+    if start < len(texts):
+        yield start, len(texts)
 
 
 class JsonText(str):

@@ -25,7 +25,7 @@ import pandas as pd
 from jde_mc_pipeline.audit.backends import synced_state
 from jde_mc_pipeline.defs.deployment import Deployment
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
-from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, numbers, sample
+from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, add_run_metadata, numbers, sample
 from jde_mc_pipeline.defs.partitions import (
     describe_window,
     extraction_window,
@@ -134,15 +134,13 @@ def build_jde_extract(deployment: Deployment, partitions: dg.PartitionsDefinitio
                 for name, frame in frames.items():
                     staged = with_partition_keys(frame, _keys(frame, parties, last))
                     add_partition_counts(context, staged, jde_asset_key(name))
-                    yield dg.Output(
-                        staged,
-                        output_name=name.lower(),
-                        metadata={
-                            **shared,
-                            **numbers({"run_rows": len(frame), "run_parties": int(frame["AN8"].nunique())}),
-                            "sample": sample(frame),
-                        },
-                    )
+                    metadata = {
+                        **shared,
+                        **numbers({"run_rows": len(frame), "run_parties": int(frame["AN8"].nunique())}),
+                        "sample": sample(frame),
+                    }
+                    add_run_metadata(context, metadata, jde_asset_key(name))
+                    yield dg.Output(staged, output_name=name.lower())
                 rows = kept.result()
             context.log.info(f"{rows:,} rows kept in jde_pulls")
 

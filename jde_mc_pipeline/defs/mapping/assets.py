@@ -24,7 +24,14 @@ import pandera.pandas as pa
 from jde_mc_pipeline.defs.heartbeat import Heartbeat
 from jde_mc_pipeline.defs.jde.assets import jde_asset_key
 from jde_mc_pipeline.defs.mapping.checks import quarantine_result, quarantine_spec, schema_result, schema_spec
-from jde_mc_pipeline.defs.metadata import OWNERS, add_partition_counts, counts_of, numbers, sample
+from jde_mc_pipeline.defs.metadata import (
+    OWNERS,
+    add_partition_counts,
+    add_run_metadata,
+    counts_of,
+    numbers,
+    sample,
+)
 from jde_mc_pipeline.defs.partitions import key_range, partition_keys, staged_partitions
 from jde_mc_pipeline.defs.resources import (
     AuditStoreResource,
@@ -228,12 +235,10 @@ def _outputs(
     }
     for name, frame in outputs.items():
         add_partition_counts(context, frame, OUTPUTS[name][0], outcomes=name == "decided_outcomes")
-        yield dg.Output(
-            frame,
-            output_name=name,
-            metadata={
-                **numbers({"run_rows": len(frame), "run_parties_pulled": len(result.pulled)}),
-                **extra.get(name, {}),
-                "sample": sample(frame.drop(columns=["email_source", "phone_source"], errors="ignore")),
-            },
-        )
+        metadata = {
+            **numbers({"run_rows": len(frame), "run_parties_pulled": len(result.pulled)}),
+            **extra.get(name, {}),
+            "sample": sample(frame.drop(columns=["email_source", "phone_source"], errors="ignore")),
+        }
+        add_run_metadata(context, metadata, OUTPUTS[name][0])
+        yield dg.Output(frame, output_name=name)
