@@ -41,6 +41,7 @@ from jde_mc_pipeline.defs.mapping.assets import (
     DECIDED_OUTCOMES,
     DEPARTURES,
     MEMBER_PAYLOADS,
+    without_partition_keys,
 )
 from jde_mc_pipeline.defs.metadata import (
     OWNERS,
@@ -145,7 +146,7 @@ def build_sync_target(
         departures = departures.loc[departures["target"] == spec.target]
         known = staged_partitions([payloads, decided, departures])
         batch = TargetBatch(
-            spec.target, *(f.drop(columns=PARTITION_COLUMN) for f in (payloads, decided, departures))
+            spec.target, *(without_partition_keys(f) for f in (payloads, decided, departures))
         )
         with audit.closing_run(run_id) as store, fewer_collections():
             audit.open_run(store, context, (first, last))
