@@ -529,6 +529,11 @@ class JsonText(str):
 
     __slots__ = ()
 
+    @classmethod
+    def of(cls, value: Any) -> JsonText:
+        """`value` encoded as the audit encodes every JSON value it is given (`_json_text`)."""
+        return cls(_json_text(value))
+
 
 def _json_or_none(value: Any) -> str | None:
     if value is None or (isinstance(value, float) and pd.isna(value)):
@@ -542,6 +547,11 @@ def _json_or_none(value: Any) -> str | None:
         except ValueError:
             return json.dumps(text, ensure_ascii=False)
         return text
+    return _json_text(value)
+
+
+def _json_text(value: Any) -> str:
+    """The audit's JSON of a value: keys sorted, text as it is, anything else as its str()."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 

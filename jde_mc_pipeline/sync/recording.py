@@ -12,8 +12,8 @@ connection idle, and the bookkeeping is done beside the writes instead of betwee
 Only writes (every method but GET/HEAD) are kept unless `include_reads`: the relation is the record
 of what was *done* to Mailchimp. `HttpEvent` never carries the API key (client.py), and the
 Authorization header is not part of it, so nothing secret reaches the file. The client calls the
-recorder from its worker threads, hence the lock; a failing flush is counted by the client and
-logged, never raised into the push.
+recorder from its worker threads, hence the lock; a flush that fails in the recorder's thread is logged
+and its rows kept for the next one, never raised into the push; `close()` raises if the last one fails.
 """
 
 from __future__ import annotations

@@ -206,10 +206,7 @@ def push_target(
 def payload_texts(records: Sequence[MemberWrite | CustomerWrite]) -> list[JsonText]:
     """Each record as the JSON the audit keeps (`record_payload`, keys sorted: what `sync_outcomes`
     would otherwise encode itself once the writes are done)."""
-    return [
-        JsonText(json.dumps(record_payload(record), ensure_ascii=False, sort_keys=True, default=str))
-        for record in records
-    ]
+    return [JsonText.of(record_payload(record)) for record in records]
 
 
 def add_dropdown_choices(
