@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from jde_mc_pipeline import fast_json
+
 
 class DropConnection(Exception):  # noqa: N818 - it is an instruction, not an error
     """Raised by an app to reset the connection without answering (an abortive close, TCP RST)."""
@@ -67,8 +69,10 @@ class Response:
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
     ) -> Response:
-        """A JSON answer; non-ASCII text is sent as UTF-8, as both real services do."""
-        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        """A JSON answer; non-ASCII text is sent as UTF-8, as both real services do. Encoded by orjson
+        (fast_json.py): the standard library's encoder was two thirds of the AIS emulator's CPU in the
+        100,000-party benchmark, taken from the pipeline on the same cores."""
+        body = fast_json.encode(document)
         return cls(status, body, f"{content_type}; charset=utf-8", dict(headers or {}))
 
 

@@ -37,6 +37,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
+import orjson
+
+from jde_mc_pipeline import fast_json
 from jde_mc_pipeline.mailchimp.client import ApiResponse, MailchimpClient
 from jde_mc_pipeline.redaction import cut_signed_urls
 from jde_mc_pipeline.wait_clock import MAILCHIMP_WAIT
@@ -200,7 +203,7 @@ def read_archive(data: bytes) -> dict[str, OperationResult]:
                 continue
             handle = archive.extractfile(member)
             try:
-                entries = json.loads(handle.read()) if handle else None
+                entries = orjson.loads(handle.read()) if handle else None
             except ValueError:
                 log.warning("batch archive file %s is not JSON; skipped", member.name)
                 continue
@@ -223,7 +226,7 @@ def _operation(op: Operation) -> dict[str, Any]:
 
 def encode_body(body: Any) -> str:
     """An operation body as the JSON text `/batches` wants (what `Operation.body` may hold ready-made)."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return fast_json.encode(body).decode()
 
 
 def _parse(response: Any) -> Any:

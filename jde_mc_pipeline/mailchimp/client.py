@@ -23,7 +23,6 @@ answer's `error`, the recorded event's error, a log line or an outcome reason.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -36,11 +35,13 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from tenacity import Retrying, retry_if_result, stop_after_attempt, stop_after_delay, wait_random_exponential
 from urllib3.exceptions import NewConnectionError
 
+from jde_mc_pipeline import fast_json
 from jde_mc_pipeline.mailchimp.errors import MailchimpApiError, MailchimpConfigError
 from jde_mc_pipeline.mailchimp.gateway import describe_foreign_body
 from jde_mc_pipeline.mailchimp.limits import (
@@ -241,7 +242,7 @@ class MailchimpClient:
         record_keys: Iterable[str] = (),
     ) -> ApiResponse:
         """One API call (path relative to /3.0), retried while transient; never raises for HTTP errors."""
-        data = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        data = None if body is None else fast_json.encode(body)
         shown = path + (f"?{urlencode(params)}" if params else "")
         context = {"target": target, "target_key": target_key, "record_keys": tuple(record_keys)}
 
@@ -414,7 +415,7 @@ def _payload(reply: requests.Response, parse_json: bool) -> Any:
     if reply.status_code == 204 or not reply.content:
         return None
     try:
-        return reply.json()
+        return orjson.loads(reply.content)
     except ValueError:
         return reply.text[:2000]
 
