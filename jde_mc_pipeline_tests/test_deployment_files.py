@@ -316,6 +316,25 @@ def test_the_run_launcher_names_the_network_volume_and_folder_compose_creates() 
     assert [m["mountPath"] for m in CODE_DEPLOYMENT["volumeMounts"]] == [folder]
 
 
+_BINARY_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "ki": 2**10, "mi": 2**20, "gi": 2**30}
+
+
+def _bytes(quantity: str) -> int:
+    """A Docker (`2g`, binary) or Kubernetes (`2Gi`) memory quantity in bytes."""
+    number, unit = re.fullmatch(r"(\d+)([a-zA-Z]*)", str(quantity)).groups()  # type: ignore[union-attr]
+    return int(number) * _BINARY_UNITS[unit.lower()]
+
+
+def test_a_run_has_the_same_memory_limit_in_docker_and_on_kubernetes() -> None:
+    """One sizing (docs/deployment.md, Memory of a run): the Helm run pods' limit is the Docker run
+    containers' `mem_limit`, and what a pod requests fits in it."""
+    run_pods = HELM["runLauncher"]["config"]["k8sRunLauncher"]["runK8sConfig"]
+    resources = run_pods["containerConfig"]["resources"]
+    limit = _bytes(resources["limits"]["memory"])
+    assert limit == _bytes(LAUNCHER["container_kwargs"]["mem_limit"]) == 2 * 2**30
+    assert 0 < _bytes(resources["requests"]["memory"]) <= limit
+
+
 def test_the_webserver_and_daemon_load_the_code_location_where_it_serves() -> None:
     [entry] = _yaml(DEPLOY / "workspace.yaml")["load_from"]
     server = entry["grpc_server"]
@@ -439,6 +458,7 @@ CHART_KEYS = {
     ),
     "runLauncher.type",
     "runLauncher.config.k8sRunLauncher.runK8sConfig.podSpecConfig",
+    "runLauncher.config.k8sRunLauncher.runK8sConfig.containerConfig",
     "generatePostgresqlPasswordSecret",
     *(
         f"postgresql.{key}"
